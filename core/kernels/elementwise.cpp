@@ -1,0 +1,109 @@
+#include "elementwise.hpp"
+
+#include <limits>
+
+namespace tapir::kernels {
+
+std::vector<std::ptrdiff_t> broadcast_strides(const Shape& in, const Shape& out) {
+  std::vector<std::ptrdiff_t> s(out.size(), 0);
+  std::ptrdiff_t st = 1;
+  const std::size_t lead = out.size() - in.size();
+  for (std::size_t d = in.size(); d-- > 0;) {
+    s[lead + d] = in[d] == 1 ? 0 : st;
+    st *= static_cast<std::ptrdiff_t>(in[d]);
+  }
+  return s;
+}
+
+StridedLoop make_loop(const Shape& out, const std::vector<std::ptrdiff_t>& s0,
+                      const std::vector<std::ptrdiff_t>& s1, const std::vector<std::ptrdiff_t>& s2) {
+  StridedLoop loop;
+  for (std::size_t d = 0; d < out.size(); ++d) {
+    if (out[d] == 1) continue;  // size-1 dims contribute nothing
+    const std::array<std::ptrdiff_t, 3> st{s0[d], s1.empty() ? 0 : s1[d], s2.empty() ? 0 : s2[d]};
+    if (!loop.shape.empty()) {
+      // merge with the previous dim when every operand walks both dims as one
+      auto& prev = loop.strides.back();
+      const auto n = static_cast<std::ptrdiff_t>(out[d]);
+      if (prev[0] == st[0] * n && prev[1] == st[1] * n && prev[2] == st[2] * n) {
+        loop.shape.back() *= out[d];
+        prev = st;
+        continue;
+      }
+    }
+    loop.shape.push_back(out[d]);
+    loop.strides.push_back(st);
+  }
+  return loop;
+}
+
+namespace {
+// out = fold of `in` over the dims where out has size 1 (out broadcasts to in).
+template <class T, class Combine>
+void reduce_to(const Tensor& in, Tensor& out, T init, Combine combine) {
+  const Shape& is = in.shape();
+  // walk the input; the output's strides are 0 along the reduced dims
+  std::vector<std::ptrdiff_t> si(is.size());
+  std::ptrdiff_t st = 1;
+  for (std::size_t d = is.size(); d-- > 0;) { si[d] = st; st *= static_cast<std::ptrdiff_t>(is[d]); }
+  const StridedLoop loop = make_loop(is, si, broadcast_strides(out.shape(), is), {});
+  const T* x = in.template data<T>();
+  T* y = out.template data<T>();
+  std::fill(y, y + out.size(), init);
+  if (in.size() == 0) return;
+  const std::size_t inner = loop.inner();
+  const auto s = loop.inner_strides();
+  const std::size_t outer = loop.outer();
+  for (std::size_t o = 0; o < outer; ++o) {
+    const auto off = loop.offsets(o);
+    const T* xi = x + off[0];
+    T* yo = y + off[1];
+    if (s[1] == 0) {  // fold the inner run into one value
+      T acc = *yo;
+      for (std::size_t i = 0; i < inner; ++i) acc = combine(acc, xi[i * s[0]]);
+      *yo = acc;
+    } else {
+      for (std::size_t i = 0; i < inner; ++i) yo[i * s[1]] = combine(yo[i * s[1]], xi[i * s[0]]);
+    }
+  }
+}
+}  // namespace
+
+template <class T> void sum_to(const Tensor& in, Tensor& out) {
+  reduce_to<T>(in, out, T(0), [](T a, T b) { return a + b; });
+}
+
+template <class T> void max_to(const Tensor& in, Tensor& out) {
+  reduce_to<T>(in, out, -std::numeric_limits<T>::infinity(),
+               [](T a, T b) { return (b > a || b != b) ? b : a; });  // NaN propagates
+}
+
+template <class T> void broadcast_copy(const Tensor& in, Tensor& out) {
+  const Shape& os = out.shape();
+  std::vector<std::ptrdiff_t> so(os.size());
+  std::ptrdiff_t st = 1;
+  for (std::size_t d = os.size(); d-- > 0;) { so[d] = st; st *= static_cast<std::ptrdiff_t>(os[d]); }
+  const StridedLoop loop = make_loop(os, so, broadcast_strides(in.shape(), os), {});
+  const T* x = in.template data<T>();
+  T* y = out.template data<T>();
+  const std::size_t inner = loop.inner();
+  const auto s = loop.inner_strides();
+  const std::size_t outer = loop.outer();
+#pragma omp parallel for schedule(static) if (out.size() >= kParallelGrain && outer > 1)
+  for (std::ptrdiff_t o = 0; o < static_cast<std::ptrdiff_t>(outer); ++o) {
+    const auto off = loop.offsets(static_cast<std::size_t>(o));
+    T* yo = y + off[0];
+    const T* xi = x + off[1];
+    if (s[1] == 1) std::memcpy(yo, xi, inner * sizeof(T));
+    else std::fill(yo, yo + inner, *xi);
+  }
+}
+
+template void sum_to<float>(const Tensor&, Tensor&);
+template void sum_to<double>(const Tensor&, Tensor&);
+template void max_to<float>(const Tensor&, Tensor&);
+template void max_to<double>(const Tensor&, Tensor&);
+template void broadcast_copy<float>(const Tensor&, Tensor&);
+template void broadcast_copy<double>(const Tensor&, Tensor&);
+
+}  // namespace tapir::kernels

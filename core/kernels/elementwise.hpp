@@ -1,0 +1,134 @@
+// Internal SIMD/OpenMP building blocks for elementwise work (not part of the public API).
+//  - map():   out[i] = f(in0[i], in1[i], ...) over contiguous arrays, f written once for both
+//             xsimd batches and the tail (the tail goes through a padded batch, so f needs no
+//             scalar overload).
+//  - StridedLoop: NumPy-style broadcasting over up to 3 operands with dims coalesced, so the
+//             common cases (same shape, bias over rows, scalar) become one long inner loop.
+#pragma once
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+#include "../tensor.hpp"
+
+namespace tapir::kernels {
+
+/// Below this many elements a loop runs on one thread: forking costs more than it saves.
+constexpr std::size_t kParallelGrain = 1 << 15;
+
+template <class T> using Batch = xsimd::batch<T>;
+
+template <class T, class F, class... In>
+void map(std::size_t n, T* out, F f, const In*... in) {
+  constexpr std::size_t W = Batch<T>::size;
+  const std::size_t body = n - n % W;
+#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
+  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(body); i += W)
+    f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
+  if (body < n) {
+    const std::size_t rest = n - body;
+    auto padded = [&](const T* p) {
+      alignas(64) T tmp[W] = {};
+      std::copy(p + body, p + n, tmp);
+      return Batch<T>::load_aligned(tmp);
+    };
+    alignas(64) T res[W];
+    f(padded(in)...).store_aligned(res);
+    std::copy(res, res + rest, out + body);
+  }
+}
+
+/// y += a * x
+template <class T> void axpy(std::size_t n, T a, const T* x, T* y) {
+  map(n, y, [a](auto xv, auto yv) { return xsimd::fma(decltype(xv)(a), xv, yv); }, x, y);
+}
+
+/// Broadcasting geometry for one output and up to two inputs, with dims coalesced.
+struct StridedLoop {
+  std::vector<std::size_t> shape;                        // coalesced output shape
+  std::vector<std::array<std::ptrdiff_t, 3>> strides;    // per dim: out, in0, in1 (elements)
+  std::size_t inner() const { return shape.empty() ? 1 : shape.back(); }
+  std::array<std::ptrdiff_t, 3> inner_strides() const {
+    return shape.empty() ? std::array<std::ptrdiff_t, 3>{0, 0, 0} : strides.back();
+  }
+  std::size_t outer() const {
+    std::size_t n = 1;
+    for (std::size_t d = 0; d + 1 < shape.size(); ++d) n *= shape[d];
+    return n;
+  }
+  /// Offsets of outer iteration `o` (row-major over all dims but the last).
+  std::array<std::ptrdiff_t, 3> offsets(std::size_t o) const {
+    std::array<std::ptrdiff_t, 3> off{0, 0, 0};
+    if (shape.size() < 2) return off;
+    for (std::size_t d = shape.size() - 1; d-- > 0;) {
+      const std::size_t idx = o % shape[d];
+      o /= shape[d];
+      for (int k = 0; k < 3; ++k) off[k] += static_cast<std::ptrdiff_t>(idx) * strides[d][k];
+    }
+    return off;
+  }
+};
+
+/// Strides of `in` broadcast to `out` (0 where broadcast), contiguous row-major input.
+std::vector<std::ptrdiff_t> broadcast_strides(const Shape& in, const Shape& out);
+/// Builds a coalesced loop over `out`; operands given by their (broadcast) strides.
+StridedLoop make_loop(const Shape& out, const std::vector<std::ptrdiff_t>& s0,
+                      const std::vector<std::ptrdiff_t>& s1, const std::vector<std::ptrdiff_t>& s2);
+
+/// out = f(a, b) with NumPy broadcasting (out has the broadcast shape, contiguous).
+template <class T, class F>
+void binary_broadcast(const Tensor& a, const Tensor& b, Tensor& out, F f) {
+  const Shape& os = out.shape();
+  std::vector<std::ptrdiff_t> so(os.size());
+  std::ptrdiff_t st = 1;
+  for (std::size_t d = os.size(); d-- > 0;) { so[d] = st; st *= static_cast<std::ptrdiff_t>(os[d]); }
+  if (a.shape() == os && b.shape() == os) {
+    map(out.size(), out.template data<T>(), f, a.template data<T>(), b.template data<T>());
+    return;
+  }
+  const StridedLoop loop = make_loop(os, so, broadcast_strides(a.shape(), os),
+                                     broadcast_strides(b.shape(), os));
+  const T* pa = a.template data<T>();
+  const T* pb = b.template data<T>();
+  T* po = out.template data<T>();
+  const std::size_t inner = loop.inner();
+  const auto is = loop.inner_strides();
+  const std::size_t outer = loop.outer();
+  constexpr std::size_t W = Batch<T>::size;
+#pragma omp parallel for schedule(static) if (out.size() >= kParallelGrain && outer > 1)
+  for (std::ptrdiff_t o = 0; o < static_cast<std::ptrdiff_t>(outer); ++o) {
+    const auto off = loop.offsets(static_cast<std::size_t>(o));
+    T* y = po + off[0];
+    const T* x0 = pa + off[1];
+    const T* x1 = pb + off[2];
+    std::size_t i = 0;
+    if (is[1] == 1 && is[2] == 1) {
+      for (; i + W <= inner; i += W)
+        f(Batch<T>::load_unaligned(x0 + i), Batch<T>::load_unaligned(x1 + i)).store_unaligned(y + i);
+    } else if (is[1] == 1 && is[2] == 0) {
+      const Batch<T> c(*x1);
+      for (; i + W <= inner; i += W) f(Batch<T>::load_unaligned(x0 + i), c).store_unaligned(y + i);
+    } else if (is[1] == 0 && is[2] == 1) {
+      const Batch<T> c(*x0);
+      for (; i + W <= inner; i += W) f(c, Batch<T>::load_unaligned(x1 + i)).store_unaligned(y + i);
+    }
+    for (; i < inner; ++i) {  // tail, or both operands broadcast along the inner dim
+      alignas(64) T r[W];
+      f(Batch<T>(x0[i * is[1]]), Batch<T>(x1[i * is[2]])).store_aligned(r);
+      y[i] = r[0];
+    }
+  }
+}
+
+/// out (shape `out.shape()`, broadcastable to in) = sum of `in` over the broadcast dims.
+template <class T> void sum_to(const Tensor& in, Tensor& out);
+/// out = max of `in` over the broadcast dims (NaN propagates).
+template <class T> void max_to(const Tensor& in, Tensor& out);
+/// out = in broadcast to out.shape().
+template <class T> void broadcast_copy(const Tensor& in, Tensor& out);
+
+}  // namespace tapir::kernels

@@ -1,0 +1,201 @@
+// The one GEMM loop nest behind matmul, convolution and conv-transpose (internal header).
+//
+// C[i, :] (+)= alpha * sum_k A(i, k) * B(k, :), with A, B and the rows of C supplied by functors:
+//   pack_a(dst, i0, m, k0, kc)  writes the MR x kc micro-panel of rows i0..i0+m (k-major, MR
+//                               values per k, rows >= m zero-filled),
+//   pack_b(dst, j0, n, k0, kc)  writes the kc x NR micro-panel of columns j0..j0+n (NR values
+//                               per k, columns >= n zero-filled),
+//   c_row(i)                    returns the address of row i of C (N contiguous values).
+// Dense GEMM packs from strided matrices; convolutions pack straight from the image (implicit
+// im2col) and scatter C rows to output pixels, so every op runs on the same micro-kernel.
+#pragma once
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace tapir::kernels {
+
+template <class T> struct GemmShape {
+  static constexpr std::size_t W = xsimd::batch<T>::size;  // SIMD lanes
+  static constexpr std::size_t NR = 2 * W;                 // tile columns: two vectors
+  static constexpr std::size_t MR = W >= 4 ? 12 : 4;       // tile rows: 24 accumulators
+  static constexpr std::size_t KC = sizeof(T) == 4 ? 384 : 256;  // B micro-panel stays in L1
+  static constexpr std::size_t MC = sizeof(T) == 4 ? 480 : 240;  // A block stays in L2
+  static constexpr std::size_t NC = 3072;                        // B block stays in L3
+};
+
+/// A grow-only, 64-byte aligned scratch buffer (one per thread and purpose): no allocation in
+/// steady state.
+template <class T> class Scratch {
+ public:
+  T* get(std::size_t n) {
+    if (n > cap_) {
+      std::free(ptr_);
+      cap_ = std::max<std::size_t>(n, 2 * cap_);
+      ptr_ = static_cast<T*>(std::aligned_alloc(64, ((cap_ * sizeof(T) + 63) / 64) * 64));
+      if (!ptr_) throw std::bad_alloc();
+    }
+    return ptr_;
+  }
+  ~Scratch() { std::free(ptr_); }
+
+ private:
+  T* ptr_ = nullptr;
+  std::size_t cap_ = 0;
+};
+
+/// MR x NR register tile: KC rank-1 updates, then C rows (+)= alpha * tile.
+template <class T>
+inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restrict b, T alpha,
+                         T beta, T* const* c_rows, std::size_t j0, std::size_t m, std::size_t n) {
+  using S = GemmShape<T>;
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = S::W, MR = S::MR;
+  B acc0[MR], acc1[MR];
+#pragma GCC unroll 12
+  for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = B(T(0));
+  for (std::size_t k = 0; k < kc; ++k) {
+    const B b0 = B::load_aligned(b), b1 = B::load_aligned(b + W);
+#pragma GCC unroll 12
+    for (std::size_t i = 0; i < MR; ++i) {
+      const B ai(a[i]);
+      acc0[i] = xsimd::fma(ai, b0, acc0[i]);
+      acc1[i] = xsimd::fma(ai, b1, acc1[i]);
+    }
+    a += MR;
+    b += S::NR;
+  }
+  const B va(alpha), vb(beta);
+  if (n == S::NR) {
+    for (std::size_t i = 0; i < m; ++i) {
+      T* c = c_rows[i] + j0;
+      B r0 = va * acc0[i], r1 = va * acc1[i];
+      if (beta != T(0)) {
+        r0 = xsimd::fma(vb, B::load_unaligned(c), r0);
+        r1 = xsimd::fma(vb, B::load_unaligned(c + W), r1);
+      }
+      r0.store_unaligned(c);
+      r1.store_unaligned(c + W);
+    }
+  } else {
+    alignas(64) T tile[2 * W];
+    for (std::size_t i = 0; i < m; ++i) {
+      T* c = c_rows[i] + j0;
+      (va * acc0[i]).store_aligned(tile);
+      (va * acc1[i]).store_aligned(tile + W);
+      for (std::size_t j = 0; j < n; ++j) c[j] = beta != T(0) ? beta * c[j] + tile[j] : tile[j];
+    }
+  }
+}
+
+template <class T, class PackA, class PackB, class CRow>
+void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, PackA&& pack_a,
+                 PackB&& pack_b, CRow&& c_row) {
+  using S = GemmShape<T>;
+  constexpr std::size_t MR = S::MR, NR = S::NR, KC = S::KC, NC = S::NC;
+  if (M == 0 || N == 0) return;
+  if (K == 0) {  // C = beta * C
+    for (std::size_t i = 0; i < M; ++i) {
+      T* c = c_row(i);
+      for (std::size_t j = 0; j < N; ++j) c[j] = beta == T(0) ? T(0) : beta * c[j];
+    }
+    return;
+  }
+  int threads = 1;
+#ifdef _OPENMP
+  // tiny products are not worth waking a second thread
+  if (static_cast<double>(M) * N * K >= 1 << 18) threads = omp_get_max_threads();
+#endif
+  // Pick MC so that the M blocks spread evenly over the threads.
+  std::size_t m_blocks = (M + S::MC - 1) / S::MC;
+  m_blocks = ((m_blocks + threads - 1) / threads) * threads;
+  std::size_t MC = (M + m_blocks - 1) / m_blocks;
+  MC = std::max<std::size_t>(MR, ((MC + MR - 1) / MR) * MR);
+  m_blocks = (M + MC - 1) / MC;
+  // Too few M blocks for the threads: also split the columns.
+  const std::size_t n_splits = m_blocks >= static_cast<std::size_t>(threads) ? 1 : threads;
+
+  static thread_local Scratch<T> b_scratch;
+  const std::size_t nc_max = std::min(NC, ((N + NR - 1) / NR) * NR);
+  T* bp = b_scratch.get(KC * nc_max);
+
+#pragma omp parallel num_threads(threads)
+  {
+    static thread_local Scratch<T> a_scratch;
+    T* ap = a_scratch.get(MC * KC);
+    T* rows[MR];
+    for (std::size_t jc = 0; jc < N; jc += NC) {
+      const std::size_t nc = std::min(NC, N - jc);
+      const std::size_t n_panels = (nc + NR - 1) / NR;
+      for (std::size_t pc = 0; pc < K; pc += KC) {
+        const std::size_t kc = std::min(KC, K - pc);
+        const T beta_here = pc == 0 ? beta : T(1);
+#pragma omp for schedule(static)
+        for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(n_panels); ++p) {
+          const std::size_t j0 = jc + p * NR;
+          pack_b(bp + p * kc * NR, j0, std::min(NR, jc + nc - j0), pc, kc);
+        }
+        const std::size_t tasks = m_blocks * n_splits;
+#pragma omp for schedule(static)
+        for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
+          const std::size_t ic = (t / n_splits) * MC;
+          const std::size_t split = t % n_splits;
+          const std::size_t mc = std::min(MC, M - ic);
+          const std::size_t p_begin = n_panels * split / n_splits;
+          const std::size_t p_end = n_panels * (split + 1) / n_splits;
+          if (p_begin == p_end) continue;
+          for (std::size_t ir = 0; ir < mc; ir += MR)
+            pack_a(ap + ir * kc, ic + ir, std::min(MR, mc - ir), pc, kc);
+          for (std::size_t p = p_begin; p < p_end; ++p) {
+            const std::size_t j0 = jc + p * NR;
+            const std::size_t n = std::min(NR, jc + nc - j0);
+            for (std::size_t ir = 0; ir < mc; ir += MR) {
+              const std::size_t m = std::min(MR, mc - ir);
+              for (std::size_t i = 0; i < m; ++i) rows[i] = c_row(ic + ir + i);
+              micro_kernel<T>(kc, ap + ir * kc, bp + p * kc * NR, alpha, beta_here, rows, j0, m, n);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/// Packs an MR x kc micro-panel of a strided matrix: element (i, k) at a[i * rs + k * cs].
+template <class T>
+inline void pack_a_strided(T* dst, const T* a, std::size_t rs, std::size_t cs, std::size_t i0,
+                           std::size_t m, std::size_t k0, std::size_t kc) {
+  constexpr std::size_t MR = GemmShape<T>::MR;
+  for (std::size_t i = 0; i < m; ++i) {
+    const T* src = a + (i0 + i) * rs + k0 * cs;
+    for (std::size_t k = 0; k < kc; ++k) dst[k * MR + i] = src[k * cs];
+  }
+  for (std::size_t i = m; i < MR; ++i)
+    for (std::size_t k = 0; k < kc; ++k) dst[k * MR + i] = T(0);
+}
+
+/// Packs a kc x NR micro-panel of a strided matrix: element (k, j) at b[k * rs + j * cs].
+template <class T>
+inline void pack_b_strided(T* dst, const T* b, std::size_t rs, std::size_t cs, std::size_t j0,
+                           std::size_t n, std::size_t k0, std::size_t kc) {
+  constexpr std::size_t NR = GemmShape<T>::NR;
+  for (std::size_t k = 0; k < kc; ++k) {
+    const T* src = b + (k0 + k) * rs + j0 * cs;
+    T* d = dst + k * NR;
+    if (cs == 1) {
+      std::copy(src, src + n, d);
+    } else {
+      for (std::size_t j = 0; j < n; ++j) d[j] = src[j * cs];
+    }
+    std::fill(d + n, d + NR, T(0));
+  }
+}
+
+}  // namespace tapir::kernels

@@ -1,0 +1,208 @@
+#include "tensor.hpp"
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <sstream>
+
+#include "kernels/elementwise.hpp"
+
+namespace tapir {
+
+namespace {
+std::atomic<std::int64_t> g_live_bytes{0};
+constexpr std::size_t kAlignment = 64;  // one cache line = one zmm register
+}  // namespace
+
+std::int64_t live_tensor_bytes() { return g_live_bytes.load(); }
+
+const char* dtype_name(DType d) { return d == DType::float32 ? "float32" : "float64"; }
+std::size_t dtype_size(DType d) { return d == DType::float32 ? 4 : 8; }
+
+std::size_t numel(const Shape& shape) {
+  std::size_t n = 1;
+  for (auto s : shape) n *= s;
+  return n;
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  const std::size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (std::size_t i = 0; i < rank; ++i) {
+    const std::size_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    const std::size_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1)
+      throw ShapeError(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
+                       " cannot be broadcast together");
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+struct Tensor::Storage {
+  void* ptr = nullptr;
+  std::size_t bytes = 0;
+  explicit Storage(std::size_t nbytes) : bytes(nbytes) {
+    const std::size_t rounded = ((nbytes + kAlignment - 1) / kAlignment) * kAlignment;
+    ptr = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+    if (!ptr) throw std::bad_alloc();
+    g_live_bytes += static_cast<std::int64_t>(bytes);
+  }
+  ~Storage() {
+    std::free(ptr);
+    g_live_bytes -= static_cast<std::int64_t>(bytes);
+  }
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+};
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) {
+  if (shape.size() > kMaxRank)
+    throw ShapeError("Tensor: rank " + std::to_string(shape.size()) + " exceeds the maximum " +
+                     std::to_string(kMaxRank) + " (shape " + shape_str(shape) + ")");
+  Tensor t;
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.size_ = numel(shape);
+  t.storage_ = std::make_shared<Storage>(t.size_ * dtype_size(dtype));
+  return t;
+}
+
+Tensor::Tensor(Shape shape, DType dtype) {
+  *this = empty(shape, dtype);
+  std::memset(storage_->ptr, 0, nbytes());
+}
+
+Tensor Tensor::full(const Shape& shape, DType dtype, double value) {
+  Tensor t = empty(shape, dtype);
+  t.fill(value);
+  return t;
+}
+
+template <class T>
+Tensor Tensor::from_vector(const Shape& shape, const std::vector<T>& values) {
+  if (numel(shape) != values.size())
+    throw ShapeError("Tensor::from_vector: shape " + shape_str(shape) + " holds " +
+                     std::to_string(numel(shape)) + " elements, but " +
+                     std::to_string(values.size()) + " values were given");
+  Tensor t = empty(shape, dtype_of<T>());
+  std::memcpy(t.raw_data(), values.data(), t.nbytes());
+  return t;
+}
+
+void* Tensor::raw_data() {
+  if (!storage_) throw ValueError("Tensor: access to an undefined tensor");
+  return storage_->ptr;
+}
+const void* Tensor::raw_data() const {
+  if (!storage_) throw ValueError("Tensor: access to an undefined tensor");
+  return storage_->ptr;
+}
+
+template <class T> T* Tensor::data() {
+  if (dtype_ != dtype_of<T>())
+    throw TypeError(std::string("Tensor::data: tensor is ") + dtype_name(dtype_) +
+                    ", requested " + dtype_name(dtype_of<T>()));
+  return static_cast<T*>(raw_data());
+}
+template <class T> const T* Tensor::data() const {
+  return const_cast<Tensor*>(this)->data<T>();
+}
+
+double Tensor::at(std::size_t i) const {
+  if (i >= size_)
+    throw ShapeError("Tensor::at: index " + std::to_string(i) + " out of range for shape " +
+                     shape_str(shape_));
+  return dtype_ == DType::float32 ? double(data<float>()[i]) : data<double>()[i];
+}
+
+double Tensor::item() const {
+  if (size_ != 1)
+    throw ShapeError("Tensor::item: tensor of shape " + shape_str(shape_) +
+                     " does not hold exactly one element");
+  return at(0);
+}
+
+template <class T> std::vector<T> Tensor::to_vector() const {
+  std::vector<T> out(size_);
+  for (std::size_t i = 0; i < size_; ++i) out[i] = static_cast<T>(at(i));
+  return out;
+}
+
+Tensor Tensor::clone() const {
+  if (!defined()) return Tensor();
+  Tensor t = empty(shape_, dtype_);
+  std::memcpy(t.raw_data(), raw_data(), nbytes());
+  return t;
+}
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  if (numel(shape) != size_)
+    throw ShapeError("reshape: cannot reshape " + shape_str(shape_) + " (" +
+                     std::to_string(size_) + " elements) into " + shape_str(shape));
+  if (shape.size() > kMaxRank)
+    throw ShapeError("reshape: rank of " + shape_str(shape) + " exceeds the maximum " +
+                     std::to_string(kMaxRank));
+  Tensor t = *this;
+  t.shape_ = shape;
+  return t;
+}
+
+Tensor Tensor::astype(DType dtype) const {
+  if (dtype == dtype_) return clone();
+  Tensor t = empty(shape_, dtype);
+  if (dtype == DType::float64) {
+    const float* s = data<float>();
+    double* d = t.data<double>();
+    for (std::size_t i = 0; i < size_; ++i) d[i] = s[i];
+  } else {
+    const double* s = data<double>();
+    float* d = t.data<float>();
+    for (std::size_t i = 0; i < size_; ++i) d[i] = static_cast<float>(s[i]);
+  }
+  return t;
+}
+
+void Tensor::fill(double value) {
+  if (dtype_ == DType::float32) {
+    float* p = data<float>();
+    for (std::size_t i = 0; i < size_; ++i) p[i] = static_cast<float>(value);
+  } else {
+    double* p = data<double>();
+    for (std::size_t i = 0; i < size_; ++i) p[i] = value;
+  }
+}
+
+void Tensor::add_(const Tensor& other) {
+  if (other.shape_ != shape_ || other.dtype_ != dtype_)
+    throw ShapeError("Tensor::add_: cannot add " + shape_str(other.shape_) + " " +
+                     dtype_name(other.dtype_) + " into " + shape_str(shape_) + " " +
+                     dtype_name(dtype_));
+  if (dtype_ == DType::float32)
+    kernels::axpy<float>(size_, 1.0f, other.data<float>(), data<float>());
+  else
+    kernels::axpy<double>(size_, 1.0, other.data<double>(), data<double>());
+}
+
+std::string to_string(const Tensor& t, std::size_t max_elements) {
+  std::ostringstream os;
+  if (!t.defined()) return "Tensor(undefined)";
+  os << "Tensor(" << dtype_name(t.dtype()) << ", shape=" << shape_str(t.shape()) << ", [";
+  for (std::size_t i = 0; i < t.size() && i < max_elements; ++i) os << (i ? ", " : "") << t.at(i);
+  if (t.size() > max_elements) os << ", ...";
+  os << "])";
+  return os.str();
+}
+
+template Tensor Tensor::from_vector<float>(const Shape&, const std::vector<float>&);
+template Tensor Tensor::from_vector<double>(const Shape&, const std::vector<double>&);
+template float* Tensor::data<float>();
+template double* Tensor::data<double>();
+template const float* Tensor::data<float>() const;
+template const double* Tensor::data<double>() const;
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+
+}  // namespace tapir

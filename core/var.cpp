@@ -1,0 +1,169 @@
+#include "var.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <unordered_set>
+
+namespace tapir {
+
+namespace {
+std::atomic<std::int64_t> g_live_nodes{0};
+std::atomic<std::uint64_t> g_sequence{0};
+thread_local bool t_grad_enabled = true;
+
+const std::shared_ptr<VarImpl>& checked(const std::shared_ptr<VarImpl>& impl) {
+  if (!impl) throw ValueError("Var: use of an undefined (default-constructed) Var");
+  return impl;
+}
+}  // namespace
+
+Node::Node() : sequence(g_sequence++) { ++g_live_nodes; }
+Node::~Node() { --g_live_nodes; }
+std::int64_t live_node_count() { return g_live_nodes.load(); }
+
+bool grad_enabled() { return t_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { t_grad_enabled = previous_; }
+
+const Tensor& Var::value() const { return checked(impl_)->value; }
+const Tensor& Var::grad() const { return checked(impl_)->grad; }
+bool Var::requires_grad() const { return checked(impl_)->requires_grad; }
+bool Var::is_leaf() const { return !checked(impl_)->grad_fn; }
+const std::string& Var::name() const { return checked(impl_)->name; }
+void Var::zero_grad() { checked(impl_)->grad = Tensor(); }
+
+void Var::set_value(const Tensor& v) {
+  auto& impl = checked(impl_);
+  if (impl->grad_fn) throw AutodiffError("Var::set_value: '" + impl->name + "' is not a leaf");
+  if (v.shape() != impl->value.shape() || v.dtype() != impl->value.dtype())
+    throw ShapeError("Var::set_value: '" + impl->name + "' has shape " +
+                     shape_str(impl->value.shape()) + " " + dtype_name(impl->value.dtype()) +
+                     ", got " + shape_str(v.shape()) + " " + dtype_name(v.dtype()));
+  impl->value = v.clone();
+}
+
+Tensor& Var::mutable_value() {
+  auto& impl = checked(impl_);
+  if (impl->grad_fn) throw AutodiffError("Var::mutable_value: '" + impl->name + "' is not a leaf");
+  if (!impl->value.unique()) impl->value = impl->value.clone();
+  return impl->value;
+}
+
+Tensor& Var::mutable_grad() { return checked(impl_)->grad; }
+
+Var parameter(const Tensor& value, std::string name) {
+  auto impl = std::make_shared<VarImpl>();
+  impl->value = value.clone();
+  impl->requires_grad = true;
+  impl->name = std::move(name);
+  return Var(impl);
+}
+
+Var constant(const Tensor& value, std::string name) {
+  auto impl = std::make_shared<VarImpl>();
+  impl->value = value;
+  impl->name = std::move(name);
+  return Var(impl);
+}
+
+Var detach(const Var& x) { return constant(x.value(), x.name()); }
+
+void zero_grad(const std::vector<Var>& vars) {
+  for (auto v : vars) v.zero_grad();
+}
+
+Var custom_op(const std::string& op_name, const Tensor& value, const std::vector<Var>& inputs,
+              BackwardFn backward) {
+  auto impl = std::make_shared<VarImpl>();
+  impl->value = value;
+  bool needs = false;
+  for (const auto& in : inputs) needs = needs || checked(in.shared_impl())->requires_grad;
+  if (needs && t_grad_enabled) {
+    auto node = std::make_shared<Node>();
+    node->op = op_name;
+    node->inputs.reserve(inputs.size());
+    for (const auto& in : inputs) node->inputs.push_back(in.shared_impl());
+    node->backward = std::move(backward);
+    impl->grad_fn = std::move(node);
+    impl->requires_grad = true;
+  }
+  return Var(impl);
+}
+
+namespace {
+// Accumulates g into `slot`: takes ownership the first time, adds in place afterwards.
+void accumulate(Tensor& slot, const Tensor& g) {
+  if (!slot.defined()) {
+    slot = g.unique() ? g : g.clone();
+  } else {
+    if (!slot.unique()) slot = slot.clone();
+    slot.add_(g);
+  }
+}
+}  // namespace
+
+void backward(const Var& root, const Tensor& grad_output) {
+  auto& r = checked(root.shared_impl());
+  if (!r->requires_grad)
+    throw AutodiffError("backward: the root '" + r->name +
+                        "' does not require a gradient (no parameter reaches it)");
+  Tensor seed = grad_output;
+  if (!seed.defined()) {
+    if (r->value.size() != 1)
+      throw ShapeError("backward: the root has shape " + shape_str(r->value.shape()) +
+                       "; a non-scalar root needs an explicit grad_output");
+    seed = Tensor::ones(r->value.shape(), r->value.dtype());
+  } else if (seed.shape() != r->value.shape() || seed.dtype() != r->value.dtype()) {
+    throw ShapeError("backward: grad_output " + shape_str(seed.shape()) + " " +
+                     dtype_name(seed.dtype()) + " does not match the root " +
+                     shape_str(r->value.shape()) + " " + dtype_name(r->value.dtype()));
+  }
+  if (!r->grad_fn) {  // the root is itself a parameter
+    accumulate(r->grad, seed);
+    return;
+  }
+  // Collect the reachable nodes, then run them in reverse tape order.
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> seen;
+  std::vector<std::shared_ptr<Node>> stack{r->grad_fn};
+  while (!stack.empty()) {
+    auto n = std::move(stack.back());
+    stack.pop_back();
+    if (!seen.insert(n.get()).second) continue;
+    if (!n->backward)
+      throw AutodiffError("backward: the graph through op '" + n->op +
+                          "' was already freed by an earlier backward");
+    for (const auto& in : n->inputs)
+      if (in->grad_fn) stack.push_back(in->grad_fn);
+    order.push_back(std::move(n));
+  }
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a->sequence > b->sequence; });
+  accumulate(r->grad_fn->pending_grad, seed);
+  NoGradGuard no_grad;  // backward closures use ops; record nothing while they run
+  for (auto& n : order) {
+    if (n->pending_grad.defined()) {
+      std::vector<Tensor> grads = n->backward(n->pending_grad);
+      if (grads.size() != n->inputs.size())
+        throw AutodiffError("backward: op '" + n->op + "' returned " +
+                            std::to_string(grads.size()) + " gradients for " +
+                            std::to_string(n->inputs.size()) + " inputs");
+      for (std::size_t i = 0; i < grads.size(); ++i) {
+        auto& in = n->inputs[i];
+        if (!grads[i].defined() || !in->requires_grad) continue;
+        if (grads[i].shape() != in->value.shape() || grads[i].dtype() != in->value.dtype())
+          throw AutodiffError("backward: op '" + n->op + "' gave input " + std::to_string(i) +
+                              " a gradient of shape " + shape_str(grads[i].shape()) + " " +
+                              dtype_name(grads[i].dtype()) + ", expected " +
+                              shape_str(in->value.shape()) + " " + dtype_name(in->value.dtype()));
+        accumulate(in->grad_fn ? in->grad_fn->pending_grad : in->grad, grads[i]);
+      }
+    }
+    // Free as we go: the closure's saved tensors and the links to the inputs.
+    n->backward = nullptr;
+    n->inputs.clear();
+    n->pending_grad = Tensor();
+  }
+}
+
+}  // namespace tapir

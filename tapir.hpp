@@ -1,0 +1,12 @@
+// tapir: Bayesian deep learning in C++17 — the umbrella header.
+//   #include <tapir/tapir.hpp>      (pkg-config --cflags --libs tapir)
+#pragma once
+
+#include "core/error.hpp"
+#include "core/gradcheck.hpp"
+#include "core/ops.hpp"
+#include "core/parallel.hpp"
+#include "core/tensor.hpp"
+#include "core/tensor_ops.hpp"
+#include "core/var.hpp"
+#include "core/xtensor_bridge.hpp"
