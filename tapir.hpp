@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/gradcheck.hpp"
+#include "core/npz.hpp"
 #include "core/ops.hpp"
 #include "core/parallel.hpp"
 #include "core/tensor.hpp"
