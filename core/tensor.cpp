@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
+#include <unordered_map>
 #include <sstream>
 
 #include "kernels/elementwise.hpp"
@@ -41,17 +43,69 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+namespace {
+// Large buffers are recycled: a training step allocates the same shapes every iteration, and
+// returning multi-megabyte blocks to the OS (glibc uses mmap above 32 MiB) would make every step
+// pay page faults on fresh memory. Blocks are reused only at exactly the same rounded size.
+class BlockCache {
+ public:
+  static constexpr std::size_t kMinBytes = 1 << 20;     // smaller blocks go to malloc directly
+  static constexpr std::size_t kCapacity = 1ull << 30;  // at most 1 GiB held back
+
+  void* take(std::size_t bytes) {
+    if (bytes >= kMinBytes) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = free_.find(bytes);
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        held_ -= bytes;
+        return p;
+      }
+    }
+    void* p = std::aligned_alloc(kAlignment, bytes);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void give(void* p, std::size_t bytes) {
+    if (bytes >= kMinBytes) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (held_ + bytes <= kCapacity) {
+        free_[bytes].push_back(p);
+        held_ += bytes;
+        return;
+      }
+    }
+    std::free(p);
+  }
+  ~BlockCache() {
+    for (auto& kv : free_)
+      for (void* p : kv.second) std::free(p);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::size_t, std::vector<void*>> free_;
+  std::size_t held_ = 0;
+};
+
+BlockCache& block_cache() {
+  static BlockCache* cache = new BlockCache;  // never destroyed: tensors may outlive statics
+  return *cache;
+}
+}  // namespace
+
 struct Tensor::Storage {
   void* ptr = nullptr;
   std::size_t bytes = 0;
+  std::size_t rounded = 0;
   explicit Storage(std::size_t nbytes) : bytes(nbytes) {
-    const std::size_t rounded = ((nbytes + kAlignment - 1) / kAlignment) * kAlignment;
-    ptr = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
-    if (!ptr) throw std::bad_alloc();
+    rounded = std::max<std::size_t>(kAlignment, ((nbytes + kAlignment - 1) / kAlignment) * kAlignment);
+    ptr = block_cache().take(rounded);
     g_live_bytes += static_cast<std::int64_t>(bytes);
   }
   ~Storage() {
-    std::free(ptr);
+    block_cache().give(ptr, rounded);
     g_live_bytes -= static_cast<std::int64_t>(bytes);
   }
   Storage(const Storage&) = delete;

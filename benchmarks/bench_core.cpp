@@ -1,0 +1,45 @@
+// Foundation cases: square SGEMM, elementwise kernels, and a plain copy as the bandwidth yardstick.
+#include <cstring>
+
+#include <tapir/tapir.hpp>
+#include <tapir/core/kernels/gemm.hpp>
+
+#include "bench.hpp"
+
+namespace {
+bench::Work sgemm(std::size_t n) {
+  auto a = std::make_shared<tapir::Tensor>(tapir::Tensor::full({n, n}, tapir::DType::float32, 0.5));
+  auto b = std::make_shared<tapir::Tensor>(tapir::Tensor::full({n, n}, tapir::DType::float32, 0.25));
+  auto c = std::make_shared<tapir::Tensor>(tapir::Tensor::zeros({n, n}, tapir::DType::float32));
+  return {[=] {
+            tapir::kernels::gemm<float>(false, false, n, n, n, 1.f, a->data<float>(), n,
+                                        b->data<float>(), n, 0.f, c->data<float>(), n);
+          },
+          2.0 * n * n * n, 0, "2n^3"};
+}
+constexpr std::size_t k16M = 1 << 24;
+}  // namespace
+
+BENCH_CASE("gemm/256") { return sgemm(256); }
+BENCH_CASE("gemm/1024") { return sgemm(1024); }
+BENCH_CASE("gemm/2048") { return sgemm(2048); }
+
+BENCH_CASE("copy/16M") {
+  auto src = std::make_shared<tapir::Tensor>(tapir::Tensor::full({k16M}, tapir::DType::float32, 1.0));
+  auto dst = std::make_shared<tapir::Tensor>(tapir::Tensor::zeros({k16M}, tapir::DType::float32));
+  return {[=] { std::memcpy(dst->raw_data(), src->raw_data(), src->nbytes()); }, 0, 2.0 * 4 * k16M,
+          "memcpy of 64 MiB: the bandwidth reference (bytes = read + write)"};
+}
+
+BENCH_CASE("softplus/16M") {
+  auto x = std::make_shared<tapir::Var>(tapir::constant(tapir::Tensor::full({k16M}, tapir::DType::float32, 0.3)));
+  return {[=] { tapir::Var y = tapir::softplus(*x); }, 0, 2.0 * 4 * k16M,
+          "y = softplus(x), float32, output allocated per call (bytes = read + write)"};
+}
+
+BENCH_CASE("add_broadcast/16M") {
+  auto x = std::make_shared<tapir::Var>(tapir::constant(tapir::Tensor::full({4096, 4096}, tapir::DType::float32, 0.3)));
+  auto b = std::make_shared<tapir::Var>(tapir::constant(tapir::Tensor::full({4096}, tapir::DType::float32, 0.1)));
+  return {[=] { tapir::Var y = *x + *b; }, 0, 2.0 * 4 * k16M,
+          "[4096,4096] + [4096], float32 (bytes = read + write)"};
+}
