@@ -2,11 +2,13 @@
 //   #include <tapir/tapir.hpp>      (pkg-config --cflags --libs tapir)
 #pragma once
 
+#include "core/conv.hpp"
 #include "core/error.hpp"
 #include "core/gradcheck.hpp"
 #include "core/npz.hpp"
 #include "core/ops.hpp"
 #include "core/parallel.hpp"
+#include "core/random.hpp"
 #include "core/tensor.hpp"
 #include "core/tensor_ops.hpp"
 #include "core/var.hpp"

@@ -1,0 +1,302 @@
+// Philox streams and the bulk samplers. The hot loops are written so that each iteration of the
+// OpenMP loop owns a fixed range of tiles (the unit of the element layout in random.hpp), which
+// is what makes the output independent of the thread count.
+#include "random.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+// GCC 12 reports its own AVX-512 intrinsics (the `_mm512_undefined_*` idiom reached through
+// xsimd's log/sincos) as reading uninitialised values. The warning fires after inlining, so it
+// can only be silenced for the whole file (popped at the end), not around the include.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/elementwise.hpp"
+
+#include "dispatch.hpp"
+
+namespace tapir {
+
+namespace {
+
+// SplitMix64's finalizer: a bijection on 64 bits with full avalanche.
+std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// FNV-1a: salts are short names, and any string (not only identifiers) must be usable.
+std::uint64_t hash_salt(std::string_view salt) {
+  std::uint64_t h = 0xCBF29CE484222325ull;
+  for (unsigned char c : salt) { h ^= c; h *= 0x100000001B3ull; }
+  return h;
+}
+
+// Domain constants keep the seed, salt and fold-in hashes from lining up with each other.
+constexpr std::uint64_t kSeedDomain = 0x7A61707972616E64ull;  // "tapirand"
+constexpr std::uint64_t kFoldDomain = 0x666F6C645F696E5Full;  // "fold_in_"
+
+std::uint64_t stream_key(std::uint64_t seed, std::string_view salt) {
+  return mix64(mix64(seed ^ kSeedDomain) ^ hash_salt(salt));
+}
+
+}  // namespace
+
+std::uint64_t fresh_seed() {
+  static std::atomic<std::uint64_t> calls{0};
+  std::uint64_t entropy = 0;
+  try {
+    std::random_device device;
+    entropy = (std::uint64_t{device()} << 32) ^ device();
+  } catch (const std::exception&) {
+    // no entropy device: the clock and the call counter below still differ between calls
+  }
+  const auto ticks = static_cast<std::uint64_t>(
+      std::chrono::high_resolution_clock::now().time_since_epoch().count());
+  return mix64(entropy ^ mix64(ticks ^ mix64(calls.fetch_add(1) + kSeedDomain)));
+}
+
+RandomStream::RandomStream(std::uint64_t seed, std::string_view salt)
+    : key_(stream_key(seed, salt)), counter_(0) {}
+
+RandomStream RandomStream::fold_in(std::uint64_t data) const {
+  return RandomStream(mix64(mix64(mix64(key_) ^ counter_) ^ mix64(data ^ kFoldDomain)), 0);
+}
+
+RandomStream RandomStream::fold_in(std::string_view salt) const { return fold_in(hash_salt(salt)); }
+
+SeedStream::SeedStream(std::optional<std::uint64_t> seed, std::string_view salt)
+    : seed_(seed ? *seed : fresh_seed()), salt_(salt), key_(stream_key(seed_, salt_)) {}
+
+SeedStream SeedStream::fork(std::string_view salt) const {
+  return SeedStream(seed_, salt_ + "/" + std::string(salt));
+}
+
+// ------------------------------------------------------------------------------ bulk sampling
+namespace random {
+namespace {
+
+constexpr std::size_t kTileBlocks = 16;                  // blocks per tile (the layout unit)
+constexpr std::size_t kChunkTiles = 4;                   // tiles per OpenMP work item
+constexpr std::size_t kChunkBlocks = kTileBlocks * kChunkTiles;
+
+// Word rows of one chunk: rows[k][b] = word k of the chunk's block b.
+struct ChunkWords {
+  alignas(64) std::uint32_t rows[4][kChunkBlocks];
+};
+
+// Philox on `count` consecutive blocks, one SIMD lane per block (the 32x32->64 products map to
+// vpmuludq); the ten rounds are unrolled by the compiler.
+void philox_blocks(const RandomStream& stream, std::uint64_t first_block, std::size_t count,
+                   ChunkWords& words) {
+  const std::uint32_t key0 = static_cast<std::uint32_t>(stream.key());
+  const std::uint32_t key1 = static_cast<std::uint32_t>(stream.key() >> 32);
+  const std::uint32_t draw0 = static_cast<std::uint32_t>(stream.counter());
+  const std::uint32_t draw1 = static_cast<std::uint32_t>(stream.counter() >> 32);
+  std::uint32_t* w0 = words.rows[0];
+  std::uint32_t* w1 = words.rows[1];
+  std::uint32_t* w2 = words.rows[2];
+  std::uint32_t* w3 = words.rows[3];
+#pragma omp simd
+  for (std::size_t j = 0; j < count; ++j) {
+    const std::uint64_t block = first_block + j;
+    std::uint32_t c0 = static_cast<std::uint32_t>(block), c1 = static_cast<std::uint32_t>(block >> 32);
+    std::uint32_t c2 = draw0, c3 = draw1;
+    std::uint32_t k0 = key0, k1 = key1;
+    for (int round = 0; round < Philox4x32::kRounds; ++round) {
+      const std::uint64_t p0 = std::uint64_t{Philox4x32::kMultiplier0} * c0;
+      const std::uint64_t p1 = std::uint64_t{Philox4x32::kMultiplier1} * c2;
+      c0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ k0;
+      c1 = static_cast<std::uint32_t>(p1);
+      c2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3 ^ k1;
+      c3 = static_cast<std::uint32_t>(p0);
+      k0 += Philox4x32::kWeyl0;
+      k1 += Philox4x32::kWeyl1;
+    }
+    w0[j] = c0; w1[j] = c1; w2[j] = c2; w3[j] = c3;
+  }
+}
+
+// Runs `tile_fn(words, tile_in_chunk, out_tile)` for every tile covering n outputs of which one
+// tile holds `per_tile`. A partial last tile is produced in a scratch buffer and copied, so every
+// element is computed the same way wherever it falls.
+template <class T, std::size_t per_tile, class TileFn>
+void fill_tiles(T* out, std::size_t n, const RandomStream& stream, TileFn tile_fn) {
+  const std::size_t tiles = (n + per_tile - 1) / per_tile;
+  const std::size_t chunks = (tiles + kChunkTiles - 1) / kChunkTiles;
+#pragma omp parallel for schedule(static) if (n >= kernels::kParallelGrain && chunks > 1)
+  for (std::ptrdiff_t c = 0; c < static_cast<std::ptrdiff_t>(chunks); ++c) {
+    ChunkWords words;
+    const std::size_t tile0 = static_cast<std::size_t>(c) * kChunkTiles;
+    const std::size_t ntiles = std::min(kChunkTiles, tiles - tile0);
+    philox_blocks(stream, tile0 * kTileBlocks, ntiles * kTileBlocks, words);
+    for (std::size_t t = 0; t < ntiles; ++t) {
+      const std::size_t begin = (tile0 + t) * per_tile;
+      const std::size_t count = std::min(per_tile, n - begin);
+      if (count == per_tile) {
+        tile_fn(words, t, out + begin);
+      } else {
+        alignas(64) T scratch[per_tile];
+        tile_fn(words, t, scratch);
+        std::copy(scratch, scratch + count, out + begin);
+      }
+    }
+  }
+}
+
+// 24 high bits -> [0, 1) ("closed_low") or (0, 1] (for logarithms).
+inline float unit_float(std::uint32_t w) { return static_cast<float>(w >> 8) * 0x1p-24f; }
+inline float unit_float_open_low(std::uint32_t w) { return static_cast<float>((w >> 8) + 1) * 0x1p-24f; }
+// 53 bits from two words -> [0, 1) or (0, 1].
+inline double unit_double(std::uint32_t hi, std::uint32_t lo) {
+  return static_cast<double>(static_cast<std::int64_t>(((std::uint64_t{hi} << 32) | lo) >> 11)) * 0x1p-53;
+}
+inline double unit_double_open_low(std::uint32_t hi, std::uint32_t lo) {
+  return static_cast<double>(static_cast<std::int64_t>((((std::uint64_t{hi} << 32) | lo) >> 11) + 1)) * 0x1p-53;
+}
+
+template <class T> using Batch = xsimd::batch<T>;
+static_assert(kTileBlocks % Batch<float>::size == 0 && kTileBlocks % Batch<double>::size == 0,
+              "a tile row must split into whole SIMD batches");
+
+// Box–Muller on 16 pairs: cos_out[j] = mean + sd r cos θ, sin_out[j] = mean + sd r sin θ.
+template <class T>
+void box_muller(const T* u1, const T* u2, T mean, T stddev, T* cos_out, T* sin_out) {
+  using B = Batch<T>;
+  const B two_pi(static_cast<T>(6.283185307179586476925286766559));
+  for (std::size_t j = 0; j < kTileBlocks; j += B::size) {
+    const B radius = xsimd::sqrt(B(T(-2)) * xsimd::log(B::load_aligned(u1 + j))) * B(stddev);
+    const auto sc = xsimd::sincos(two_pi * B::load_aligned(u2 + j));
+    xsimd::fma(radius, sc.second, B(mean)).store_unaligned(cos_out + j);
+    xsimd::fma(radius, sc.first, B(mean)).store_unaligned(sin_out + j);
+  }
+}
+
+void check_defined(const Tensor& out, const char* fn) {
+  if (!out.defined()) throw ValueError(std::string("random::") + fn + ": the output tensor is undefined");
+}
+
+}  // namespace
+
+void fill_uniform(Tensor& out, const RandomStream& stream, double low, double high) {
+  check_defined(out, "fill_uniform");
+  if (!(low < high) || !std::isfinite(low) || !std::isfinite(high))
+    throw ValueError("random::fill_uniform: need finite low < high; got low=" + std::to_string(low) +
+                     ", high=" + std::to_string(high));
+  const bool unit = low == 0.0 && high == 1.0;
+  if (out.dtype() == DType::float32) {
+    const float lo = static_cast<float>(low), width = static_cast<float>(high - low);
+    fill_tiles<float, 64>(out.data<float>(), out.size(), stream,
+                          [=](const ChunkWords& w, std::size_t t, float* o) {
+      for (std::size_t k = 0; k < 4; ++k) {
+        const std::uint32_t* row = w.rows[k] + t * kTileBlocks;
+#pragma omp simd
+        for (std::size_t j = 0; j < kTileBlocks; ++j) {
+          const float u = unit_float(row[j]);
+          o[k * kTileBlocks + j] = unit ? u : lo + width * u;
+        }
+      }
+    });
+  } else {
+    fill_tiles<double, 32>(out.data<double>(), out.size(), stream,
+                           [=](const ChunkWords& w, std::size_t t, double* o) {
+      for (std::size_t pair = 0; pair < 2; ++pair) {
+        const std::uint32_t* hi = w.rows[2 * pair] + t * kTileBlocks;
+        const std::uint32_t* lo32 = w.rows[2 * pair + 1] + t * kTileBlocks;
+#pragma omp simd
+        for (std::size_t j = 0; j < kTileBlocks; ++j) {
+          const double u = unit_double(hi[j], lo32[j]);
+          o[pair * kTileBlocks + j] = unit ? u : low + (high - low) * u;
+        }
+      }
+    });
+  }
+}
+
+void fill_normal(Tensor& out, const RandomStream& stream, double mean, double stddev) {
+  check_defined(out, "fill_normal");
+  if (!(stddev >= 0) || !std::isfinite(stddev) || !std::isfinite(mean))
+    throw ValueError("random::fill_normal: need finite mean and stddev >= 0; got mean=" +
+                     std::to_string(mean) + ", stddev=" + std::to_string(stddev));
+  if (out.dtype() == DType::float32) {
+    const float m = static_cast<float>(mean), s = static_cast<float>(stddev);
+    fill_tiles<float, 64>(out.data<float>(), out.size(), stream,
+                          [=](const ChunkWords& w, std::size_t t, float* o) {
+      alignas(64) float u1[kTileBlocks], u2[kTileBlocks];
+      for (std::size_t pair = 0; pair < 2; ++pair) {
+        const std::uint32_t* a = w.rows[2 * pair] + t * kTileBlocks;
+        const std::uint32_t* b = w.rows[2 * pair + 1] + t * kTileBlocks;
+#pragma omp simd
+        for (std::size_t j = 0; j < kTileBlocks; ++j) {
+          u1[j] = unit_float_open_low(a[j]);
+          u2[j] = unit_float(b[j]);
+        }
+        float* block_out = o + 2 * pair * kTileBlocks;
+        box_muller<float>(u1, u2, m, s, block_out, block_out + kTileBlocks);
+      }
+    });
+  } else {
+    fill_tiles<double, 32>(out.data<double>(), out.size(), stream,
+                           [=](const ChunkWords& w, std::size_t t, double* o) {
+      alignas(64) double u1[kTileBlocks], u2[kTileBlocks];
+      const std::size_t off = t * kTileBlocks;
+#pragma omp simd
+      for (std::size_t j = 0; j < kTileBlocks; ++j) {
+        u1[j] = unit_double_open_low(w.rows[0][off + j], w.rows[1][off + j]);
+        u2[j] = unit_double(w.rows[2][off + j], w.rows[3][off + j]);
+      }
+      box_muller<double>(u1, u2, mean, stddev, o, o + kTileBlocks);
+    });
+  }
+}
+
+namespace {
+template <class T> void fill_rademacher_typed(T* out, std::size_t n, const RandomStream& stream) {
+  fill_tiles<T, 2048>(out, n, stream, [](const ChunkWords& w, std::size_t t, T* o) {
+    for (std::size_t k = 0; k < 4; ++k) {
+      const std::uint32_t* row = w.rows[k] + t * kTileBlocks;
+      for (std::uint32_t bit = 0; bit < 32; ++bit) {
+        T* dst = o + k * 512 + bit * kTileBlocks;
+#pragma omp simd
+        for (std::size_t j = 0; j < kTileBlocks; ++j)
+          dst[j] = static_cast<T>(static_cast<int>((row[j] >> bit) & 1u) * 2 - 1);
+      }
+    }
+  });
+}
+}  // namespace
+
+void fill_rademacher(Tensor& out, const RandomStream& stream) {
+  check_defined(out, "fill_rademacher");
+  TAPIR_DISPATCH(out.dtype(), T, fill_rademacher_typed<T>(out.data<T>(), out.size(), stream));
+}
+
+Tensor uniform(const Shape& shape, DType dtype, const RandomStream& stream, double low, double high) {
+  Tensor t = Tensor::empty(shape, dtype);
+  fill_uniform(t, stream, low, high);
+  return t;
+}
+
+Tensor normal(const Shape& shape, DType dtype, const RandomStream& stream, double mean, double stddev) {
+  Tensor t = Tensor::empty(shape, dtype);
+  fill_normal(t, stream, mean, stddev);
+  return t;
+}
+
+Tensor rademacher(const Shape& shape, DType dtype, const RandomStream& stream) {
+  Tensor t = Tensor::empty(shape, dtype);
+  fill_rademacher(t, stream);
+  return t;
+}
+
+}  // namespace random
+}  // namespace tapir
+
+#pragma GCC diagnostic pop
