@@ -1,0 +1,70 @@
+// Convolution and transposed convolution, rank 1, 2 and 3, channels-last, TF/Keras semantics
+// (see docs/conv_semantics in README): input `B + spatial + [c_in]` with any leading batch
+// shape B (possibly none), kernel `[filter..., c_in, c_out]` for both ops. conv_transpose is the
+// scatter form with no kernel flip: y[i*s + a*d - P] += x[i] W[a].
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "var.hpp"
+
+namespace tapir {
+
+/// An int or a per-dimension list (TFP accepts both for strides, dilations, ...).
+class IntOrList {
+ public:
+  IntOrList(int v) : values_{v} {}  // NOLINT: implicit on purpose, `strides(2)`
+  IntOrList(std::initializer_list<int> v) : values_(v) {}
+  IntOrList(std::vector<int> v) : values_(std::move(v)) {}  // NOLINT
+  /// The per-dimension values for `rank` dims; throws ValueError naming `what` on a bad length.
+  std::vector<int> expand(std::size_t rank, const char* what) const;
+  const std::vector<int>& values() const { return values_; }
+
+ private:
+  std::vector<int> values_;
+};
+
+struct ConvOptions {
+  IntOrList strides_ = 1;
+  std::string padding_ = "VALID";
+  IntOrList dilations_ = 1;
+  ConvOptions& strides(IntOrList v) { strides_ = std::move(v); return *this; }
+  ConvOptions& padding(std::string v) { padding_ = std::move(v); return *this; }
+  ConvOptions& dilations(IntOrList v) { dilations_ = std::move(v); return *this; }
+};
+
+struct ConvTransposeOptions {
+  IntOrList strides_ = 1;
+  std::string padding_ = "VALID";
+  IntOrList dilations_ = 1;
+  std::optional<IntOrList> output_padding_;  ///< unset: inferred (Keras deconv_output_length)
+  ConvTransposeOptions& strides(IntOrList v) { strides_ = std::move(v); return *this; }
+  ConvTransposeOptions& padding(std::string v) { padding_ = std::move(v); return *this; }
+  ConvTransposeOptions& dilations(IntOrList v) { dilations_ = std::move(v); return *this; }
+  ConvTransposeOptions& output_padding(IntOrList v) { output_padding_ = std::move(v); return *this; }
+};
+
+/// Per spatial dimension: the "small" side (conv output / conv-T input) position o meets the
+/// "big" side (conv input / conv-T output) at o*stride + tap*dilation - pad_lead.
+struct ConvGeometry {
+  std::size_t rank = 0;
+  std::vector<std::size_t> small, big, filter, stride, dilation, pad_lead;
+  std::size_t taps() const;
+};
+
+/// Geometry of convolution(x, kernel) for input spatial sizes `in` (validates everything).
+ConvGeometry conv_geometry(const std::vector<std::size_t>& in, const std::vector<std::size_t>& filter,
+                           const ConvOptions& options, const char* who = "convolution");
+/// Geometry of conv_transpose(x, kernel) for input spatial sizes `in`.
+ConvGeometry conv_transpose_geometry(const std::vector<std::size_t>& in,
+                                     const std::vector<std::size_t>& filter,
+                                     const ConvTransposeOptions& options,
+                                     const char* who = "conv_transpose");
+
+/// y = convolution of x with kernel [filter..., c_in, c_out]; the rank is kernel.ndim() - 2.
+Var convolution(const Var& x, const Var& kernel, const ConvOptions& options = {});
+/// y = transposed convolution (gradient of convolution w.r.t. its input), kernel [filter..., c_in, c_out].
+Var conv_transpose(const Var& x, const Var& kernel, const ConvTransposeOptions& options = {});
+
+}  // namespace tapir

@@ -1,0 +1,201 @@
+// convolution / conv_transpose against the loop-nest reference on >= 200 random configurations
+// each, gradcheck, an output-shape table, and one test per error rule.
+#include "../testing.hpp"
+#include "conv_reference.hpp"
+
+#include <random>
+
+using namespace tapir;
+using Ts = std::vector<Tensor>;
+
+namespace {
+
+struct Config {
+  reference::Spec spec;
+  std::string describe() const {
+    const auto& s = spec;
+    auto v = [](const std::vector<int>& x) { std::string r = "["; for (std::size_t i = 0; i < x.size(); ++i) r += (i ? "," : "") + std::to_string(x[i]); return r + "]"; };
+    return "rank " + std::to_string(s.rank) + " in " + v(s.in) + " filter " + v(s.filter) + " stride " + v(s.stride) +
+           " dil " + v(s.dilation) + " out_pad " + v(s.output_padding) + (s.same ? " SAME" : " VALID") +
+           " c " + std::to_string(s.c_in) + "->" + std::to_string(s.c_out) + " batch " + v(s.batch);
+  }
+};
+
+// A random configuration; `transpose` allows output_padding; keeps the work small.
+Config random_config(std::mt19937& rng, bool transpose) {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  Config c;
+  auto& s = c.spec;
+  s.rank = pick(1, 3);
+  s.same = pick(0, 1);
+  const bool dilated = pick(0, 2) == 0;
+  const int max_k = s.rank == 3 ? 3 : 7;
+  for (int i = 0; i < s.rank; ++i) {
+    s.filter.push_back(pick(1, max_k));
+    s.stride.push_back(dilated ? 1 : pick(1, 3));
+    s.dilation.push_back(dilated ? pick(1, 2) : 1);
+    const int keff = s.dilation[i] * (s.filter[i] - 1) + 1;
+    const int max_n = s.rank == 3 ? 5 : 9;
+    s.in.push_back(!transpose && !s.same ? pick(keff, std::max(keff, max_n) + 1) : pick(1, max_n));
+  }
+  if (transpose && pick(0, 1))
+    for (int i = 0; i < s.rank; ++i) s.output_padding.push_back(pick(0, s.stride[i] - 1));
+  const int max_c = s.rank == 3 ? 5 : 17;
+  s.c_in = pick(1, max_c);
+  s.c_out = pick(1, max_c);
+  const int b = pick(0, 2);
+  s.batch = b == 0 ? std::vector<int>{} : b == 1 ? std::vector<int>{3} : std::vector<int>{2, 3};
+  if (transpose && !s.output_padding.empty()) {
+    // drop configurations whose output would be empty (VALID k=1, s>1 with op 0 etc. stay valid)
+    std::vector<int> out, pad;
+    reference::conv_transpose_out(s, out, pad);
+    for (int o : out)
+      if (o < 1) s.output_padding.clear();
+  }
+  return c;
+}
+
+Shape input_shape(const reference::Spec& s) {
+  Shape sh(s.batch.begin(), s.batch.end());
+  sh.insert(sh.end(), s.in.begin(), s.in.end());
+  sh.push_back(s.c_in);
+  return sh;
+}
+Shape kernel_shape(const reference::Spec& s) {
+  Shape sh(s.filter.begin(), s.filter.end());
+  sh.push_back(s.c_in);
+  sh.push_back(s.c_out);
+  return sh;
+}
+ConvOptions conv_options(const reference::Spec& s) {
+  return ConvOptions().strides(s.stride).dilations(s.dilation).padding(s.same ? "same" : "VALID");
+}
+ConvTransposeOptions conv_t_options(const reference::Spec& s) {
+  auto o = ConvTransposeOptions().strides(s.stride).dilations(s.dilation).padding(s.same ? "SAME" : "valid");
+  if (!s.output_padding.empty()) o.output_padding(s.output_padding);
+  return o;
+}
+
+void compare_with_reference(bool transpose, int count, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (int k = 0; k < count; ++k) {
+    const Config c = random_config(rng, transpose);
+    const auto& s = c.spec;
+    CAPTURE(c.describe());
+    const Tensor x = testing::random_tensor(input_shape(s), 2 * k + 1);
+    const Tensor w = testing::random_tensor(kernel_shape(s), 2 * k + 2);
+    std::vector<int> out;
+    const auto ref = transpose ? reference::conv_transpose(s, x.to_vector<double>(), w.to_vector<double>(), out)
+                               : reference::convolution(s, x.to_vector<double>(), w.to_vector<double>(), out);
+    for (DType dt : {DType::float64, DType::float32}) {
+      Var y = transpose ? conv_transpose(constant(x.astype(dt)), constant(w.astype(dt)), conv_t_options(s))
+                        : convolution(constant(x.astype(dt)), constant(w.astype(dt)), conv_options(s));
+      Shape expected(s.batch.begin(), s.batch.end());
+      expected.insert(expected.end(), out.begin(), out.end());
+      expected.push_back(s.c_out);
+      REQUIRE(y.shape() == expected);
+      const double rtol = dt == DType::float32 ? 1e-4 : 1e-10;
+      double worst = 0;
+      for (std::size_t i = 0; i < ref.size(); ++i)
+        worst = std::max(worst, std::fabs(y.value().at(i) - ref[i]) / (1.0 + std::fabs(ref[i])));
+      CHECK(worst < rtol);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("core/conv") {
+
+TEST_CASE("convolution matches the loop-nest reference on 220 random configurations") {
+  compare_with_reference(false, 220, 2024);
+}
+
+TEST_CASE("conv_transpose matches the loop-nest reference on 220 random configurations") {
+  compare_with_reference(true, 220, 7);
+}
+
+TEST_CASE("gradcheck of both ops w.r.t. input and kernel") {
+  std::mt19937 rng(99);
+  for (int k = 0; k < 24; ++k) {
+    const bool transpose = k % 2;
+    Config c = random_config(rng, transpose);
+    auto& s = c.spec;
+    // keep gradcheck affordable: few channels and images
+    s.c_in = std::min(s.c_in, 3);
+    s.c_out = std::min(s.c_out, 3);
+    if (s.batch.size() == 2) s.batch = {2};
+    CAPTURE(c.describe());
+    const Ts inputs{testing::random_tensor(input_shape(s), 3 * k), testing::random_tensor(kernel_shape(s), 3 * k + 1)};
+    if (transpose)
+      CHECK_GRADCHECK([s](auto& v) { return conv_transpose(v[0], v[1], conv_t_options(s)); }, inputs);
+    else
+      CHECK_GRADCHECK([s](auto& v) { return convolution(v[0], v[1], conv_options(s)); }, inputs);
+  }
+}
+
+TEST_CASE("output shapes: hand-computed table") {
+  struct Row { Shape x, k; int stride, dil; const char* pad; int out_pad; Shape conv, conv_t; };
+  // conv: SAME ceil(n/s); VALID ceil((n-k_eff+1)/s).  conv-T: SAME n*s; VALID n*s+max(k_eff-s,0);
+  // with output_padding: (n-1)*s + k_eff - 2*pad + op, pad = k_eff//2 (SAME) or 0.
+  const std::vector<Row> table{
+      {{1, 7, 7, 3}, {5, 5, 3, 2}, 2, 1, "SAME", -1, {1, 4, 4, 2}, {1, 14, 14, 2}},
+      {{1, 7, 7, 3}, {5, 5, 3, 2}, 2, 1, "VALID", -1, {1, 2, 2, 2}, {1, 17, 17, 2}},
+      {{1, 7, 7, 3}, {5, 5, 3, 2}, 2, 1, "SAME", 1, {1, 4, 4, 2}, {1, 14, 14, 2}},
+      {{1, 7, 7, 3}, {5, 5, 3, 2}, 2, 1, "VALID", 1, {1, 2, 2, 2}, {1, 18, 18, 2}},
+      {{8, 3}, {3, 3, 4}, 1, 2, "SAME", -1, {8, 4}, {8, 4}},
+      {{8, 3}, {3, 3, 4}, 1, 2, "VALID", -1, {4, 4}, {12, 4}},
+      {{2, 4, 4, 4, 1}, {2, 2, 2, 1, 1}, 3, 1, "SAME", 2, {2, 2, 2, 2, 1}, {2, 11, 11, 11, 1}},
+      {{5, 6, 2}, {4, 4, 2, 1}, 2, 1, "SAME", 0, {3, 3, 1}, {8, 10, 1}},
+  };
+  for (const auto& r : table) {
+    Var x = constant(Tensor::zeros(r.x, DType::float32)), k = constant(Tensor::zeros(r.k, DType::float32));
+    CHECK(convolution(x, k, ConvOptions().strides(r.stride).dilations(r.dil).padding(r.pad)).shape() == r.conv);
+    auto o = ConvTransposeOptions().strides(r.stride).dilations(r.dil).padding(r.pad);
+    if (r.out_pad >= 0) o.output_padding(r.out_pad);
+    CHECK(conv_transpose(x, k, o).shape() == r.conv_t);
+  }
+}
+
+TEST_CASE("error rules, each a typed error naming the argument") {
+  Var x = constant(Tensor::zeros({2, 8, 8, 3}, DType::float32));
+  Var k = constant(Tensor::zeros({3, 3, 3, 4}, DType::float32));
+  CHECK_THROWS_WITH_AS(convolution(x, k, ConvOptions().padding("CAUSAL")), doctest::Contains("padding"), ValueError);
+  CHECK_THROWS_WITH_AS(conv_transpose(x, k, ConvTransposeOptions().padding("full")), doctest::Contains("padding"), ValueError);
+  CHECK_THROWS_WITH_AS(convolution(x, k, ConvOptions().strides(2).dilations({1, 2})), doctest::Contains("dilations"), ValueError);
+  CHECK_THROWS_WITH_AS(conv_transpose(x, k, ConvTransposeOptions().strides(2).output_padding(2)),
+                       doctest::Contains("output_padding"), ValueError);
+  CHECK_THROWS_WITH_AS(convolution(x, k, ConvOptions().strides(0)), doctest::Contains("strides"), ValueError);
+  CHECK_THROWS_WITH_AS(conv_transpose(x, k, ConvTransposeOptions().dilations(-1)), doctest::Contains("dilations"), ValueError);
+  CHECK_THROWS_AS(convolution(x, constant(Tensor::zeros({0, 3, 3, 4}, DType::float32))), ValueError);
+  CHECK_THROWS_WITH_AS(convolution(x, constant(Tensor::zeros({3, 3, 5, 4}, DType::float32))),
+                       doctest::Contains("c_in=5"), ShapeError);
+  CHECK_THROWS_WITH_AS(convolution(constant(Tensor::zeros({8, 3}, DType::float32)), k),
+                       doctest::Contains("needs at least 3 dims"), ShapeError);
+  CHECK_THROWS_WITH_AS(convolution(x, k, ConvOptions().strides({1, 2, 3})), doctest::Contains("expected 1 or 2"), ValueError);
+  CHECK_THROWS_AS(convolution(constant(Tensor::zeros({2, 2, 2, 3}, DType::float32)), k), ValueError);  // VALID: no output
+  CHECK_THROWS_AS(convolution(x, constant(Tensor::zeros({3, 3, 3, 4}, DType::float64))), TypeError);
+}
+
+TEST_CASE("bit-identical at 1 and 2 threads") {
+  const Tensor x = testing::random_tensor({4, 9, 9, 8}, 5).astype(DType::float32);
+  const Tensor w = testing::random_tensor({5, 5, 8, 6}, 6).astype(DType::float32);
+  std::vector<std::vector<float>> results;
+  const int saved = num_threads();
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    Var xv = parameter(x), wv = parameter(w);
+    Var y = conv_transpose(xv, wv, ConvTransposeOptions().strides(2).padding("SAME"));
+    backward(sum(square(y)));
+    auto r = y.value().to_vector<float>();
+    for (const Tensor* g : {&xv.grad(), &wv.grad()}) {
+      auto gv = g->to_vector<float>();
+      r.insert(r.end(), gv.begin(), gv.end());
+    }
+    results.push_back(r);
+  }
+  set_num_threads(saved);
+  CHECK(results[0] == results[1]);
+}
+
+}
