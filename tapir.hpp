@@ -13,3 +13,4 @@
 #include "core/tensor_ops.hpp"
 #include "core/var.hpp"
 #include "core/xtensor_bridge.hpp"
+#include "optim/optim.hpp"
