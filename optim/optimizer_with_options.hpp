@@ -34,9 +34,11 @@ std::string join_names(const std::vector<std::string>& names);
 template <class Options>
 class OptimizerWithOptions : public Optimizer {
  public:
-  /// The options given to the constructor (what add_param_group(params) uses).
-  const Options& defaults() const { return defaults_; }
-  const Options& options(std::size_t group = 0) const {
+  /// The options given to the constructor (what add_param_group(params) uses). Copies, so
+  /// they chain: adam.defaults().weight_decay(0).
+  Options defaults() const { return defaults_; }
+  /// A copy of a group's options; change them with set_options().
+  Options options(std::size_t group = 0) const {
     check_group(group, "options");
     return options_[group];
   }
