@@ -1,0 +1,147 @@
+// Output sizes and pad placement of convolution and conv-transpose (TF/Keras semantics, see
+// shared/spec/semantics.md), with every argument validated once, here.
+#include <algorithm>
+#include <cctype>
+
+#include "conv.hpp"
+
+namespace tapir {
+
+std::vector<int> IntOrList::expand(std::size_t rank, const char* what) const {
+  if (values_.size() == 1) return std::vector<int>(rank, values_[0]);
+  if (values_.size() != rank) {
+    std::vector<std::size_t> v(values_.begin(), values_.end());
+    throw ValueError(std::string(what) + ": expected 1 or " + std::to_string(rank) +
+                     " values (one per spatial dimension), got " + std::to_string(values_.size()));
+  }
+  return values_;
+}
+
+std::size_t ConvGeometry::taps() const {
+  std::size_t t = 1;
+  for (auto f : filter) t *= f;
+  return t;
+}
+
+namespace {
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string list_str(const std::vector<int>& v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+bool parse_same(const std::string& padding, const char* who) {
+  const std::string p = upper(padding);
+  if (p == "SAME") return true;
+  if (p == "VALID") return false;
+  throw ValueError(std::string(who) + ": padding must be \"SAME\" or \"VALID\" (case-insensitive), got \"" +
+                   padding + "\"" + (p == "CAUSAL" || p == "FULL" ? " (not supported)" : ""));
+}
+
+// Strides and dilations: positive, and not both > 1 (as TF requires).
+void check_strides_dilations(const std::vector<int>& s, const std::vector<int>& d, const char* who) {
+  for (int v : s)
+    if (v < 1) throw ValueError(std::string(who) + ": strides must be >= 1, got " + list_str(s));
+  for (int v : d)
+    if (v < 1) throw ValueError(std::string(who) + ": dilations must be >= 1, got " + list_str(d));
+  const bool strided = std::any_of(s.begin(), s.end(), [](int v) { return v > 1; });
+  const bool dilated = std::any_of(d.begin(), d.end(), [](int v) { return v > 1; });
+  if (strided && dilated)
+    throw ValueError(std::string(who) + ": strides " + list_str(s) + " > 1 cannot be combined with dilations " +
+                     list_str(d) + " > 1");
+}
+
+void check_sizes(const std::vector<std::size_t>& in, const std::vector<std::size_t>& filter, const char* who) {
+  for (auto v : in)
+    if (v == 0) throw ValueError(std::string(who) + ": spatial input sizes must be positive, got " + shape_str(in));
+  for (auto v : filter)
+    if (v == 0) throw ValueError(std::string(who) + ": filter sizes must be positive, got " + shape_str(filter));
+}
+
+}  // namespace
+
+ConvGeometry conv_geometry(const std::vector<std::size_t>& in, const std::vector<std::size_t>& filter,
+                           const ConvOptions& options, const char* who) {
+  const std::size_t rank = in.size();
+  check_sizes(in, filter, who);
+  const auto s = options.strides_.expand(rank, (std::string(who) + " strides").c_str());
+  const auto d = options.dilations_.expand(rank, (std::string(who) + " dilations").c_str());
+  check_strides_dilations(s, d, who);
+  const bool same = parse_same(options.padding_, who);
+  ConvGeometry g;
+  g.rank = rank;
+  g.big = in;
+  g.filter = filter;
+  for (std::size_t i = 0; i < rank; ++i) {
+    const std::size_t k_eff = static_cast<std::size_t>(d[i]) * (filter[i] - 1) + 1;
+    const std::size_t st = static_cast<std::size_t>(s[i]);
+    std::size_t out, pad = 0;
+    if (same) {
+      out = (in[i] + st - 1) / st;
+      const std::size_t needed = (out - 1) * st + k_eff;
+      pad = needed > in[i] ? (needed - in[i]) / 2 : 0;
+    } else {
+      if (in[i] < k_eff)
+        throw ValueError(std::string(who) + ": VALID convolution of spatial size " + shape_str(in) +
+                         " with dilated filter size " + std::to_string(k_eff) + " along dim " +
+                         std::to_string(i) + " has no output");
+      out = (in[i] - k_eff) / st + 1;
+    }
+    g.small.push_back(out);
+    g.stride.push_back(st);
+    g.dilation.push_back(static_cast<std::size_t>(d[i]));
+    g.pad_lead.push_back(pad);
+  }
+  return g;
+}
+
+ConvGeometry conv_transpose_geometry(const std::vector<std::size_t>& in,
+                                     const std::vector<std::size_t>& filter,
+                                     const ConvTransposeOptions& options, const char* who) {
+  const std::size_t rank = in.size();
+  check_sizes(in, filter, who);
+  const auto s = options.strides_.expand(rank, (std::string(who) + " strides").c_str());
+  const auto d = options.dilations_.expand(rank, (std::string(who) + " dilations").c_str());
+  check_strides_dilations(s, d, who);
+  const bool same = parse_same(options.padding_, who);
+  std::vector<int> op;
+  if (options.output_padding_) {
+    op = options.output_padding_->expand(rank, (std::string(who) + " output_padding").c_str());
+    for (std::size_t i = 0; i < rank; ++i)
+      if (op[i] < 0 || op[i] >= s[i])
+        throw ValueError(std::string(who) + ": output_padding " + list_str(op) +
+                         " must be >= 0 and smaller than strides " + list_str(s) + " in every dimension");
+  }
+  ConvGeometry g;
+  g.rank = rank;
+  g.small = in;
+  g.filter = filter;
+  for (std::size_t i = 0; i < rank; ++i) {
+    const long k_eff = static_cast<long>(d[i]) * (static_cast<long>(filter[i]) - 1) + 1;
+    const long n = static_cast<long>(in[i]), st = s[i];
+    long out;
+    if (!options.output_padding_) {  // Keras deconv_output_length, output_padding=None
+      out = same ? n * st : n * st + std::max(k_eff - st, 0L);
+    } else {
+      const long pad = same ? k_eff / 2 : 0;
+      out = (n - 1) * st + k_eff - 2 * pad + op[i];
+    }
+    if (out < 1)
+      throw ValueError(std::string(who) + ": output size along dim " + std::to_string(i) + " would be " +
+                       std::to_string(out) + " (input " + shape_str(in) + ", filter " + shape_str(filter) + ")");
+    const long full = (n - 1) * st + k_eff;
+    g.big.push_back(static_cast<std::size_t>(out));
+    g.stride.push_back(static_cast<std::size_t>(st));
+    g.dilation.push_back(static_cast<std::size_t>(d[i]));
+    g.pad_lead.push_back(static_cast<std::size_t>(std::max(full - out, 0L) / 2));
+  }
+  return g;
+}
+
+}  // namespace tapir

@@ -1,0 +1,195 @@
+#include "conv_thin.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+namespace tapir::kernels {
+
+namespace {
+
+// Along dim j, the taps of small position o that land inside the image form an interval
+// [lo, hi): p = o*s - P + t*d increases with t.
+struct TapInterval {
+  long lo = 0, hi = 0, origin = 0;  // origin = p at t = 0
+};
+
+// Along dim j, the (tap, small position) pairs reaching big position p form an arithmetic run:
+// o*s + t*d = p + P, and since s or d is 1, t steps by s while o steps by -d.
+struct ReachRun {
+  long t_first = 0, count = 0, o_first = 0;
+};
+
+struct Tables {
+  std::array<std::vector<TapInterval>, 3> taps;   // indexed by small position
+  std::array<std::vector<ReachRun>, 3> reach;     // indexed by big position
+  explicit Tables(const Geo3& g) {
+    for (int j = 0; j < 3; ++j) {
+      const long s = g.stride[j], d = g.dil[j], P = g.pad[j], f = g.filter[j];
+      for (long o = 0; o < g.small[j]; ++o) {
+        TapInterval iv;
+        iv.origin = o * s - P;
+        iv.lo = iv.origin >= 0 ? 0 : (-iv.origin + d - 1) / d;
+        iv.hi = g.big[j] - iv.origin <= 0 ? 0 : std::min(f, (g.big[j] - iv.origin + d - 1) / d);
+        if (iv.hi < iv.lo) iv.hi = iv.lo;
+        taps[j].push_back(iv);
+      }
+      for (long p = 0; p < g.big[j]; ++p) {
+        ReachRun r;
+        const long a = p + P;
+        long lo = a - s * g.small[j] >= 0 ? (a - s * g.small[j]) / d + 1 : 0;  // keeps o < small
+        const long hi = std::min(f - 1, a / d);                                  // keeps o >= 0
+        if (s > 1) lo += ((a - lo) % s + s) % s;                                 // t = a (mod s)
+        if (lo <= hi) {
+          r.t_first = lo;
+          r.count = (hi - lo) / s + 1;
+          r.o_first = (a - lo * d) / s;
+        }
+        reach[j].push_back(r);
+      }
+    }
+  }
+};
+
+}  // namespace
+
+template <class T>
+void gather_to_small(const T* big, const T* wt, const Geo3& g, long images, long thin, long wide, T* small) {
+  using B = xsimd::batch<T>;
+  constexpr long W = static_cast<long>(B::size);
+  const Tables tab(g);
+  const long lines = images * g.small[0] * g.small[1];
+  const long full = wide / W;
+  const long tap_stride = thin * wide;
+  const long pixel_step = g.dil[2] * thin;
+#pragma omp parallel for schedule(static) if (lines * g.small[2] * wide * g.taps() >= (1 << 16))
+  for (long line = 0; line < lines; ++line) {
+    const long o1 = line % g.small[1], o0 = (line / g.small[1]) % g.small[0], n = line / (g.small[1] * g.small[0]);
+    const TapInterval& i0 = tab.taps[0][static_cast<std::size_t>(o0)];
+    const TapInterval& i1 = tab.taps[1][static_cast<std::size_t>(o1)];
+    for (long o2 = 0; o2 < g.small[2]; ++o2) {
+      const TapInterval& i2 = tab.taps[2][static_cast<std::size_t>(o2)];
+      T* out = small + (line * g.small[2] + o2) * wide;
+      for (long c0 = 0; c0 < wide; c0 += W) {
+        const bool vec = c0 + W <= wide;  // a whole vector of the wide axis, else scalar tail
+        B acc(T(0));
+        T tail[W > 0 ? W : 1] = {};
+        for (long t0 = i0.lo; t0 < i0.hi; ++t0) {
+          const long p0 = i0.origin + t0 * g.dil[0];
+          for (long t1 = i1.lo; t1 < i1.hi; ++t1) {
+            const long p1 = i1.origin + t1 * g.dil[1];
+            const T* in = big + (((n * g.big[0] + p0) * g.big[1] + p1) * g.big[2] + i2.origin + i2.lo * g.dil[2]) * thin;
+            const T* w = wt + ((t0 * g.filter[1] + t1) * g.filter[2] + i2.lo) * tap_stride + c0;
+            for (long t2 = i2.lo; t2 < i2.hi; ++t2, in += pixel_step, w += tap_stride)
+              for (long h = 0; h < thin; ++h) {
+                if (vec) acc = xsimd::fma(B(in[h]), B::load_unaligned(w + h * wide), acc);
+                else for (long c = 0; c < wide - c0; ++c) tail[c] += in[h] * w[h * wide + c];
+              }
+          }
+        }
+        if (vec) acc.store_unaligned(out + c0);
+        else for (long c = 0; c < wide - c0; ++c) out[c0 + c] = tail[c];
+      }
+    }
+  }
+  (void)full;
+}
+
+template <class T>
+void gather_to_big(const T* small, const T* wt, const Geo3& g, long images, long thin, long wide, T* big) {
+  using B = xsimd::batch<T>;
+  constexpr long W = static_cast<long>(B::size);
+  const Tables tab(g);
+  const long lines = images * g.big[0] * g.big[1];
+  const long full = wide / W;
+  const long tap_stride = thin * wide;
+  const long tap_step = g.stride[2] * tap_stride;  // along the innermost run
+  const long row_step = -g.dil[2] * wide;
+#pragma omp parallel for schedule(static) if (lines * g.big[2] * wide * g.taps() >= (1 << 16))
+  for (long line = 0; line < lines; ++line) {
+    const long p1 = line % g.big[1], p0 = (line / g.big[1]) % g.big[0], n = line / (g.big[1] * g.big[0]);
+    const ReachRun& r0 = tab.reach[0][static_cast<std::size_t>(p0)];
+    const ReachRun& r1 = tab.reach[1][static_cast<std::size_t>(p1)];
+    for (long p2 = 0; p2 < g.big[2]; ++p2) {
+      const ReachRun& r2 = tab.reach[2][static_cast<std::size_t>(p2)];
+      for (long h = 0; h < thin; ++h) {
+        B acc(T(0));
+        T tail = 0;
+        for (long i0 = 0; i0 < r0.count; ++i0) {
+          const long t0 = r0.t_first + i0 * g.stride[0], o0 = r0.o_first - i0 * g.dil[0];
+          for (long i1 = 0; i1 < r1.count; ++i1) {
+            const long t1 = r1.t_first + i1 * g.stride[1], o1 = r1.o_first - i1 * g.dil[1];
+            const T* s = small + (((n * g.small[0] + o0) * g.small[1] + o1) * g.small[2] + r2.o_first) * wide;
+            const T* w = wt + ((t0 * g.filter[1] + t1) * g.filter[2] + r2.t_first) * tap_stride + h * wide;
+            for (long i2 = 0; i2 < r2.count; ++i2, s += row_step, w += tap_step) {
+              for (long v = 0; v < full; ++v)
+                acc = xsimd::fma(B::load_unaligned(s + v * W), B::load_unaligned(w + v * W), acc);
+              for (long c = full * W; c < wide; ++c) tail += s[c] * w[c];
+            }
+          }
+        }
+        big[((line * g.big[2]) + p2) * thin + h] = xsimd::hadd(acc) + tail;
+      }
+    }
+  }
+}
+
+template <class T>
+void weight_grad(const T* big, const T* small, const Geo3& g, long images, long thin, long wide, T* dwt) {
+  using B = xsimd::batch<T>;
+  constexpr long W = static_cast<long>(B::size);
+  const long full = wide / W;
+  const Tables tab(g);
+  const long lines = images * g.small[0] * g.small[1];
+  const long size = g.taps() * thin * wide;
+  constexpr long kBlockLines = 16;  // fixed, so the summation order never depends on threads
+  const long blocks = (lines + kBlockLines - 1) / kBlockLines;
+  std::vector<T> partial(static_cast<std::size_t>(blocks * size));
+  const long pixel_step = g.dil[2] * thin;
+#pragma omp parallel for schedule(static) if (lines * g.small[2] * size >= (1 << 16))
+  for (long b = 0; b < blocks; ++b) {
+    T* acc = partial.data() + b * size;
+    std::fill(acc, acc + size, T(0));
+    for (long line = b * kBlockLines; line < std::min(lines, (b + 1) * kBlockLines); ++line) {
+      const long o1 = line % g.small[1], o0 = (line / g.small[1]) % g.small[0], n = line / (g.small[1] * g.small[0]);
+      const TapInterval& i0 = tab.taps[0][static_cast<std::size_t>(o0)];
+      const TapInterval& i1 = tab.taps[1][static_cast<std::size_t>(o1)];
+      for (long o2 = 0; o2 < g.small[2]; ++o2) {
+        const TapInterval& i2 = tab.taps[2][static_cast<std::size_t>(o2)];
+        const T* s = small + (line * g.small[2] + o2) * wide;
+        for (long t0 = i0.lo; t0 < i0.hi; ++t0) {
+          const long p0 = i0.origin + t0 * g.dil[0];
+          for (long t1 = i1.lo; t1 < i1.hi; ++t1) {
+            const long p1 = i1.origin + t1 * g.dil[1];
+            const T* in = big + (((n * g.big[0] + p0) * g.big[1] + p1) * g.big[2] + i2.origin + i2.lo * g.dil[2]) * thin;
+            T* a = acc + ((t0 * g.filter[1] + t1) * g.filter[2] + i2.lo) * thin * wide;
+            for (long t2 = i2.lo; t2 < i2.hi; ++t2, in += pixel_step)
+              for (long h = 0; h < thin; ++h, a += wide) {
+                const T v = in[h];
+                const B vb(v);
+                for (long c = 0; c < full * W; c += W)
+                  xsimd::fma(vb, B::load_unaligned(s + c), B::load_unaligned(a + c)).store_unaligned(a + c);
+                for (long c = full * W; c < wide; ++c) a[c] += v * s[c];
+              }
+          }
+        }
+      }
+    }
+  }
+  std::fill(dwt, dwt + size, T(0));
+  for (long b = 0; b < blocks; ++b) {
+    const T* p = partial.data() + b * size;
+    for (long i = 0; i < size; ++i) dwt[i] += p[i];
+  }
+}
+
+#define TAPIR_INSTANTIATE(T)                                                                         \
+  template void gather_to_small<T>(const T*, const T*, const Geo3&, long, long, long, T*);          \
+  template void gather_to_big<T>(const T*, const T*, const Geo3&, long, long, long, T*);            \
+  template void weight_grad<T>(const T*, const T*, const Geo3&, long, long, long, T*);
+TAPIR_INSTANTIATE(float)
+TAPIR_INSTANTIATE(double)
+#undef TAPIR_INSTANTIATE
+
+}  // namespace tapir::kernels
