@@ -21,3 +21,5 @@
 #include "viz/draw.hpp"
 #include "viz/plots.hpp"
 #include "viz/png.hpp"
+
+#include "distributions/distributions.hpp"

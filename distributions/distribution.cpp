@@ -1,0 +1,79 @@
+#include "distribution.hpp"
+
+#include "../core/ops.hpp"
+
+namespace tapir::distributions {
+
+DeferredVar::DeferredVar(Var value) : fixed_(std::move(value)) {
+  if (fixed_.defined()) {
+    shape_ = fixed_.shape();
+    dtype_ = fixed_.dtype();
+  }
+}
+
+DeferredVar::DeferredVar(std::function<Var()> recompute, int) : recompute_(std::move(recompute)) {
+  NoGradGuard no_grad;  // only the shape and dtype are wanted here
+  const Var first = recompute_();
+  if (!first.defined()) throw ValueError("DeferredVar: the recompute function returned an undefined Var");
+  shape_ = first.shape();
+  dtype_ = first.dtype();
+}
+
+Var DeferredVar::get() const {
+  if (!recompute_) return fixed_;
+  Var v = recompute_();
+  if (!v.defined() || v.shape() != shape_ || v.dtype() != dtype_)
+    throw ShapeError("DeferredVar: the recompute function first returned " + std::string(dtype_name(dtype_)) +
+                     " " + shape_str(shape_) + ", now " +
+                     (v.defined() ? std::string(dtype_name(v.dtype())) + " " + shape_str(v.shape())
+                                  : std::string("an undefined Var")));
+  return v;
+}
+
+Distribution::Distribution(std::string name, bool validate_args)
+    : name_(std::move(name)), validate_args_(validate_args) {}
+
+std::string Distribution::label() const { return type_name() + " '" + name() + "'"; }
+
+void Distribution::not_implemented(const char* method, const char* why) const {
+  throw NotImplementedError(label() + ": " + method + " is not implemented" +
+                            (*why ? std::string(" (") + why + ")" : std::string()));
+}
+
+void Distribution::check_value(const Var& value, const char* method) const {
+  if (!value.defined()) throw ValueError(label() + ": " + method + " got an undefined Var");
+  if (value.dtype() != dtype())
+    throw TypeError(label() + ": " + method + " value is " + dtype_name(value.dtype()) + " " +
+                    shape_str(value.shape()) + ", the distribution is " + dtype_name(dtype()));
+  const Shape full = concat_shapes(batch_shape(), event_shape());
+  try {
+    broadcast_shapes(value.shape(), full, method);
+  } catch (const ShapeError&) {
+    throw ShapeError(label() + ": " + method + " value of shape " + shape_str(value.shape()) +
+                     " does not broadcast against batch_shape + event_shape = " + shape_str(full));
+  }
+  if (value.ndim() < event_shape().size())
+    throw ShapeError(label() + ": " + method + " value of shape " + shape_str(value.shape()) +
+                     " has fewer dims than the event shape " + shape_str(event_shape()));
+}
+
+Var Distribution::prob(const Var& value) const { return exp(log_prob(value)); }
+Var Distribution::cdf(const Var&) const { not_implemented("cdf"); }
+Var Distribution::log_cdf(const Var& value) const { return log(cdf(value)); }
+Var Distribution::mean() const { not_implemented("mean"); }
+Var Distribution::variance() const { not_implemented("variance"); }
+Var Distribution::stddev() const { return sqrt(variance()); }
+Var Distribution::entropy() const { not_implemented("entropy"); }
+
+std::string to_string(const Distribution& d) {
+  return d.type_name() + " '" + d.name() + "' batch_shape=" + shape_str(d.batch_shape()) +
+         " event_shape=" + shape_str(d.event_shape()) + " " + dtype_name(d.dtype());
+}
+
+Shape concat_shapes(const Shape& a, const Shape& b) {
+  Shape out = a;
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+}  // namespace tapir::distributions
