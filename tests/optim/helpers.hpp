@@ -18,7 +18,9 @@ inline Tensor tensor(const Values& v, DType dtype = DType::float64) {
 }
 inline Values values(const Var& v) { return v.value().astype(DType::float64).to_vector<double>(); }
 /// Gives `p` the gradient `g` (as if backward had produced it), in p's dtype.
-inline void set_grad(Var p, const Values& g) { p.mutable_grad() = tensor(g, p.dtype()); }
+inline void set_grad(Var p, const Values& g) {
+  p.mutable_grad() = tensor(g, p.dtype()).reshape(p.shape());
+}
 
 /// Gradients for three steps of a 5-element parameter: signs and sizes vary, and element 0's
 /// magnitude falls (1 → 0.2 → 0.1), so AMSGrad's running max differs from v.
