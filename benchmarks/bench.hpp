@@ -14,6 +14,7 @@ struct Work {
   double flops = 0;           ///< floating-point operations per run (0: not a FLOP-bound case)
   double bytes = 0;           ///< bytes moved per run (memory-bound cases)
   std::string note;           ///< e.g. how flops/bytes were counted
+  double per_item = 0;        ///< items per run: prints ns_per_item (e.g. ns per sample)
 };
 
 using Factory = std::function<Work()>;

@@ -77,12 +77,14 @@ int main(int argc, char** argv) {
                   name.c_str(), threads, median, ms.front(), ms.size());
       if (work.flops > 0) std::printf(", \"gflops\": %.2f", gflops);
       if (work.bytes > 0) std::printf(", \"gbps\": %.2f", gbps);
+      if (work.per_item > 0) std::printf(", \"ns_per_item\": %.4f", median * 1e6 / work.per_item);
       if (!work.note.empty()) std::printf(", \"note\": \"%s\"", work.note.c_str());
       std::printf("}\n");
     } else {
       std::printf("%-40s threads=%d median %9.3f ms", name.c_str(), threads, median);
       if (work.flops > 0) std::printf("  %8.2f GFLOP/s", gflops);
       if (work.bytes > 0) std::printf("  %8.2f GB/s", gbps);
+      if (work.per_item > 0) std::printf("  %8.4f ns/item", median * 1e6 / work.per_item);
       std::printf("\n");
     }
     std::fflush(stdout);
