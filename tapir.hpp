@@ -17,6 +17,7 @@
 #include "data/dataset.hpp"
 #include "data/idx.hpp"
 #include "data/loader.hpp"
+#include "layers/layers.hpp"
 #include "layers/predictive.hpp"
 #include "viz/draw.hpp"
 #include "viz/plots.hpp"

@@ -1,0 +1,292 @@
+#include "kernel_bias.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <tapir/core/ops.hpp>
+
+namespace tapir::nn {
+
+namespace {
+
+
+// IntOrList::expand with the layer named in the message.
+std::vector<int> expand(const IntOrList& v, std::size_t rank, const char* what, const std::string& who) {
+  try {
+    return v.expand(rank, what);
+  } catch (const ValueError& e) {
+    throw ValueError(who + ": " + e.what());
+  }
+}
+
+std::vector<std::size_t> positive(const std::vector<int>& v, const char* what, const std::string& who) {
+  std::vector<std::size_t> out;
+  for (int x : v) {
+    if (x < 1) {
+      std::string s = "[";
+      for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+      throw ValueError(who + ": " + what + " must be >= 1, got " + s + "]");
+    }
+    out.push_back(static_cast<std::size_t>(x));
+  }
+  return out;
+}
+
+void check_sizes(std::size_t input_size, std::size_t output_size, const std::string& who) {
+  if (input_size == 0) throw ValueError(who + ": input_size must be >= 1, got 0");
+  if (output_size == 0) throw ValueError(who + ": output_size must be >= 1, got 0");
+}
+
+std::vector<std::size_t> resolve_filter(const std::optional<IntOrList>& positional, const ConvArgs& args,
+                                        std::size_t rank, const std::string& who) {
+  if (positional && args.filter_shape_ && positional->values() != args.filter_shape_->values())
+    throw ValueError(who + ": filter_shape given twice with different values (constructor argument and options)");
+  const auto& f = positional ? positional : args.filter_shape_;
+  if (!f) throw ValueError(who + ": filter_shape is required (constructor argument or options.filter_shape)");
+  return positive(expand(*f, rank, "filter_shape", who), "filter_shape", who);
+}
+
+std::size_t check_rank(int rank, const std::string& who) {
+  if (rank < 1 || rank > 3) throw ValueError(who + ": rank must be 1, 2 or 3, got " + std::to_string(rank));
+  return static_cast<std::size_t>(rank);
+}
+
+}  // namespace
+
+void check_conv_extras(const ConvArgs& args, const std::string& who) {
+  static const char* methods[] = {"auto", "subkernels", "subkernel_matrix", "dilation"};
+  std::string m = args.method_;
+  for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (std::find_if(std::begin(methods), std::end(methods), [&](const char* s) { return m == s; }) == std::end(methods))
+    throw ValueError(who + ": method must be one of auto, subkernels, subkernel_matrix, dilation, got \"" +
+                     args.method_ + "\"");
+  if (args.index_dtype_ != "int32" && args.index_dtype_ != "int64")
+    throw ValueError(who + ": index_dtype must be \"int32\" or \"int64\", got \"" + args.index_dtype_ + "\"");
+}
+
+void check_options_used(const KernelBiasArgs& a, bool variational, bool flipout, const std::string& who) {
+  auto reject = [&](bool set, const char* what, const char* why) {
+    if (set) throw ValueError(who + ": option " + what + " " + why);
+  };
+  const char* det = "is only used by variational layers";
+  if (!variational) {
+    reject(static_cast<bool>(a.make_posterior_fn_), "make_posterior_fn", det);
+    reject(static_cast<bool>(a.make_prior_fn_), "make_prior_fn", det);
+    reject(static_cast<bool>(a.posterior_value_fn_), "posterior_value_fn", det);
+    reject(static_cast<bool>(a.unpack_weights_fn_), "unpack_weights_fn", det);
+    reject(static_cast<bool>(a.divergence_fn_), "divergence_fn", det);
+  } else {
+    reject(static_cast<bool>(a.make_kernel_bias_fn_), "make_kernel_bias_fn",
+           "is only used by deterministic layers (variational layers take make_posterior_fn/make_prior_fn)");
+  }
+  reject(a.sign_mode_.has_value() && !flipout, "sign_mode", "is only used by Flipout layers");
+}
+
+// ---- KernelApplier ----------------------------------------------------------------------------
+
+KernelApplier KernelApplier::affine(std::size_t input_size, std::size_t output_size, const Shape& batch_shape,
+                                    const std::string& who) {
+  check_sizes(input_size, output_size, who);
+  for (auto d : batch_shape)
+    if (d == 0) throw ValueError(who + ": batch_shape " + shape_str(batch_shape) + " has a zero dimension");
+  KernelApplier k;
+  k.op_ = KernelOp::affine;
+  k.input_size_ = input_size;
+  k.output_size_ = output_size;
+  k.batch_shape_ = batch_shape;
+  k.kernel_shape_ = batch_shape;
+  k.kernel_shape_.push_back(input_size);
+  k.kernel_shape_.push_back(output_size);
+  k.bias_shape_ = batch_shape;
+  k.bias_shape_.push_back(output_size);
+  return k;
+}
+
+KernelApplier KernelApplier::convolution(std::size_t input_size, std::size_t output_size,
+                                         const std::optional<IntOrList>& filter, const ConvArgs& args, bool flat_kernel,
+                                         const std::string& who) {
+  check_sizes(input_size, output_size, who);
+  check_conv_extras(args, who);
+  KernelApplier k;
+  k.op_ = KernelOp::convolution;
+  k.input_size_ = input_size;
+  k.output_size_ = output_size;
+  k.rank_ = check_rank(args.rank_, who);
+  k.filter_ = resolve_filter(filter, args, k.rank_, who);
+  const auto strides = expand(args.strides_, k.rank_, "strides", who);
+  const auto dilations = expand(args.dilations_, k.rank_, "dilations", who);
+  positive(strides, "strides", who);
+  positive(dilations, "dilations", who);
+  k.conv_ = ConvOptions().strides(strides).dilations(dilations).padding(args.padding_);
+  // Validate padding and the strides/dilations combination now, on an input large enough for
+  // any filter: construction fails, not the first call.
+  std::vector<std::size_t> probe(k.rank_);
+  for (std::size_t i = 0; i < k.rank_; ++i) probe[i] = static_cast<std::size_t>(dilations[i]) * (k.filter_[i] - 1) + 1 + static_cast<std::size_t>(strides[i]);
+  conv_geometry(probe, k.filter_, k.conv_, who.c_str());
+  k.conv_kernel_shape_ = k.filter_;
+  k.conv_kernel_shape_.push_back(input_size);
+  k.conv_kernel_shape_.push_back(output_size);
+  std::size_t taps = 1;
+  for (auto f : k.filter_) taps *= f;
+  k.kernel_shape_ = flat_kernel ? Shape{taps * input_size, output_size} : k.conv_kernel_shape_;
+  k.bias_shape_ = {output_size};
+  return k;
+}
+
+KernelApplier KernelApplier::conv_transpose(std::size_t input_size, std::size_t output_size,
+                                            const std::optional<IntOrList>& filter, const ConvArgs& args,
+                                            const std::optional<IntOrList>& output_padding, const std::string& who) {
+  check_sizes(input_size, output_size, who);
+  check_conv_extras(args, who);
+  KernelApplier k;
+  k.op_ = KernelOp::conv_transpose;
+  k.input_size_ = input_size;
+  k.output_size_ = output_size;
+  k.rank_ = check_rank(args.rank_, who);
+  k.filter_ = resolve_filter(filter, args, k.rank_, who);
+  const auto strides = expand(args.strides_, k.rank_, "strides", who);
+  const auto dilations = expand(args.dilations_, k.rank_, "dilations", who);
+  positive(strides, "strides", who);
+  positive(dilations, "dilations", who);
+  k.convt_ = ConvTransposeOptions().strides(strides).dilations(dilations).padding(args.padding_);
+  if (output_padding) {
+    const auto op = expand(*output_padding, k.rank_, "output_padding", who);
+    for (std::size_t i = 0; i < k.rank_; ++i)
+      if (op[i] < 0 || op[i] >= strides[i])
+        throw ValueError(who + ": output_padding must be >= 0 and < strides in every dimension, got output_padding " +
+                         std::to_string(op[i]) + " with stride " + std::to_string(strides[i]) + " in dimension " +
+                         std::to_string(i));
+    k.convt_.output_padding(op);
+  }
+  conv_transpose_geometry(std::vector<std::size_t>(k.rank_, 2), k.filter_, k.convt_, who.c_str());
+  k.conv_kernel_shape_ = k.filter_;
+  k.conv_kernel_shape_.push_back(input_size);
+  k.conv_kernel_shape_.push_back(output_size);
+  std::size_t taps = 1;
+  for (auto f : k.filter_) taps *= f;
+  k.kernel_shape_ = {taps * input_size, output_size};
+  k.bias_shape_ = {output_size};
+  return k;
+}
+
+void KernelApplier::check_input(const Var& x, DType dtype, const std::string& who) const {
+  if (!x.defined()) throw ValueError(who + ": input is undefined");
+  const Shape& s = x.shape();
+  if (x.dtype() != dtype)
+    throw TypeError(who + ": input is " + dtype_name(x.dtype()) + " but the layer's dtype is " + dtype_name(dtype) +
+                    " (input shape " + shape_str(s) + ")");
+  if (op_ == KernelOp::affine) {
+    if (s.empty()) throw ShapeError(who + ": input is a scalar; expected [..., " + std::to_string(input_size_) + "]");
+    if (s.back() != input_size_)
+      throw ShapeError(who + ": input has " + std::to_string(s.back()) + " features, layer expects input_size=" +
+                       std::to_string(input_size_) + " (input shape " + shape_str(s) + ")");
+    if (!batch_shape_.empty()) {
+      const Shape xb(s.begin(), s.end() - 1);
+      broadcast_shapes(xb, batch_shape_, (who + ": input batch dims vs kernel batch_shape").c_str());
+    }
+    return;
+  }
+  if (s.size() < rank_ + 1)
+    throw ShapeError(who + ": input shape " + shape_str(s) + " has rank " + std::to_string(s.size()) + "; a rank-" +
+                     std::to_string(rank_) + " layer needs [batch..., " + (rank_ == 1 ? "w" : rank_ == 2 ? "h, w" : "d, h, w") +
+                     ", channels] (at least " + std::to_string(rank_ + 1) + " dims)");
+  if (s.back() != input_size_)
+    throw ShapeError(who + ": input has " + std::to_string(s.back()) + " channels, layer expects input_size=" +
+                     std::to_string(input_size_) + " (input shape " + shape_str(s) + ")");
+  const std::vector<std::size_t> in(s.end() - static_cast<long>(rank_) - 1, s.end() - 1);
+  const std::string w = who + " (input shape " + shape_str(s) + ")";
+  if (op_ == KernelOp::convolution) conv_geometry(in, filter_, conv_, w.c_str());
+  else conv_transpose_geometry(in, filter_, convt_, w.c_str());
+}
+
+Shape KernelApplier::output_shape(const Shape& s) const {
+  Shape out(s.begin(), s.end() - 1);
+  if (op_ == KernelOp::affine) {
+    if (!batch_shape_.empty()) out = broadcast_shapes(out, batch_shape_, "affine");
+    out.push_back(output_size_);
+    return out;
+  }
+  const std::vector<std::size_t> in(s.end() - static_cast<long>(rank_) - 1, s.end() - 1);
+  const ConvGeometry g = op_ == KernelOp::convolution ? conv_geometry(in, filter_, conv_)
+                                                      : conv_transpose_geometry(in, filter_, convt_);
+  out.resize(s.size() - 1 - rank_);
+  const auto& spatial = op_ == KernelOp::convolution ? g.small : g.big;
+  out.insert(out.end(), spatial.begin(), spatial.end());
+  out.push_back(output_size_);
+  return out;
+}
+
+Var KernelApplier::apply(const Var& x, const Var& kernel) const {
+  switch (op_) {
+    case KernelOp::affine: {
+      const Shape& s = x.shape();
+      if (batch_shape_.empty()) {
+        // One GEMM over every leading dim: [prod(B), in] @ [in, out].
+        const std::size_t rows = x.size() / input_size_;
+        Shape out(s.begin(), s.end() - 1);
+        out.push_back(output_size_);
+        return reshape(matmul(reshape(x, {rows, input_size_}), kernel), out);
+      }
+      // x[..., None, :] @ kernel, then drop the inserted axis (kernel batch dims broadcast).
+      Shape xs(s.begin(), s.end() - 1);
+      xs.push_back(1);
+      xs.push_back(input_size_);
+      Var y = matmul(reshape(x, xs), kernel);
+      Shape ys(y.shape().begin(), y.shape().end() - 2);
+      ys.push_back(output_size_);
+      return reshape(y, ys);
+    }
+    case KernelOp::convolution:
+      return tapir::convolution(x, kernel.shape() == conv_kernel_shape_ ? kernel : reshape(kernel, conv_kernel_shape_), conv_);
+    case KernelOp::conv_transpose:
+      return tapir::conv_transpose(x, reshape(kernel, conv_kernel_shape_), convt_);
+  }
+  return Var();
+}
+
+Shape KernelApplier::sign_shape(const Shape& s, SignMode mode) const {
+  if (mode == SignMode::elementwise || op_ == KernelOp::affine) return s;
+  Shape out = s;
+  for (std::size_t i = s.size() - 1 - rank_; i + 1 < s.size(); ++i) out[i] = 1;
+  return out;
+}
+
+// ---- KernelBiasLayer --------------------------------------------------------------------------
+
+KernelBiasLayer::KernelBiasLayer(const std::string& class_name, const KernelBiasArgs& args)
+    : Layer(class_name, args.name_, args.validate_args_), dtype_(args.dtype_), activation_fn_(args.activation_fn_) {
+  check_options_used(args, /*variational=*/false, /*flipout=*/false, who());
+}
+
+void KernelBiasLayer::build(KernelApplier applier, const KernelBiasArgs& args) {
+  applier_ = std::move(applier);
+  const MakeKernelBiasFn make = args.make_kernel_bias_fn_ ? args.make_kernel_bias_fn_ : MakeKernelBiasFn(util::make_kernel_bias);
+  SeedStream seeds(args.seed_, name());
+  auto [k, b] = make(applier_.kernel_shape(), applier_.bias_shape(), args.kernel_initializer_, args.bias_initializer_,
+                     applier_.kernel_batch_ndims(), applier_.kernel_batch_ndims(), dtype_, name() + "/kernel",
+                     name() + "/bias", seeds.fork("init").next());
+  kernel_ = k;
+  bias_ = b;
+  if (kernel_.defined()) {
+    if (kernel_.shape() != applier_.kernel_shape())
+      throw ShapeError(who() + ": make_kernel_bias_fn returned a kernel of shape " + shape_str(kernel_.shape()) +
+                       ", expected " + shape_str(applier_.kernel_shape()));
+    add_variable(kernel_);
+  }
+  if (bias_.defined()) {
+    if (bias_.shape() != applier_.bias_shape())
+      throw ShapeError(who() + ": make_kernel_bias_fn returned a bias of shape " + shape_str(bias_.shape()) +
+                       ", expected " + shape_str(applier_.bias_shape()));
+    add_variable(bias_);
+  }
+}
+
+Var KernelBiasLayer::operator()(const Var& x) {
+  applier_.check_input(x, dtype_, who());
+  Var y = kernel_.defined() ? applier_.apply(x, kernel_) : x;
+  if (bias_.defined()) y = y + bias_;
+  if (activation_fn_) y = activation_fn_(y);
+  return y;
+}
+
+}  // namespace tapir::nn

@@ -1,0 +1,51 @@
+// tfn::losses: divergences and the extra loss of a model.
+//
+//   Var loss = nll + tfn::losses::compute_extra_loss(model) * kl_weight(step);
+//
+// compute_extra_loss sums loss_fn(posterior, prior, posterior_value) over every VariationalLayer
+// reachable from `module` (nested Sequentials and any other layer's sub-layers), passing loss_fn
+// all the way down (TFP drops it inside nested Sequentials). Each layer must have been called:
+// posterior_value is the θ of its last forward pass.
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+#include "layer.hpp"
+#include "variational_options.hpp"
+
+
+namespace tapir::nn::losses {
+
+/// log q(w) - log p(w) at the single sample w (θ of the forward pass); differentiable through w.
+Var kl_divergence_monte_carlo(const JointDistribution& q, const JointDistribution& p,
+                              const std::vector<Var>& w);
+/// KL(q || p) in closed form (Normal posterior against a Normal prior); NotImplementedError
+/// otherwise (e.g. against the default spike-and-slab prior). `w` is unused.
+Var kl_divergence_exact(const JointDistribution& q, const JointDistribution& p,
+                        const std::vector<Var>& w);
+
+/// -mean(log_prob_fn(x, y), axis): TFP's negloglik(x, y, model_fn, axis) with the model's
+/// log-density of y given x supplied as one function.
+Var negloglik(const Var& x, const Var& y, const std::function<Var(const Var& x, const Var& y)>& log_prob_fn,
+              int axis = -1);
+
+/// Σ over variational layers of loss_fn(q, p, θ); a float32 zero when there are none.
+Var compute_extra_loss(const Layer& module, const DivergenceFn& loss_fn = kl_divergence_monte_carlo);
+
+/// The weight of the KL term per optimisation step: (1 / num_examples_per_epoch), times a linear
+/// warm-up factor min(1, step / warmup_steps) when warmup_steps > 0 (step counts from 0, so the
+/// first step has weight 0). With a per-example mean NLL this makes the loss the per-example
+/// negative ELBO (TFP's `kl / num_examples_per_epoch` guidance).
+class KLWeight {
+ public:
+  explicit KLWeight(std::size_t num_examples_per_epoch, std::size_t warmup_steps = 0);
+  double operator()(std::size_t step) const;
+  std::size_t num_examples_per_epoch() const { return n_; }
+  std::size_t warmup_steps() const { return warmup_; }
+
+ private:
+  std::size_t n_, warmup_;
+};
+
+}  // namespace tapir::nn::losses
