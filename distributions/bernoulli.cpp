@@ -43,7 +43,15 @@ Var Bernoulli::log_prob(const Var& value) const {
     // log σ(l) = -softplus(-l), log(1 - σ(l)) = -softplus(l): exact in both tails
     return -(value * softplus(-p) + (1.0 - value) * softplus(p));
   }
-  return value * log(p) + (1.0 - value) * log1p(-p);
+  // TFP's multiply_no_nan: a term whose weight x or 1 - x is 0 is 0, even where its log is -inf
+  // (p in {0, 1}); the log is then taken at a harmless point, so the gradient is not NaN either.
+  const Shape shape = broadcast_shapes(value.shape(), p.shape(), "Bernoulli.log_prob");
+  const Var x = broadcast_to(value, shape), pb = broadcast_to(p, shape);
+  const Var zero = internal::scalar(0.0, dtype()), half = internal::scalar(0.5, dtype());
+  const Var x_positive = constant(internal::mask(x.value(), [](double v) { return v != 0; }));
+  const Var x_below_one = constant(internal::mask(x.value(), [](double v) { return v != 1; }));
+  const Var log_p = log(where(x_positive, pb, half)), log_1mp = log1p(-where(x_below_one, pb, half));
+  return where(x_positive, x * log_p, zero) + where(x_below_one, (1.0 - x) * log_1mp, zero);
 }
 
 Var Bernoulli::cdf(const Var& value) const {

@@ -52,9 +52,6 @@ void Distribution::check_value(const Var& value, const char* method) const {
     throw ShapeError(label() + ": " + method + " value of shape " + shape_str(value.shape()) +
                      " does not broadcast against batch_shape + event_shape = " + shape_str(full));
   }
-  if (value.ndim() < event_shape().size())
-    throw ShapeError(label() + ": " + method + " value of shape " + shape_str(value.shape()) +
-                     " has fewer dims than the event shape " + shape_str(event_shape()));
 }
 
 Var Distribution::prob(const Var& value) const { return exp(log_prob(value)); }
