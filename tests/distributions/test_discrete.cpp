@@ -42,7 +42,10 @@ TEST_CASE("Categorical: log_prob, probs and entropy against log-softmax, from lo
       CHECK(c->num_categories() == 4);
       // every class at each batch row, with a sample dim in front: value shape [4, 2]
       std::vector<double> classes;
-      for (std::size_t k = 0; k < 4; ++k) classes.insert(classes.end(), {double(k), double(3 - k)});
+      for (std::size_t k = 0; k < 4; ++k) {
+        classes.push_back(double(k));
+        classes.push_back(double(3 - k));
+      }
       const Tensor lp = c->log_prob(constant(Tensor::from_vector<double>({4, 2}, classes).astype(dt))).value();
       REQUIRE(lp.shape() == Shape{4, 2});
       for (std::size_t k = 0; k < 4; ++k) {
