@@ -167,6 +167,39 @@ TEST_CASE("constructor arguments have observable effects") {
     tfn::ConvolutionTransposeVariationalFlipout c(2, 4, 3, convt_opts().seed(8).name("same"));
     CHECK(testing::max_abs_diff(c.variables()[0].value(), a.variables()[0].value()) > 0);  // seed changes init
   }
+  SUBCASE("sign_mode, posterior_value_fn, unpack_weights_fn, make_posterior_fn") {
+    // per_example_channel: the same seed gives other outputs than elementwise
+    tfn::ConvolutionTransposeVariationalFlipout e(2, 4, 3, convt_opts().seed(3).name("s"));
+    tfn::ConvolutionTransposeVariationalFlipout p(2, 4, 3, convt_opts().seed(3).name("s").sign_mode(tfn::SignMode::per_example_channel));
+    CHECK(p.sign_mode() == tfn::SignMode::per_example_channel);
+    CHECK(testing::max_abs_diff(e(x).value(), p(x).value()) > 0);
+    // posterior_value_fn = the posterior mean: a Reparameterization layer becomes its deterministic twin
+    tfn::ConvolutionTransposeVariationalReparameterization r(
+        2, 4, 3, convt_opts().seed(3).posterior_value_fn([](const tfn::JointDistribution& q, const RandomStream&) {
+          return q.mean();
+        }));
+    tfn::ConvolutionTranspose d(2, 4, 3, convt_opts());
+    Var dk = d.kernel(), db = d.bias();
+    dk.set_value(find_var(r, "kernel_loc").value());
+    db.set_value(testing::random_tensor(db.shape(), 4));
+    find_var(r, "bias_loc").set_value(db.value());
+    CHECK(testing::max_abs_diff(r(x).value(), d(x).value()) < 1e-12);
+    // unpack_weights_fn dropping the bias: the output loses the bias
+    tfn::ConvolutionTransposeVariationalReparameterization nb(
+        2, 4, 3, convt_opts().seed(3).posterior_value_fn([](const tfn::JointDistribution& q, const RandomStream&) {
+          return q.mean();
+        }).unpack_weights_fn([](const std::vector<Var>& w) { return std::make_pair(w[0], Var()); }));
+    find_var(nb, "kernel_loc").set_value(find_var(r, "kernel_loc").value());
+    set_all(find_var(nb, "bias_loc"), 100.0);
+    const Tensor ynb = nb(x).value(), yr = r(x).value();
+    for (std::size_t i = 0; i < ynb.size(); i += 7) CHECK(ynb.at(i) == doctest::Approx(yr.at(i) - db.value().at(i % 4)));
+    // make_posterior_fn: a custom factory's variables are the layer's
+    int calls = 0;
+    tfn::AffineVariationalFlipout custom(3, 2, tfn::AffineOptions().dtype(DType::float64).make_posterior_fn(
+        [&calls](auto&&... args) { ++calls; return tfn::util::make_kernel_bias_posterior_mvn_diag(args...); }));
+    CHECK(calls == 1);
+    CHECK(custom.trainable_variables().size() == 4);
+  }
   SUBCASE("method and index_dtype are accepted and have no effect") {
     tfn::ConvolutionTransposeVariationalFlipout a(2, 4, 3, convt_opts().seed(3).name("m"));
     tfn::ConvolutionTransposeVariationalFlipout b(2, 4, 3,
