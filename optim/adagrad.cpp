@@ -39,18 +39,18 @@ Adagrad::Adagrad(const std::vector<Var>& params, const AdagradOptions& options)
 std::vector<std::string> Adagrad::buffers_for(const AdagradOptions&) const { return {"sum"}; }
 
 void Adagrad::init_state(std::size_t group, const Tensor& value, ParamState& state) const {
-  state.buffers = {Tensor::full(value.shape(), value.dtype(),
-                                options_[group].initial_accumulator_value())};
+  state.buffers = {
+      Tensor::full(value.shape(), value.dtype(), options_[group].initial_accumulator_value())};
 }
 
 void Adagrad::update(std::size_t group, Tensor& value, const Tensor& grad, ParamState& state,
                      double lr) {
   const AdagradOptions& o = options_[group];
   const double lr_t = lr / (1.0 + static_cast<double>(state.step - 1) * o.lr_decay());
-  TAPIR_DISPATCH(value.dtype(), T,
-                 adagrad_kernel<T>(value.size(), value.data<T>(), grad.data<T>(),
-                                   state.buffers[0].data<T>(), lr_t, o.weight_decay(),
-                                   o.epsilon()));
+  TAPIR_DISPATCH(
+      value.dtype(), T,
+      adagrad_kernel<T>(value.size(), value.data<T>(), grad.data<T>(), state.buffers[0].data<T>(),
+                        lr_t, o.weight_decay(), o.epsilon()));
 }
 
 }  // namespace tapir::optim

@@ -27,7 +27,8 @@ struct AdagradOptions {
 
  public:
   void validate(const std::string& who) const;
-  template <class Self, class F> static void visit_fields(Self& self, F&& f) {
+  template <class Self, class F>
+  static void visit_fields(Self& self, F&& f) {
     f("learning_rate", self.learning_rate_);
     f("lr_decay", self.lr_decay_);
     f("weight_decay", self.weight_decay_);
@@ -39,7 +40,8 @@ struct AdagradOptions {
 
 class Adagrad : public OptimizerWithOptions<AdagradOptions> {
  public:
-  explicit Adagrad(const std::vector<Var>& params, const AdagradOptions& options = AdagradOptions());
+  explicit Adagrad(const std::vector<Var>& params,
+                   const AdagradOptions& options = AdagradOptions());
 
  protected:
   std::vector<std::string> buffers_for(const AdagradOptions& options) const override;

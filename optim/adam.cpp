@@ -10,7 +10,8 @@ namespace tapir::optim {
 
 namespace {
 
-template <class Options> void validate_adam(const Options& o, const std::string& who) {
+template <class Options>
+void validate_adam(const Options& o, const std::string& who) {
   detail::require_nonnegative(who, "learning_rate", o.learning_rate());
   detail::require_in(who, "beta1", o.beta1(), 0.0, 1.0);
   detail::require_in(who, "beta2", o.beta2(), 0.0, 1.0);
@@ -29,7 +30,8 @@ void adam_kernel(std::size_t n, T* param, const T* grad, T* exp_avg, T* exp_avg_
   using B = detail::Batch<T>;
   const B beta1(static_cast<T>(c.beta1)), one_minus_beta1(static_cast<T>(1.0 - c.beta1));
   const B beta2(static_cast<T>(c.beta2)), one_minus_beta2(static_cast<T>(1.0 - c.beta2));
-  const B step_size(static_cast<T>(c.step_size)), inv_sqrt_bc2(static_cast<T>(c.inv_sqrt_bc2)), eps(static_cast<T>(c.epsilon));
+  const B step_size(static_cast<T>(c.step_size)), inv_sqrt_bc2(static_cast<T>(c.inv_sqrt_bc2)),
+      eps(static_cast<T>(c.epsilon));
   const B l2(static_cast<T>(c.l2)), decay(static_cast<T>(c.decay));
   // l2 = 0 and decay = 1 leave g and p exactly as they are, so one kernel serves Adam and AdamW;
   // the pass is memory-bound, the two spare multiplies cost nothing.
@@ -62,8 +64,8 @@ void adam_kernel(std::size_t n, T* param, const T* grad, T* exp_avg, T* exp_avg_
 template <class Options>
 void adam_family_update(const Options& o, bool decoupled, Tensor& value, const Tensor& grad,
                         ParamState& state, double lr) {
-  const AdamStep c = AdamStep::at(state.step, lr, o.beta1(), o.beta2(), o.epsilon(),
-                                  o.weight_decay(), decoupled);
+  const AdamStep c =
+      AdamStep::at(state.step, lr, o.beta1(), o.beta2(), o.epsilon(), o.weight_decay(), decoupled);
   TAPIR_DISPATCH(value.dtype(), T,
                  adam_update<T>(value.size(), value.data<T>(), grad.data<T>(),
                                 state.buffers[0].data<T>(), state.buffers[1].data<T>(),

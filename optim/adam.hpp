@@ -42,7 +42,8 @@ struct AdamOptions {
 
   /// Throws ValueError naming the first option out of range; `who` prefixes the message.
   void validate(const std::string& who) const;
-  template <class Self, class F> static void visit_fields(Self& self, F&& f) {
+  template <class Self, class F>
+  static void visit_fields(Self& self, F&& f) {
     f("learning_rate", self.learning_rate_);
     f("beta1", self.beta1_);
     f("beta2", self.beta2_);
@@ -76,7 +77,8 @@ struct AdamWOptions {
   double beta2() const { return beta2_; }
 
   void validate(const std::string& who) const;
-  template <class Self, class F> static void visit_fields(Self& self, F&& f) {
+  template <class Self, class F>
+  static void visit_fields(Self& self, F&& f) {
     f("learning_rate", self.learning_rate_);
     f("beta1", self.beta1_);
     f("beta2", self.beta2_);
@@ -114,10 +116,10 @@ class AdamW : public OptimizerWithOptions<AdamWOptions> {
 /// The scalars of one Adam/AdamW step of one parameter, computed once per step in double.
 struct AdamStep {
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
-  double step_size = 0;         ///< lr / (1 - beta1^t)
-  double inv_sqrt_bc2 = 1;      ///< 1 / sqrt(1 - beta2^t)
-  double l2 = 0;                ///< Adam's weight decay, added to the gradient
-  double decay = 1;             ///< AdamW's 1 - lr * weight_decay, multiplying the parameter
+  double step_size = 0;     ///< lr / (1 - beta1^t)
+  double inv_sqrt_bc2 = 1;  ///< 1 / sqrt(1 - beta2^t)
+  double l2 = 0;            ///< Adam's weight decay, added to the gradient
+  double decay = 1;         ///< AdamW's 1 - lr * weight_decay, multiplying the parameter
   /// The coefficients at step t (>= 1); `decoupled` selects AdamW's weight decay.
   static AdamStep at(std::int64_t t, double lr, double beta1, double beta2, double epsilon,
                      double weight_decay, bool decoupled);

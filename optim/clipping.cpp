@@ -43,7 +43,8 @@ double clip_grad_norm(const std::vector<Var>& params, double max_norm) {
     Tensor& g = writable_grad(p);
     TAPIR_DISPATCH(g.dtype(), T, {
       const detail::Batch<T> s(static_cast<T>(scale));
-      detail::fused_loop<T>(g.size(), [&](detail::Batch<T>& x) { x = x * s; }, g.data<T>());
+      detail::fused_loop<T>(
+          g.size(), [&](detail::Batch<T>& x) { x = x * s; }, g.data<T>());
     });
   }
   return norm;

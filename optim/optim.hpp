@@ -3,8 +3,8 @@
 //
 //   namespace opt = tapir::optim;
 //   opt::Adam adam(model.trainable_variables(), opt::AdamOptions().learning_rate(1e-3));
-//   adam.set_schedule(opt::cosine_decay(/*decay_steps=*/10000, /*alpha=*/0.0, /*warmup_steps=*/500));
-//   for (int step = 0; step < 10500; ++step) {
+//   adam.set_schedule(opt::cosine_decay(/*decay_steps=*/10000, /*alpha=*/0.0,
+//   /*warmup_steps=*/500)); for (int step = 0; step < 10500; ++step) {
 //     adam.zero_grad();
 //     tapir::Var loss = ...;
 //     tapir::backward(loss);

@@ -31,7 +31,8 @@ std::string join_names(const std::vector<std::string>& names) {
 Optimizer::~Optimizer() = default;
 
 void Optimizer::add_group(const std::vector<Var>& params, NonFinite on_nonfinite) {
-  const std::string who = std::string(kind_) + ": parameter group " + std::to_string(groups_.size());
+  const std::string who =
+      std::string(kind_) + ": parameter group " + std::to_string(groups_.size());
   if (params.empty()) throw ValueError(who + " is empty (no parameters to optimize)");
   std::unordered_set<const VarImpl*> seen;
   for (const auto& g : groups_)
@@ -89,7 +90,8 @@ double Optimizer::lr_factor() const {
   const double f = schedule_(step_count_);
   if (!std::isfinite(f) || f < 0)
     throw ValueError(std::string(kind_) + ": the schedule returned " + num(f) + " at step " +
-                     std::to_string(step_count_) + "; a learning-rate factor must be finite and >= 0");
+                     std::to_string(step_count_) +
+                     "; a learning-rate factor must be finite and >= 0");
   return f;
 }
 
@@ -122,9 +124,10 @@ bool Optimizer::step_impl(const Var* loss) {
   if (loss != nullptr && !detail::all_finite(loss->value())) {
     if (on_nonfinite_ == NonFinite::raise) {
       const auto at = detail::first_nonfinite(loss->value());
-      throw ValueError(who + ": the loss" + (loss->name().empty() ? "" : " '" + loss->name() + "'") +
-                       " is not finite (" + num(loss->value().at(at.value_or(0))) + " at flat index " +
-                       std::to_string(at.value_or(0)) + ")");
+      throw ValueError(who + ": the loss" +
+                       (loss->name().empty() ? "" : " '" + loss->name() + "'") +
+                       " is not finite (" + num(loss->value().at(at.value_or(0))) +
+                       " at flat index " + std::to_string(at.value_or(0)) + ")");
     }
     nonfinite = true;
   }
@@ -139,9 +142,8 @@ bool Optimizer::step_impl(const Var* loss) {
       if (detail::all_finite(grad)) continue;
       if (on_nonfinite_ == NonFinite::raise) {
         const std::size_t at = detail::first_nonfinite(grad).value_or(0);
-        throw ValueError(who + ": the gradient of parameter " + describe(p) +
-                         " is not finite (" + num(grad.at(at)) + " at flat index " +
-                         std::to_string(at) + ")");
+        throw ValueError(who + ": the gradient of parameter " + describe(p) + " is not finite (" +
+                         num(grad.at(at)) + " at flat index " + std::to_string(at) + ")");
       }
       nonfinite = true;
     }

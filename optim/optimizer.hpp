@@ -32,7 +32,9 @@ struct ParamState {
 /// Hyper-parameters as (name, value) pairs: how groups are saved in state files.
 using NamedValues = std::vector<std::pair<std::string, double>>;
 
-namespace detail { struct StateIO; }
+namespace detail {
+struct StateIO;
+}
 
 class Optimizer {
  public:

@@ -70,7 +70,8 @@ class OptimizerWithOptions : public Optimizer {
                        "; the new options need " + detail::join_names(buffers_for(options)) +
                        " (choose these options before the first step)");
     if (num_param_groups() > 1 && options.on_nonfinite() != on_nonfinite())
-      throw ValueError(std::string(kind()) + ".set_options: on_nonfinite must be the same in every group");
+      throw ValueError(std::string(kind()) +
+                       ".set_options: on_nonfinite must be the same in every group");
     options_[group] = options;
     set_on_nonfinite(options.on_nonfinite());
   }

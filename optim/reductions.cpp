@@ -12,7 +12,8 @@ namespace {
 
 // x - x is 0 for finite x and NaN for NaN or ±inf, so the sum of (x - x) over a block is NaN
 // exactly when the block holds a non-finite value — no compares or masks in the loop.
-template <class T> bool all_finite_impl(const T* x, std::size_t n) {
+template <class T>
+bool all_finite_impl(const T* x, std::size_t n) {
   constexpr std::size_t W = Batch<T>::size;
   constexpr std::size_t kBlock = 4096;
   const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>((n + kBlock - 1) / kBlock);
@@ -36,7 +37,8 @@ template <class T> bool all_finite_impl(const T* x, std::size_t n) {
 
 // Squares are summed in T within 256-element runs (small enough for float32 to stay accurate),
 // each run is added in double, and chunks of 64 Ki elements are combined in chunk order.
-template <class T> double sum_of_squares_impl(const T* x, std::size_t n) {
+template <class T>
+double sum_of_squares_impl(const T* x, std::size_t n) {
   constexpr std::size_t W = Batch<T>::size;
   constexpr std::size_t kRun = 256;
   constexpr std::size_t kChunk = std::size_t(1) << 16;

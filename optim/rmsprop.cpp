@@ -12,8 +12,10 @@ template <class T>
 void rmsprop_kernel(std::size_t n, T* param, const T* grad, std::vector<Tensor>& buffers,
                     const RMSPropOptions& o, double lr) {
   using B = detail::Batch<T>;
-  const B lr_b(static_cast<T>(lr)), rho(static_cast<T>(o.rho())), one_minus_rho(static_cast<T>(1.0 - o.rho()));
-  const B eps(static_cast<T>(o.epsilon())), weight_decay(static_cast<T>(o.weight_decay())), momentum(static_cast<T>(o.momentum()));
+  const B lr_b(static_cast<T>(lr)), rho(static_cast<T>(o.rho())),
+      one_minus_rho(static_cast<T>(1.0 - o.rho()));
+  const B eps(static_cast<T>(o.epsilon())), weight_decay(static_cast<T>(o.weight_decay())),
+      momentum(static_cast<T>(o.momentum()));
   const B zero(static_cast<T>(0));
   // Buffers in buffer_names() order: square_avg, then grad_avg if centered, then momentum_buffer.
   T* square_avg = buffers[0].data<T>();

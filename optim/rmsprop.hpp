@@ -3,7 +3,8 @@
 //   - learning_rate 1e-2 (PyTorch) vs 1e-3; rho 0.99 (PyTorch's alpha) vs 0.9; epsilon 1e-8
 //     (PyTorch) vs 1e-7, added outside the square root as in PyTorch.
 //
-// Per element, with lr the scheduled rate (square_avg, grad_avg and the momentum buffer start at 0):
+// Per element, with lr the scheduled rate (square_avg, grad_avg and the momentum buffer start at
+// 0):
 //   g = grad + weight_decay * p
 //   square_avg = rho * square_avg + (1 - rho) * g²
 //   centered:    grad_avg = rho * grad_avg + (1 - rho) * g
@@ -32,7 +33,8 @@ struct RMSPropOptions {
 
  public:
   void validate(const std::string& who) const;
-  template <class Self, class F> static void visit_fields(Self& self, F&& f) {
+  template <class Self, class F>
+  static void visit_fields(Self& self, F&& f) {
     f("learning_rate", self.learning_rate_);
     f("rho", self.rho_);
     f("epsilon", self.epsilon_);
@@ -45,7 +47,8 @@ struct RMSPropOptions {
 
 class RMSProp : public OptimizerWithOptions<RMSPropOptions> {
  public:
-  explicit RMSProp(const std::vector<Var>& params, const RMSPropOptions& options = RMSPropOptions());
+  explicit RMSProp(const std::vector<Var>& params,
+                   const RMSPropOptions& options = RMSPropOptions());
 
  protected:
   std::vector<std::string> buffers_for(const RMSPropOptions& options) const override;

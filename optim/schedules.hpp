@@ -8,8 +8,9 @@
 // (step() checks). Schedules are pure functions of the step, so an optimizer's saved state
 // (which holds the step count) resumes a schedule exactly: set the same schedule again.
 //
-//   adam.set_schedule(opt::cosine_decay(/*decay_steps=*/10000, /*alpha=*/0.01, /*warmup_steps=*/500));
-//   adam.set_schedule(opt::linear_warmup(100, opt::halflife_decay(/*half_life=*/2000)));
+//   adam.set_schedule(opt::cosine_decay(/*decay_steps=*/10000, /*alpha=*/0.01,
+//   /*warmup_steps=*/500)); adam.set_schedule(opt::linear_warmup(100,
+//   opt::halflife_decay(/*half_life=*/2000)));
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -23,7 +23,8 @@ void sgd_kernel(std::size_t n, T* param, const T* grad, T* momentum_buffer, cons
         param, grad);
     return;
   }
-  const B momentum(static_cast<T>(o.momentum())), one_minus_dampening(static_cast<T>(1.0 - o.dampening()));
+  const B momentum(static_cast<T>(o.momentum())),
+      one_minus_dampening(static_cast<T>(1.0 - o.dampening()));
   const bool nesterov = o.nesterov();
   detail::fused_loop<T>(
       n,
@@ -61,8 +62,8 @@ void SGD::update(std::size_t group, Tensor& value, const Tensor& grad, ParamStat
   const SGDOptions& o = options_[group];
   TAPIR_DISPATCH(value.dtype(), T,
                  sgd_kernel<T>(value.size(), value.data<T>(), grad.data<T>(),
-                               state.buffers.empty() ? nullptr : state.buffers[0].data<T>(), o,
-                               lr, state.step == 1));
+                               state.buffers.empty() ? nullptr : state.buffers[0].data<T>(), o, lr,
+                               state.step == 1));
 }
 
 }  // namespace tapir::optim

@@ -30,7 +30,8 @@ struct SGDOptions {
 
  public:
   void validate(const std::string& who) const;
-  template <class Self, class F> static void visit_fields(Self& self, F&& f) {
+  template <class Self, class F>
+  static void visit_fields(Self& self, F&& f) {
     f("learning_rate", self.learning_rate_);
     f("momentum", self.momentum_);
     f("dampening", self.dampening_);

@@ -56,7 +56,8 @@ class Entries {
   /// Keys starting with `prefix` (e.g. to say what the file has instead of a missing key).
   std::vector<std::string> with_prefix(const std::string& prefix) const {
     std::vector<std::string> keys;
-    for (auto it = map_.lower_bound(prefix); it != map_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+    for (auto it = map_.lower_bound(prefix);
+         it != map_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
       keys.push_back(it->first);
     return keys;
   }
@@ -76,7 +77,8 @@ class Entries {
 
 std::string dims_str(const Tensor& shape_entry) {
   Shape s;
-  for (std::size_t i = 0; i < shape_entry.size(); ++i) s.push_back(static_cast<std::size_t>(shape_entry.at(i)));
+  for (std::size_t i = 0; i < shape_entry.size(); ++i)
+    s.push_back(static_cast<std::size_t>(shape_entry.at(i)));
   return shape_str(s);
 }
 
@@ -94,7 +96,8 @@ io::NamedTensors StateIO::save(const Optimizer& opt) {
     const auto& group = opt.groups_[g];
     const std::string gp = "group/" + std::to_string(g) + "/";
     out.emplace_back(gp + "num_params", scalar(static_cast<double>(group.params.size())));
-    for (const auto& [name, value] : opt.hyperparameters(g)) out.emplace_back(gp + name, scalar(value));
+    for (const auto& [name, value] : opt.hyperparameters(g))
+      out.emplace_back(gp + name, scalar(value));
     const std::vector<std::string> buffers = opt.buffer_names(g);
     for (std::size_t i = 0; i < group.params.size(); ++i, ++k) {
       const Var& p = group.params[i];
@@ -116,13 +119,15 @@ void StateIO::load(Optimizer& opt, const io::NamedTensors& state, const std::str
 
   // Which optimizer wrote it.
   const auto kinds = in.with_prefix("optimizer/kind/");
-  if (kinds.size() != 1) in.fail("is not an optimizer state (no single 'optimizer/kind/...' entry)");
+  if (kinds.size() != 1)
+    in.fail("is not an optimizer state (no single 'optimizer/kind/...' entry)");
   const std::string file_kind = kinds[0].substr(std::string("optimizer/kind/").size());
   if (file_kind != opt.kind())
     in.fail("holds " + file_kind + " state; this optimizer is " + opt.kind());
   const double version = in.get_scalar(kinds[0]);
   if (version != kFormatVersion)
-    in.fail("has format version " + num(version) + "; this tapir reads version " + num(kFormatVersion));
+    in.fail("has format version " + num(version) + "; this tapir reads version " +
+            num(kFormatVersion));
   const std::int64_t step_count = in.get_count("optimizer/step_count");
   const std::int64_t skipped = in.get_count("optimizer/skipped_steps");
   in.get_scalar("optimizer/lr_factor");  // informational only
@@ -133,7 +138,8 @@ void StateIO::load(Optimizer& opt, const io::NamedTensors& state, const std::str
     in.fail("has " + std::to_string(num_groups) + " parameter groups; the optimizer has " +
             std::to_string(opt.groups_.size()));
   for (std::size_t g = 0; g < num_groups; ++g) {
-    const auto n = static_cast<std::size_t>(in.get_count("group/" + std::to_string(g) + "/num_params"));
+    const auto n =
+        static_cast<std::size_t>(in.get_count("group/" + std::to_string(g) + "/num_params"));
     if (n != opt.groups_[g].params.size())
       in.fail("has " + std::to_string(n) + " parameters in group " + std::to_string(g) +
               "; the optimizer has " + std::to_string(opt.groups_[g].params.size()));
@@ -177,7 +183,8 @@ void StateIO::load(Optimizer& opt, const io::NamedTensors& state, const std::str
       const double bits = in.get_scalar(pp + "dtype");
       const double want_bits = p.dtype() == DType::float32 ? 32 : 64;
       if (bits != want_bits)
-        in.fail("has dtype float" + num(bits) + " for " + what + ", which is " + dtype_name(p.dtype()));
+        in.fail("has dtype float" + num(bits) + " for " + what + ", which is " +
+                dtype_name(p.dtype()));
 
       ParamState st;
       st.step = in.get_count(pp + "step");
@@ -185,8 +192,9 @@ void StateIO::load(Optimizer& opt, const io::NamedTensors& state, const std::str
         for (const auto& b : buffers) {
           const Tensor& t = in.get(pp + b);
           if (t.shape() != p.shape() || t.dtype() != p.dtype())
-            in.fail("has '" + b + "' of shape " + shape_str(t.shape()) + ", " + dtype_name(t.dtype()) +
-                    " for " + what + " of shape " + shape_str(p.shape()) + ", " + dtype_name(p.dtype()));
+            in.fail("has '" + b + "' of shape " + shape_str(t.shape()) + ", " +
+                    dtype_name(t.dtype()) + " for " + what + " of shape " + shape_str(p.shape()) +
+                    ", " + dtype_name(p.dtype()));
           st.buffers.push_back(t.clone());  // own it: the caller's tensors stay independent
         }
       }
@@ -216,7 +224,8 @@ void save_state(const Optimizer& optimizer, const std::string& path) {
 
 void load_state(Optimizer& optimizer, const std::string& path) {
   const io::NamedTensors state = io::load_npz(path);
-  detail::StateIO::load(optimizer, state, std::string(optimizer.kind()) + " state file '" + path + "'");
+  detail::StateIO::load(optimizer, state,
+                        std::string(optimizer.kind()) + " state file '" + path + "'");
 }
 
 }  // namespace tapir::optim

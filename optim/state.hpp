@@ -8,11 +8,10 @@
 //   optimizer/kind/<Kind>                 format version (1); the key names the optimizer
 //   optimizer/step_count, optimizer/skipped_steps, optimizer/lr_factor (informational)
 //   optimizer/num_groups
-//   group/<g>/num_params, group/<g>/<hyper-parameter>   (flags as 0/1; on_nonfinite: 0 raise, 1 skip)
-//   param/<k>/<name>/shape                float64 vector of the dims
-//   param/<k>/<name>/dtype                32 or 64
-//   param/<k>/<name>/step
-//   param/<k>/<name>/<buffer>             the state buffers, in the parameter's dtype
+//   group/<g>/num_params, group/<g>/<hyper-parameter>   (flags as 0/1; on_nonfinite: 0 raise, 1
+//   skip) param/<k>/<name>/shape                float64 vector of the dims param/<k>/<name>/dtype
+//   32 or 64 param/<k>/<name>/step param/<k>/<name>/<buffer>             the state buffers, in the
+//   parameter's dtype
 // with k counting parameters over all groups in order. The schedule itself is code, not data:
 // set it again after loading (it is a function of step_count, which is restored).
 #pragma once

@@ -12,24 +12,30 @@
 #include <cstddef>
 #include <tuple>
 #include <utility>
-
 #include <xsimd/xsimd.hpp>
 
 #include "../core/kernels/elementwise.hpp"
 
 namespace tapir::optim::detail {
 
-template <class T> using Batch = xsimd::batch<T>;
+template <class T>
+using Batch = xsimd::batch<T>;
 
-template <class T> inline void store_back(T* p, const Batch<T>& b) { b.store_unaligned(p); }
-template <class T> inline void store_back(const T*, const Batch<T>&) {}
+template <class T>
+inline void store_back(T* p, const Batch<T>& b) {
+  b.store_unaligned(p);
+}
+template <class T>
+inline void store_back(const T*, const Batch<T>&) {}
 
-template <class T> inline void store_tail(T* p, const Batch<T>& b, std::size_t count) {
+template <class T>
+inline void store_tail(T* p, const Batch<T>& b, std::size_t count) {
   alignas(64) T tmp[Batch<T>::size];
   b.store_aligned(tmp);
   std::copy(tmp, tmp + count, p);
 }
-template <class T> inline void store_tail(const T*, const Batch<T>&, std::size_t) {}
+template <class T>
+inline void store_tail(const T*, const Batch<T>&, std::size_t) {}
 
 template <class T, class F, class Ptrs, std::size_t... I>
 inline void apply_batch(F& f, const Ptrs& ptrs, std::size_t i, std::index_sequence<I...>) {
