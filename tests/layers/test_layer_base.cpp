@@ -263,6 +263,25 @@ TEST_CASE("util: posterior and prior factories, unpack, flatten_rightmost") {
     CHECK(std::isfinite(v.grad().at(0)));
   }
 
+  // the prior is TFP's structure (Sample of a MixtureSameFamily) and agrees with the generic
+  // MixtureSameFamily in value and gradient
+  auto sample_part = std::dynamic_pointer_cast<tfd::Sample>(p.distribution->part(0));
+  REQUIRE(sample_part);
+  REQUIRE(std::dynamic_pointer_cast<tfd::MixtureSameFamily>(sample_part->distribution()));
+  auto generic = std::make_shared<tfd::MixtureSameFamily>(
+      std::make_shared<tfd::Categorical>(tfd::Probs{tfd::DeferredVar(constant(Tensor::full({2}, DType::float64, 0.5)))}),
+      std::make_shared<tfd::Normal>(tfd::DeferredVar(constant(Tensor::zeros({}, DType::float64))),
+                                    tfd::DeferredVar(constant(Tensor::from_vector<double>({2}, {1.0, 2000.0})))));
+  Tensor w = testing::random_tensor({6, 2}, 5, -8, 8);
+  w.data<double>()[0] = 0;
+  w.data<double>()[1] = 3000;
+  Var wa = parameter(w), wb = parameter(w);
+  Var la = sample_part->log_prob(wa), lb = tfd::Sample(generic, {6, 2}).log_prob(wb);
+  CHECK(la.item() == doctest::Approx(lb.item()).epsilon(1e-12));
+  backward(la);
+  backward(lb);
+  CHECK(testing::max_abs_diff(wa.grad(), wb.grad()) < 1e-12);
+
   const auto [k, b] = tfn::util::unpack_kernel_and_bias({constant(Tensor::ones({2}, DType::float32)),
                                                          constant(Tensor::zeros({3}, DType::float32))});
   CHECK(k.shape() == Shape{2});
