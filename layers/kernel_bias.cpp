@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 #include <tapir/core/ops.hpp>
 
@@ -80,6 +81,14 @@ void check_options_used(const KernelBiasArgs& a, bool variational, bool flipout,
            "is only used by deterministic layers (variational layers take make_posterior_fn/make_prior_fn)");
   }
   reject(a.sign_mode_.has_value() && !flipout, "sign_mode", "is only used by Flipout layers");
+}
+
+void check_finite_input(const Var& x, const std::string& who) {
+  const Tensor& t = x.value();
+  for (std::size_t i = 0; i < t.size(); ++i)
+    if (!std::isfinite(t.at(i)))
+      throw ValueError(who + ": validate_args: input element " + std::to_string(i) + " is " + std::to_string(t.at(i)) +
+                       " (input shape " + shape_str(t.shape()) + ")");
 }
 
 // ---- KernelApplier ----------------------------------------------------------------------------
@@ -283,6 +292,7 @@ void KernelBiasLayer::build(KernelApplier applier, const KernelBiasArgs& args) {
 
 Var KernelBiasLayer::operator()(const Var& x) {
   applier_.check_input(x, dtype_, who());
+  if (validate_args()) check_finite_input(x, who());
   Var y = kernel_.defined() ? applier_.apply(x, kernel_) : x;
   if (bias_.defined()) y = y + bias_;
   if (activation_fn_) y = activation_fn_(y);

@@ -88,6 +88,8 @@ class KernelBiasLayer : public Layer {
 
 /// Rejects options that only variational layers use (and vice versa); `flipout` allows sign_mode.
 void check_options_used(const KernelBiasArgs& args, bool variational, bool flipout, const std::string& who);
+/// validate_args: ValueError naming the layer if x holds a NaN or an infinity.
+void check_finite_input(const Var& x, const std::string& who);
 /// Validates method/index_dtype (TFP's allowed values; no effect in tapir).
 void check_conv_extras(const ConvArgs& args, const std::string& who);
 

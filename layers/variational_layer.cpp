@@ -56,11 +56,16 @@ std::shared_ptr<distributions::Normal> VariationalKernelBiasLayer::posterior_nor
     throw TypeError(who() + ": " + (estimator_ == Estimator::flipout ? "Flipout" : "local reparameterization") +
                     " needs a Normal " + (part == 0 ? "kernel" : "bias") + " posterior (under Independent), got " +
                     (part < posterior_->size() ? posterior_->part(part)->type_name() : std::string("no such part")));
+  if (n && n->loc().shape() != (part == 0 ? applier_.kernel_shape() : applier_.bias_shape()))
+    throw ShapeError(who() + ": the " + (part == 0 ? "kernel" : "bias") + " posterior's loc has shape " +
+                     shape_str(n->loc().shape()) + ", expected " +
+                     shape_str(part == 0 ? applier_.kernel_shape() : applier_.bias_shape()));
   return n;
 }
 
 Var VariationalKernelBiasLayer::operator()(const Var& x) {
   applier_.check_input(x, dtype_, who());
+  if (validate_args()) check_finite_input(x, who());
   // Draws, in TFP's order: (1) θ, then for Flipout (2) r_in, (3) ε, (4) r_out;
   // for local reparameterization (2) the output noise.
   const RandomStream s_theta = seeds_.next();

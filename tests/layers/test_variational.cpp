@@ -237,6 +237,14 @@ TEST_CASE("invalid arguments raise typed errors that name them") {
       "make_kernel_bias_fn");
   has(msg([] { tfn::AffineVariationalFlipout(2, 4, tfn::AffineOptions().batch_shape({3})); }), "batch_shape");
   has(msg([] { tfn::ConvolutionVariationalFlipout(2, 4, 3, tfn::ConvolutionOptions().rank(0)); }), "rank");
+  {
+    tfn::AffineVariationalFlipout checked(2, 2, tfn::AffineOptions().validate_args(true).name("checked"));
+    Tensor bad = Tensor::zeros({1, 2}, DType::float32);
+    bad.data<float>()[1] = std::nanf("");
+    has(msg([&] { checked(constant(bad)); }), "'checked': validate_args: input element 1");
+    tfn::AffineVariationalFlipout unchecked(2, 2);
+    CHECK_NOTHROW(unchecked(constant(bad)));
+  }
 
   // call-time errors name the layer and the shapes
   tfn::ConvolutionTransposeVariationalFlipout decoder(64, 32, 5,
