@@ -117,14 +117,14 @@ bool Optimizer::step(const Var& loss) { return step_impl(&loss); }
 bool Optimizer::step_impl(const Var* loss) {
   NoGradGuard no_grad;
   const double factor = lr_factor();
-  const std::string who = std::string(kind_) + ".step";
+  const auto who = [this] { return std::string(kind_) + ".step"; };  // built only for errors
 
   // Phase 1: check everything, so that a failing step changes nothing.
   bool nonfinite = false;
   if (loss != nullptr && !detail::all_finite(loss->value())) {
     if (on_nonfinite_ == NonFinite::raise) {
       const auto at = detail::first_nonfinite(loss->value());
-      throw ValueError(who + ": the loss" +
+      throw ValueError(who() + ": the loss" +
                        (loss->name().empty() ? "" : " '" + loss->name() + "'") +
                        " is not finite (" + num(loss->value().at(at.value_or(0))) +
                        " at flat index " + std::to_string(at.value_or(0)) + ")");
@@ -136,13 +136,13 @@ bool Optimizer::step_impl(const Var* loss) {
       const Tensor& grad = p.grad();
       if (!grad.defined()) continue;
       if (grad.shape() != p.shape() || grad.dtype() != p.dtype())
-        throw ShapeError(who + ": parameter " + describe(p) + " has a gradient of shape " +
+        throw ShapeError(who() + ": parameter " + describe(p) + " has a gradient of shape " +
                          shape_str(grad.shape()) + ", " + dtype_name(grad.dtype()));
       if (nonfinite && on_nonfinite_ == NonFinite::skip) continue;  // already skipping
       if (detail::all_finite(grad)) continue;
       if (on_nonfinite_ == NonFinite::raise) {
         const std::size_t at = detail::first_nonfinite(grad).value_or(0);
-        throw ValueError(who + ": the gradient of parameter " + describe(p) + " is not finite (" +
+        throw ValueError(who() + ": the gradient of parameter " + describe(p) + " is not finite (" +
                          num(grad.at(at)) + " at flat index " + std::to_string(at) + ")");
       }
       nonfinite = true;

@@ -62,7 +62,8 @@ class Optimizer {
   /// The learning rate the next step uses for `group`: its learning_rate times lr_factor().
   double learning_rate(std::size_t group = 0) const;
 
-  /// Applied updates so far (the schedule's position).
+  /// step() calls that were not skipped (the schedule's position). A step in which no
+  /// parameter had a gradient still counts: the training loop did take a step.
   std::int64_t step_count() const { return step_count_; }
   /// Steps skipped for non-finite values (NonFinite::skip).
   std::int64_t skipped_steps() const { return skipped_steps_; }
