@@ -142,7 +142,7 @@ Tensor Tensor::from_vector(const Shape& shape, const std::vector<T>& values) {
                      std::to_string(numel(shape)) + " elements, but " +
                      std::to_string(values.size()) + " values were given");
   Tensor t = empty(shape, dtype_of<T>());
-  std::memcpy(t.raw_data(), values.data(), t.nbytes());
+  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), t.nbytes());  // data() may be null
   return t;
 }
 
@@ -188,7 +188,7 @@ template <class T> std::vector<T> Tensor::to_vector() const {
 Tensor Tensor::clone() const {
   if (!defined()) return Tensor();
   Tensor t = empty(shape_, dtype_);
-  std::memcpy(t.raw_data(), raw_data(), nbytes());
+  if (size_) std::memcpy(t.raw_data(), raw_data(), nbytes());
   return t;
 }
 

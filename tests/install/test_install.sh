@@ -13,6 +13,6 @@ export PKG_CONFIG_PATH="$PC"
 PREFIX="$TMP/root$(pkg-config --variable=prefix tapir)"
 pc() { pkg-config --define-variable=prefix="$PREFIX" "$@" tapir; }
 FLAGS=$(pc --cflags --libs)
-g++ -std=c++17 -O1 "$SRC/tests/install/prog.cpp" $FLAGS -o "$TMP/prog"
+g++ -std=c++17 -O1 ${TAPIR_TEST_CXXFLAGS:-} "$SRC/tests/install/prog.cpp" $FLAGS -o "$TMP/prog"
 LIBDIR=$(pc --variable=libdir)
 LD_LIBRARY_PATH="$LIBDIR" "$TMP/prog"

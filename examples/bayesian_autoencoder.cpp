@@ -1,0 +1,255 @@
+// The seed page's Bayesian autoencoder (tfp.experimental.nn docstring; layer stack of
+// shared/spec/tfp_nn_reference.md §8), trained on Fashion-MNIST with Flipout layers:
+//
+//   Conv-Flipout(1→32, k5, s2, SAME) → flatten → Affine-Reparam(6272→2)   [2-D bottleneck]
+//   → reshape [1,1,2] → ConvT-Flipout(2→64, k7, VALID) → ConvT-Flipout(64→32, k4, s4, SAME)
+//   → Conv-Flipout(32→1, k2, SAME) = loc;   p(x | w) = Independent(LogitNormal(loc, σ), 3)
+//
+// loss = −mean log p(x) + KL / N_train (negative ELBO per example), Adam. The likelihood is the
+// reference's LogitNormal (images scaled to [0.001, 0.999]): Fashion-MNIST pixels are grey levels,
+// not coin flips, and the logit-normal is the reference's choice. Not a VAE: the weights are
+// random, the code is not.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <tapir/tapir.hpp>
+
+#include "common/checkpoint.hpp"
+#include "common/progress.hpp"
+
+namespace tfd = tapir::distributions;
+namespace opt = tapir::optim;
+using tapir::Var;
+
+namespace {
+
+struct Model {
+  std::shared_ptr<tfn::Sequential> encoder, decoder;
+  std::shared_ptr<tfn::Sequential> all;
+  Var rho_scale;  // the likelihood's scale: softplus(rho) + 1e-5, initialised to 1
+};
+
+Var leaky(const Var& x) { return tapir::leaky_relu(x); }
+
+Model build_model(std::uint64_t seed, tfn::SignMode sign_mode) {
+  auto init = tfn::initializers::he_uniform();  // relu family, as the seed page says
+  auto conv = [&](std::size_t in, std::size_t out, int k, int stride, const char* name, bool act) {
+    auto o = tfn::ConvolutionOptions().rank(2).padding("SAME").strides(stride).kernel_initializer(init)
+                 .seed(seed).name(name).sign_mode(sign_mode);
+    if (act) o.activation_fn(leaky);
+    return std::make_shared<tfn::ConvolutionVariationalFlipout>(in, out, k, o);
+  };
+  auto deconv = [&](std::size_t in, std::size_t out, int k, int stride, const char* padding, const char* name) {
+    return std::make_shared<tfn::ConvolutionTransposeVariationalFlipout>(
+        in, out, k,
+        tfn::ConvolutionTransposeOptions().rank(2).padding(padding).strides(stride).kernel_initializer(init)
+            .activation_fn(leaky).seed(seed).name(name).sign_mode(sign_mode));
+  };
+  Model m;
+  auto bottleneck = std::make_shared<tfn::AffineVariationalReparameterization>(
+      6272, 2, tfn::AffineOptions().kernel_initializer(init).seed(seed).name("bottleneck"));
+  m.encoder = std::make_shared<tfn::Sequential>(
+      std::vector<tfn::Sequential::Element>{conv(1, 32, 5, 2, "encoder_conv", true), tfn::util::flatten_rightmost_fn(3), bottleneck},
+      "encoder");
+  m.decoder = std::make_shared<tfn::Sequential>(
+      std::vector<tfn::Sequential::Element>{
+          [](const Var& z) { return tapir::reshape(z, {z.shape()[0], 1, 1, 2}); },
+          deconv(2, 64, 7, 1, "VALID", "decoder_deconv1"), deconv(64, 32, 4, 4, "SAME", "decoder_deconv2"),
+          conv(32, 1, 2, 1, "decoder_conv", false)},
+      "decoder");
+  m.all = std::make_shared<tfn::Sequential>(std::vector<tfn::Sequential::Element>{m.encoder, m.decoder}, "autoencoder");
+  // softplus(rho) + 1e-5 = 1 at the start
+  m.rho_scale = tapir::parameter(tapir::Tensor::scalar(std::log(std::expm1(1.0 - 1e-5)), tapir::DType::float32), "likelihood_rho");
+  return m;
+}
+
+// Pixels in [0,1] → [0.001, 0.999], where the logit-normal density is finite.
+tapir::Tensor squash(const tapir::Tensor& images) {
+  return tapir::tensor_ops::add(tapir::tensor_ops::scale(images, 0.998), tapir::Tensor::scalar(0.001, images.dtype()));
+}
+
+// −log p(x | loc) per example, summed over the 28×28×1 event.
+Var negative_log_likelihood(const Var& loc, const Var& rho, const Var& x) {
+  Var scale = tapir::softplus(rho) + 1e-5;
+  tfd::Independent lik(std::make_shared<tfd::LogitNormal>(loc, scale), 3);
+  return -lik.log_prob(x);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Bayesian autoencoder (Flipout) on Fashion-MNIST: trains, then writes reconstructions, "
+               "predictive uncertainty, the 2-D latent space and ELBO curves as PNG, and a JSON summary."};
+  std::string data_dir = tapir::data::kFashionMnistDir, out_dir = "out/autoencoder", sign = "elementwise";
+  std::size_t train_size = 12000, test_size = 2000, epochs = 3, batch_size = 32, mc_samples = 16;
+  std::size_t checkpoint_every = 500;
+  double learning_rate = 1e-3;
+  std::uint64_t seed = 42;
+  int threads = 2;
+  bool resume = false;
+  app.add_option("--data-dir", data_dir, "Folder with the Fashion-MNIST IDX files")->capture_default_str();
+  app.add_option("--out-dir", out_dir, "Where pictures, checkpoints and the summary go")->capture_default_str();
+  app.add_option("--train-size", train_size, "Training images used (0 = all 60000)")->capture_default_str();
+  app.add_option("--test-size", test_size, "Test images evaluated (0 = all 10000)")->capture_default_str();
+  app.add_option("--epochs", epochs, "Passes over the training images")->capture_default_str();
+  app.add_option("--batch-size", batch_size, "Images per step")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--learning-rate", learning_rate, "Adam learning rate")->capture_default_str();
+  app.add_option("--mc-samples", mc_samples, "Forward passes for the predictive mean/std")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--checkpoint-every", checkpoint_every, "Steps between checkpoints")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--seed", seed, "Seed of weights, Flipout signs and shuffling")->capture_default_str();
+  app.add_option("--threads", threads, "Threads for tapir's kernels")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--sign-mode", sign, "Flipout signs: elementwise | per_example_channel")->capture_default_str()
+      ->check(CLI::IsMember({"elementwise", "per_example_channel"}));
+  app.add_flag("--resume", resume, "Continue from the checkpoint in --out-dir");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    tapir::set_num_threads(threads);
+    std::filesystem::create_directories(out_dir);
+    tapir::data::Dataset train = tapir::data::load_fashion_mnist(tapir::data::Split::train, data_dir);
+    tapir::data::Dataset test = tapir::data::load_fashion_mnist(tapir::data::Split::test, data_dir);
+    if (train_size && train_size < train.size()) train = train.shuffled(seed).subset(train_size);
+    if (test_size && test_size < test.size()) test = test.subset(test_size);
+    const double n_train = static_cast<double>(train.size());
+
+    Model model = build_model(seed, sign == "elementwise" ? tfn::SignMode::elementwise : tfn::SignMode::per_example_channel);
+    std::vector<Var> params = model.all->trainable_variables();
+    params.push_back(model.rho_scale);
+    opt::Adam adam(params, opt::AdamOptions().learning_rate(learning_rate));
+
+    tapir::data::DataLoader loader(train, batch_size, /*shuffle=*/true, seed, /*drop_remainder=*/true);
+    const std::size_t steps_per_epoch = loader.num_batches(), total_steps = steps_per_epoch * epochs;
+    examples::Checkpoint checkpoint(out_dir + "/checkpoint");
+    examples::TrainingPosition pos;
+    if (resume) {
+      if (!checkpoint.exists()) throw tapir::IOError("--resume: no checkpoint in '" + out_dir + "/checkpoint'");
+      pos = checkpoint.load(*model.all, adam);
+      tapir::io::NamedTensors lik = tapir::io::load_npz(checkpoint.path("likelihood.npz"));
+      model.rho_scale.set_value(lik.at(0).second);
+    }
+    std::printf("Bayesian autoencoder: %zu train / %zu test images, %zu epochs x %zu steps, batch %zu, %d threads\n",
+                train.size(), test.size(), epochs, steps_per_epoch, batch_size, threads);
+    std::printf("%s", model.all->summary().c_str());
+
+    auto save_checkpoint = [&] {
+      checkpoint.save(*model.all, adam, pos);
+      tapir::io::save_npz(checkpoint.path("likelihood.npz"), {{"likelihood_rho", model.rho_scale.value()}});
+    };
+    examples::Progress progress(total_steps, steps_per_epoch);
+    const double train_start = progress.elapsed_seconds();
+    std::size_t trained_now = 0;
+    for (std::size_t step = pos.step; step < total_steps; ++step) {
+      const tapir::data::Batch batch = loader.epoch(step / steps_per_epoch)[step % steps_per_epoch];
+      Var x = tapir::constant(squash(batch.images));
+      Var loc = (*model.all)(x);
+      Var nll = tapir::mean(negative_log_likelihood(loc, model.rho_scale, x));
+      Var kl = tfn::losses::compute_extra_loss(*model.all);
+      Var loss = nll + kl * (1.0 / n_train);
+      adam.zero_grad();
+      tapir::backward(loss);
+      adam.step();
+      pos.step = step + 1;
+      pos.loss.push_back(loss.item());
+      pos.nll.push_back(nll.item());
+      pos.kl.push_back(kl.item() / n_train);
+      ++trained_now;
+      char metrics[160];
+      std::snprintf(metrics, sizeof metrics, "-ELBO %.1f  NLL %.1f  KL/N %.1f", pos.loss.back(), pos.nll.back(), pos.kl.back());
+      progress.update(step, metrics, batch_size);
+      if (pos.step % checkpoint_every == 0 || pos.step == total_steps) save_checkpoint();
+    }
+    const double train_seconds = progress.elapsed_seconds() - train_start;
+
+    // ---- evaluation: MC predictive over S passes, in batches, without the tape
+    tapir::NoGradGuard no_grad;
+    const std::size_t n_test = test.size();
+    double test_nll = 0;
+    std::vector<float> latent(2 * n_test), recon_mean, recon_std;
+    const std::size_t shown = std::min<std::size_t>(16, n_test);
+    for (std::size_t begin = 0; begin < n_test; begin += batch_size) {
+      const std::size_t end = std::min(n_test, begin + batch_size);
+      tapir::data::Dataset part = test.slice(begin, end);
+      Var x = tapir::constant(squash(part.images()));
+      Var z = (*model.encoder)(x);
+      for (std::size_t i = 0; i < (end - begin) * 2; ++i) latent[begin * 2 + i] = static_cast<float>(z.value().at(i));
+      // predictive mean and std of the reconstructed image, sigmoid(loc), over S passes
+      std::vector<double> sum((end - begin) * 784, 0.0), sum_sq((end - begin) * 784, 0.0);
+      std::vector<double> log_liks;
+      for (std::size_t s = 0; s < mc_samples; ++s) {
+        Var loc = (*model.all)(x);
+        Var nll = negative_log_likelihood(loc, model.rho_scale, x);
+        for (std::size_t i = 0; i < end - begin; ++i) log_liks.push_back(-nll.value().at(i));
+        Var img = tapir::sigmoid(loc);
+        for (std::size_t i = 0; i < sum.size(); ++i) {
+          const double v = img.value().at(i);
+          sum[i] += v;
+          sum_sq[i] += v * v;
+        }
+      }
+      // test NLL of the MC predictive: −log mean_s p(x | w_s), per image
+      for (std::size_t i = 0; i < end - begin; ++i) {
+        double m = -INFINITY;
+        for (std::size_t s = 0; s < mc_samples; ++s) m = std::max(m, log_liks[s * (end - begin) + i]);
+        double acc = 0;
+        for (std::size_t s = 0; s < mc_samples; ++s) acc += std::exp(log_liks[s * (end - begin) + i] - m);
+        test_nll += -(m + std::log(acc / mc_samples));
+      }
+      if (begin < shown)
+        for (std::size_t i = 0; i < std::min(end, shown) - begin; ++i)
+          for (std::size_t p = 0; p < 784; ++p) {
+            const double mu = sum[i * 784 + p] / mc_samples;
+            recon_mean.push_back(static_cast<float>(mu));
+            recon_std.push_back(static_cast<float>(std::sqrt(std::max(0.0, sum_sq[i * 784 + p] / mc_samples - mu * mu))));
+          }
+    }
+    test_nll /= static_cast<double>(n_test);
+    Var kl_final = tfn::losses::compute_extra_loss(*model.all);
+
+    // ---- pictures: inputs, posterior-mean reconstructions, predictive std (rows of 16)
+    namespace viz = tapir::viz;
+    std::vector<float> grid;
+    const tapir::Tensor inputs = test.subset(shown).images();
+    for (std::size_t i = 0; i < shown * 784; ++i) grid.push_back(static_cast<float>(inputs.at(i)));
+    grid.insert(grid.end(), recon_mean.begin(), recon_mean.end());
+    float max_std = 1e-6f;
+    for (float v : recon_std) max_std = std::max(max_std, v);
+    for (float v : recon_std) grid.push_back(v / max_std);  // std scaled to its maximum
+    viz::write_png(out_dir + "/reconstructions.png",
+                   viz::image_grid(tapir::Tensor::from_vector<float>({3 * shown, 28, 28, 1}, grid),
+                                   viz::GridOptions().columns(static_cast<int>(shown)).zoom(2)));
+    viz::write_png(out_dir + "/latent.png",
+                   viz::scatter_plot(tapir::Tensor::from_vector<float>({n_test, 2}, latent), test.labels(),
+                                     viz::ScatterOptions().title("LATENT SPACE OF THE TEST SET")));
+    std::vector<double> steps(pos.loss.size());
+    for (std::size_t i = 0; i < steps.size(); ++i) steps[i] = static_cast<double>(i + 1);
+    viz::write_png(out_dir + "/curves.png",
+                   viz::line_plot({{"-ELBO", pos.loss, steps, std::nullopt}, {"NLL", pos.nll, steps, std::nullopt},
+                                   {"KL/N", pos.kl, steps, std::nullopt}},
+                                  viz::LineOptions().title("LOSS PER IMAGE (NATS) OVER STEPS")));
+
+    nlohmann::json summary = {
+        {"program", "bayesian_autoencoder"},
+        {"train_images", train.size()}, {"test_images", n_test}, {"epochs", epochs}, {"steps", pos.step},
+        {"batch_size", batch_size}, {"threads", threads}, {"seed", seed}, {"sign_mode", sign},
+        {"mc_samples", mc_samples},
+        {"final_train_neg_elbo", pos.loss.empty() ? NAN : pos.loss.back()},
+        {"test_nll_mc_predictive", test_nll},
+        {"kl_total", kl_final.item()}, {"kl_per_train_image", kl_final.item() / n_train},
+        {"likelihood_scale", (tapir::softplus(model.rho_scale) + 1e-5).item()},
+        {"train_seconds_this_run", train_seconds},
+        {"train_images_per_second", trained_now ? trained_now * batch_size / train_seconds : 0.0},
+        {"pictures", {out_dir + "/reconstructions.png", out_dir + "/latent.png", out_dir + "/curves.png"}}};
+    tapir::io::write_file_atomic(out_dir + "/summary.json", summary.dump(2) + "\n");
+    std::printf("test NLL (MC predictive, %zu samples): %.2f nats/image   KL: %.1f nats (%.2f per train image)\n",
+                mc_samples, test_nll, kl_final.item(), kl_final.item() / n_train);
+    std::printf("wrote %s/{reconstructions,latent,curves}.png and summary.json\n", out_dir.c_str());
+  } catch (const tapir::Error& e) {
+    std::fprintf(stderr, "bayesian_autoencoder: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
