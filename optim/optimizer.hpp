@@ -4,8 +4,8 @@
 //   opt::Adam adam(model.trainable_variables(), opt::AdamOptions().learning_rate(1e-3));
 //   for (...) { adam.zero_grad(); tapir::backward(loss); adam.step(); }
 //
-// step() first checks every gradient (shape, dtype, finiteness) and only then updates, so a
-// failing step changes nothing. A parameter whose gradient is undefined this step (it did not
+// step() first checks every gradient (shape, dtype, finiteness: one read-only SIMD pass over
+// each) and only then updates, so a failing step changes nothing. A parameter whose gradient is undefined this step (it did not
 // reach the loss, or was zeroed) is left untouched, and so are its state and step count.
 // Updates write into each parameter's own buffer (Var::mutable_value()), in one fused
 // SIMD/OpenMP pass per parameter; state buffers are allocated on a parameter's first update and
