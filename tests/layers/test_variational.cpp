@@ -386,6 +386,13 @@ TEST_CASE("gradcheck of every layer w.r.t. input and every trainable variable (f
   run(c2, xc);
   tfn::AffineVariationalReparameterization ar(4, 3, tfn::AffineOptions().dtype(f64).seed(1));
   run(ar, xa);
+  tfn::ConvolutionVariationalReparameterizationV2 cr2(2, 3, 2, tfn::ConvolutionOptions().dtype(f64).seed(1).strides(2).padding("SAME"));
+  run(cr2, xc);
+  tfn::ConvolutionV2 cd2(2, 3, 2, tfn::ConvolutionOptions().dtype(f64).seed(1).dilations(2).padding("SAME"));
+  run(cd2, xc);
+  tfn::ConvolutionTransposeVariationalFlipout t3(
+      2, 2, 2, tfn::ConvolutionTransposeOptions().dtype(f64).rank(3).strides({1, 2, 1}).padding("SAME").seed(1));
+  run(t3, testing::random_tensor({1, 2, 2, 2, 2}, 35));
   tfn::AffineVariationalReparameterizationLocal al(4, 3, tfn::AffineOptions().dtype(f64).seed(1));
   run(al, xa);
   tfn::ConvolutionTranspose td(2, 3, 2, convt_opts().seed(1));
@@ -504,4 +511,24 @@ TEST_CASE("losses: MC KL at the forward pass's theta, exact KL, compute_extra_lo
   Var nll = tfn::losses::negloglik(x, x, [](const Var& a, const Var& b) { return -square(a - b) + 1.0; });
   CHECK(nll.shape() == Shape{5});
   CHECK(nll.value().at(0) == -1.0);
+}
+
+TEST_CASE("training steps keep tape nodes and tensor memory flat") {
+  tfn::ConvolutionTransposeVariationalFlipout layer(3, 2, 3, tfn::ConvolutionTransposeOptions().strides(2).seed(1));
+  const auto vars = layer.trainable_variables();
+  const Var x = constant(testing::random_tensor({2, 4, 4, 3}, 61, -1, 1, DType::float32));
+  std::int64_t nodes = 0, bytes = 0;
+  for (int step = 0; step < 6; ++step) {
+    if (step == 3) {  // the previous step's Vars are gone; the layer keeps only its last θ and KL
+      nodes = live_node_count();
+      bytes = live_tensor_bytes();
+    }
+    Var y = layer(x);  // before compute_extra_loss: operand evaluation order is unspecified
+    Var loss = sum(square(y)) + tfn::losses::compute_extra_loss(layer) * 1e-3;
+    zero_grad(vars);
+    backward(loss);
+    for (auto v : vars) v.mutable_value().add_(tensor_ops::scale(v.grad(), -1e-3));
+  }
+  CHECK(live_node_count() == nodes);
+  CHECK(live_tensor_bytes() == bytes);
 }
