@@ -9,6 +9,10 @@
 //                                   flat [prod(filter)*input_size, output_size] — the same memory
 //                                   as [filter..., input_size, output_size], reshaped per call
 //   bias                            batch_shape + [output_size] (affine) or [output_size]
+//
+// Inputs: B + [input_size] (affine) or B + spatial + [input_size] (conv), any leading batch shape B.
+// TFP casts the input to the layer's dtype; tapir raises TypeError instead (a silent float64 ->
+// float32 cast would hide a mistake; convert explicitly with Tensor::astype).
 #pragma once
 #include <optional>
 #include <string>
