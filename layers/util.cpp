@@ -49,14 +49,16 @@ class ScaleMixtureOfTwoNormals : public tfd::MixtureSameFamily {
       T* out = lp.data<T>();
       T* d = dlp.data<T>();
       const long n = static_cast<long>(xv.size());
+      // in T: float32 weights take float exp/log1p (the KL runs over every weight at every step)
+      const T ta = static_cast<T>(la), tb = static_cast<T>(lb), tia = static_cast<T>(ia), tib = static_cast<T>(ib);
 #pragma omp parallel for if (n > 32768) schedule(static)
       for (long i = 0; i < n; ++i) {
-        const double xi = static_cast<double>(x[i]), x2 = xi * xi;
-        const double a = la - 0.5 * x2 * ia, b = lb - 0.5 * x2 * ib;
-        const double m = std::max(a, b), e = std::exp(-std::fabs(a - b));  // the smaller term over the larger
-        out[i] = static_cast<T>(m + std::log1p(e));
-        const double p_big = 1 / (1 + e), pa = a >= b ? p_big : 1 - p_big;
-        d[i] = static_cast<T>(-(pa * ia + (1 - pa) * ib) * xi);
+        const T xi = x[i], x2 = xi * xi;
+        const T a = ta - T(0.5) * x2 * tia, b = tb - T(0.5) * x2 * tib;
+        const T m = std::max(a, b), e = std::exp(-std::fabs(a - b));  // the smaller term over the larger
+        out[i] = m + std::log1p(e);
+        const T p_big = T(1) / (T(1) + e), pa = a >= b ? p_big : T(1) - p_big;
+        d[i] = -(pa * tia + (T(1) - pa) * tib) * xi;
       }
     };
     if (xv.dtype() == DType::float32) run(static_cast<float*>(nullptr));
