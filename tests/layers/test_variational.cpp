@@ -349,7 +349,7 @@ TEST_CASE("Flipout statistics: mean = mean path, variance = sum x^2 sigma^2 + bi
       worst_z = std::max(worst_z, std::fabs(m) / se);
       worst_rel = std::max(worst_rel, std::fabs(v / var_expected.at(i) - 1));
     }
-    INFO("sign mode " << tfn::sign_mode_name(mode) << ": worst |mean error| " << worst_z << " SE, worst variance error "
+    INFO("sign mode " << std::string(tfn::sign_mode_name(mode)) << ": worst |mean error| " << worst_z << " SE, worst variance error "
                       << worst_rel);
     CHECK(worst_z < 4.0);
     CHECK(worst_rel < 0.05);
