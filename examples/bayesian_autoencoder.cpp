@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Bayesian autoencoder (Flipout) on Fashion-MNIST: trains, then writes reconstructions, "
                "predictive uncertainty, the 2-D latent space and ELBO curves as PNG, and a JSON summary."};
   std::string data_dir = tapir::data::kFashionMnistDir, out_dir = "out/autoencoder", sign = "elementwise";
-  std::size_t train_size = 12000, test_size = 2000, epochs = 3, batch_size = 32, mc_samples = 16;
+  std::size_t train_size = 0, test_size = 2000, epochs = 2, batch_size = 32, mc_samples = 16;
   std::size_t checkpoint_every = 500;
   double learning_rate = 1e-3;
   std::uint64_t seed = 42;
