@@ -49,7 +49,7 @@ namespace {
 // pay page faults on fresh memory. Blocks are reused only at exactly the same rounded size.
 class BlockCache {
  public:
-  static constexpr std::size_t kMinBytes = 1 << 20;     // smaller blocks go to malloc directly
+  static constexpr std::size_t kMinBytes = 1 << 16;     // smaller blocks go to malloc directly
   static constexpr std::size_t kCapacity = 1ull << 30;  // at most 1 GiB held back
 
   void* take(std::size_t bytes) {

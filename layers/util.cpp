@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include <tapir/core/tensor_ops.hpp>
+#include <tapir/core/kernels/elementwise.hpp>
 
 #include <tapir/core/ops.hpp>
 #include <tapir/distributions/categorical.hpp>
@@ -45,21 +46,20 @@ class ScaleMixtureOfTwoNormals : public tfd::MixtureSameFamily {
     Tensor dlp = Tensor::empty(xv.shape(), xv.dtype());
     auto run = [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      const T* x = xv.data<T>();
-      T* out = lp.data<T>();
-      T* d = dlp.data<T>();
-      const long n = static_cast<long>(xv.size());
-      // in T: float32 weights take float exp/log1p (the KL runs over every weight at every step)
+      // in T and SIMD: the KL runs over every weight at every step
       const T ta = static_cast<T>(la), tb = static_cast<T>(lb), tia = static_cast<T>(ia), tib = static_cast<T>(ib);
-#pragma omp parallel for if (n > 32768) schedule(static)
-      for (long i = 0; i < n; ++i) {
-        const T xi = x[i], x2 = xi * xi;
-        const T a = ta - T(0.5) * x2 * tia, b = tb - T(0.5) * x2 * tib;
-        const T m = std::max(a, b), e = std::exp(-std::fabs(a - b));  // the smaller term over the larger
-        out[i] = m + std::log1p(e);
-        const T p_big = T(1) / (T(1) + e), pa = a >= b ? p_big : T(1) - p_big;
-        d[i] = -(pa * tia + (T(1) - pa) * tib) * xi;
-      }
+      kernels::map(xv.size(), lp.data<T>(), [=](auto x) {
+        using B = decltype(x);
+        const B x2 = x * x, a = B(ta) - B(T(0.5)) * x2 * B(tia), b = B(tb) - B(T(0.5)) * x2 * B(tib);
+        return xsimd::max(a, b) + xsimd::log1p(xsimd::exp(-xsimd::abs(a - b)));  // larger term + log(1 + smaller/larger)
+      }, xv.data<T>());
+      kernels::map(xv.size(), dlp.data<T>(), [=](auto x) {
+        using B = decltype(x);
+        const B x2 = x * x, a = B(ta) - B(T(0.5)) * x2 * B(tia), b = B(tb) - B(T(0.5)) * x2 * B(tib);
+        const B e = xsimd::exp(-xsimd::abs(a - b)), p_big = B(T(1)) / (B(T(1)) + e);
+        const B pa = xsimd::select(a >= b, p_big, B(T(1)) - p_big);  // responsibility of the first component
+        return -(pa * B(tia) + (B(T(1)) - pa) * B(tib)) * x;
+      }, xv.data<T>());
     };
     if (xv.dtype() == DType::float32) run(static_cast<float*>(nullptr));
     else run(static_cast<double*>(nullptr));

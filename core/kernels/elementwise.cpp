@@ -70,6 +70,30 @@ void reduce_to(const Tensor& in, Tensor& out, T init, Combine combine) {
 }  // namespace
 
 template <class T> void sum_to(const Tensor& in, Tensor& out) {
+  const std::size_t n = out.size();
+  if (n >= 8 && in.size() % n == 0 && in.ndim() >= out.ndim()) {
+    // The bias-gradient pattern: out's shape is a suffix of in's (after leading 1s), so `in` is
+    // rows of length n summed into one row; add whole rows with SIMD, in row order.
+    bool rows = true;
+    const std::size_t lead = in.ndim() - out.ndim();
+    std::size_t row = 1;
+    for (std::size_t d = 0; d < out.ndim(); ++d) {
+      rows = rows && (out.shape()[d] == in.shape()[lead + d] || (row == 1 && out.shape()[d] == 1));
+      row *= out.shape()[d];
+    }
+    if (rows && row == n) {
+      const T* x = in.template data<T>();
+      T* y = out.template data<T>();
+      std::copy(x, x + n, y);
+      const std::size_t rows_count = in.size() / n;
+      for (std::size_t r = 1; r < rows_count; ++r) {
+        const T* xr = x + r * n;
+#pragma omp simd
+        for (std::size_t j = 0; j < n; ++j) y[j] += xr[j];
+      }
+      return;
+    }
+  }
   reduce_to<T>(in, out, T(0), [](T a, T b) { return a + b; });
 }
 

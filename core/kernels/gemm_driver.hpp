@@ -173,6 +173,15 @@ template <class T>
 inline void pack_a_strided(T* dst, const T* a, std::size_t rs, std::size_t cs, std::size_t i0,
                            std::size_t m, std::size_t k0, std::size_t kc) {
   constexpr std::size_t MR = GemmShape<T>::MR;
+  if (rs == 1) {  // A^T: the m values of one k are contiguous, so read them as a run
+    for (std::size_t k = 0; k < kc; ++k) {
+      const T* src = a + i0 + (k0 + k) * cs;
+      T* d = dst + k * MR;
+      std::copy(src, src + m, d);
+      std::fill(d + m, d + MR, T(0));
+    }
+    return;
+  }
   for (std::size_t i = 0; i < m; ++i) {
     const T* src = a + (i0 + i) * rs + k0 * cs;
     for (std::size_t k = 0; k < kc; ++k) dst[k * MR + i] = src[k * cs];

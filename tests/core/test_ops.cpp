@@ -114,6 +114,21 @@ TEST_CASE("reductions over axes with keepdims") {
   CHECK_THROWS_AS(sum(constant(x), {1, 1}), ValueError);
 }
 
+TEST_CASE("row-sum fast path (bias gradients) equals the definition") {
+  const Tensor x = random_tensor({3, 5, 16}, 77);
+  for (const Shape& target : {Shape{16}, Shape{1, 16}, Shape{1, 1, 16}, Shape{5, 16}}) {
+    const Tensor s = tensor_ops::sum_to(x, target);
+    REQUIRE(s.shape() == target);
+    const std::size_t n = numel(target);
+    for (std::size_t j = 0; j < n; ++j) {
+      double ref = 0;
+      for (std::size_t r = 0; r < x.size() / n; ++r) ref += x.at(r * n + j);
+      CHECK(s.at(j) == doctest::Approx(ref).epsilon(1e-14));
+    }
+  }
+  CHECK_GRADCHECK([](auto& v) { return v[0] + v[1]; }, (Ts{random_tensor({4, 5, 16}, 78), random_tensor({16}, 79)}));
+}
+
 TEST_CASE("max shares the gradient among ties") {
   Var x = parameter(Tensor::from_vector<double>({3}, {2, 5, 5}));
   backward(max(x));
