@@ -64,16 +64,33 @@ void check_sizes(const std::vector<std::size_t>& in, const std::vector<std::size
     if (v == 0) throw ValueError(std::string(who) + ": filter sizes must be positive, got " + shape_str(filter));
 }
 
+// What both ops validate the same way: sizes, per-dimension strides and dilations, padding.
+struct CheckedArgs {
+  std::vector<int> strides, dilations;
+  bool same;
+};
+
+CheckedArgs check_common(const std::vector<std::size_t>& in, const std::vector<std::size_t>& filter,
+                         const IntOrList& strides, const IntOrList& dilations, const std::string& padding,
+                         const char* who) {
+  check_sizes(in, filter, who);
+  CheckedArgs a;
+  a.strides = strides.expand(in.size(), (std::string(who) + " strides").c_str());
+  a.dilations = dilations.expand(in.size(), (std::string(who) + " dilations").c_str());
+  check_strides_dilations(a.strides, a.dilations, who);
+  a.same = parse_same(padding, who);
+  return a;
+}
+
 }  // namespace
 
 ConvGeometry conv_geometry(const std::vector<std::size_t>& in, const std::vector<std::size_t>& filter,
                            const ConvOptions& options, const char* who) {
   const std::size_t rank = in.size();
-  check_sizes(in, filter, who);
-  const auto s = options.strides_.expand(rank, (std::string(who) + " strides").c_str());
-  const auto d = options.dilations_.expand(rank, (std::string(who) + " dilations").c_str());
-  check_strides_dilations(s, d, who);
-  const bool same = parse_same(options.padding_, who);
+  const CheckedArgs args = check_common(in, filter, options.strides_, options.dilations_, options.padding_, who);
+  const std::vector<int>& s = args.strides;
+  const std::vector<int>& d = args.dilations;
+  const bool same = args.same;
   ConvGeometry g;
   g.rank = rank;
   g.big = in;
@@ -105,11 +122,10 @@ ConvGeometry conv_transpose_geometry(const std::vector<std::size_t>& in,
                                      const std::vector<std::size_t>& filter,
                                      const ConvTransposeOptions& options, const char* who) {
   const std::size_t rank = in.size();
-  check_sizes(in, filter, who);
-  const auto s = options.strides_.expand(rank, (std::string(who) + " strides").c_str());
-  const auto d = options.dilations_.expand(rank, (std::string(who) + " dilations").c_str());
-  check_strides_dilations(s, d, who);
-  const bool same = parse_same(options.padding_, who);
+  const CheckedArgs args = check_common(in, filter, options.strides_, options.dilations_, options.padding_, who);
+  const std::vector<int>& s = args.strides;
+  const std::vector<int>& d = args.dilations;
+  const bool same = args.same;
   std::vector<int> op;
   if (options.output_padding_) {
     op = options.output_padding_->expand(rank, (std::string(who) + " output_padding").c_str());

@@ -20,6 +20,7 @@
 
 #include "common/checkpoint.hpp"
 #include "common/progress.hpp"
+#include "common/training_flags.hpp"
 
 namespace tfd = tapir::distributions;
 namespace opt = tapir::optim;
@@ -84,55 +85,40 @@ Var negative_log_likelihood(const Var& loc, const Var& rho, const Var& x) {
 int main(int argc, char** argv) {
   CLI::App app{"Bayesian autoencoder (Flipout) on Fashion-MNIST: trains, then writes reconstructions, "
                "predictive uncertainty, the 2-D latent space and ELBO curves as PNG, and a JSON summary."};
-  std::string data_dir = tapir::data::kFashionMnistDir, out_dir = "out/autoencoder", sign = "elementwise";
-  std::size_t train_size = 0, test_size = 2000, epochs = 2, batch_size = 32, mc_samples = 16;
-  std::size_t checkpoint_every = 500;
-  double learning_rate = 1e-3;
-  std::uint64_t seed = 42;
-  int threads = 2;
-  bool resume = false;
-  app.add_option("--data-dir", data_dir, "Folder with the Fashion-MNIST IDX files")->capture_default_str();
-  app.add_option("--out-dir", out_dir, "Where pictures, checkpoints and the summary go")->capture_default_str();
-  app.add_option("--train-size", train_size, "Training images used (0 = all 60000)")->capture_default_str();
-  app.add_option("--test-size", test_size, "Test images evaluated (0 = all 10000)")->capture_default_str();
-  app.add_option("--epochs", epochs, "Passes over the training images")->capture_default_str();
-  app.add_option("--batch-size", batch_size, "Images per step")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--learning-rate", learning_rate, "Adam learning rate")->capture_default_str();
-  app.add_option("--mc-samples", mc_samples, "Forward passes for the predictive mean/std")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--checkpoint-every", checkpoint_every, "Steps between checkpoints")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--seed", seed, "Seed of weights, Flipout signs and shuffling")->capture_default_str();
-  app.add_option("--threads", threads, "Threads for tapir's kernels")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--sign-mode", sign, "Flipout signs: elementwise | per_example_channel")->capture_default_str()
-      ->check(CLI::IsMember({"elementwise", "per_example_channel"}));
-  app.add_flag("--resume", resume, "Continue from the checkpoint in --out-dir");
+  examples::TrainingFlags flags;
+  flags.out_dir = "out/autoencoder";
+  flags.test_size = 2000;
+  flags.epochs = 2;
+  flags.batch_size = 32;
+  flags.mc_samples = 16;
+  flags.seed = 42;
+  flags.add_to(app, "Forward passes for the predictive mean/std");
   CLI11_PARSE(app, argc, argv);
+  const std::string& out_dir = flags.out_dir;
+  const std::size_t batch_size = flags.batch_size, epochs = flags.epochs, mc_samples = flags.mc_samples;
+  const std::uint64_t seed = flags.seed;
 
   try {
-    tapir::set_num_threads(threads);
-    std::filesystem::create_directories(out_dir);
-    tapir::data::Dataset train = tapir::data::load_fashion_mnist(tapir::data::Split::train, data_dir);
-    tapir::data::Dataset test = tapir::data::load_fashion_mnist(tapir::data::Split::test, data_dir);
-    if (train_size && train_size < train.size()) train = train.shuffled(seed).subset(train_size);
-    if (test_size && test_size < test.size()) test = test.subset(test_size);
+    auto [train, test] = flags.prepare();
     const double n_train = static_cast<double>(train.size());
 
-    Model model = build_model(seed, sign == "elementwise" ? tfn::SignMode::elementwise : tfn::SignMode::per_example_channel);
+    Model model = build_model(seed, flags.sign_mode());
     std::vector<Var> params = model.all->trainable_variables();
     params.push_back(model.rho_scale);
-    opt::Adam adam(params, opt::AdamOptions().learning_rate(learning_rate));
+    opt::Adam adam(params, opt::AdamOptions().learning_rate(flags.learning_rate));
 
     tapir::data::DataLoader loader(train, batch_size, /*shuffle=*/true, seed, /*drop_remainder=*/true);
     const std::size_t steps_per_epoch = loader.num_batches(), total_steps = steps_per_epoch * epochs;
     examples::Checkpoint checkpoint(out_dir + "/checkpoint");
     examples::TrainingPosition pos;
-    if (resume) {
+    if (flags.resume) {
       if (!checkpoint.exists()) throw tapir::IOError("--resume: no checkpoint in '" + out_dir + "/checkpoint'");
       pos = checkpoint.load(*model.all, adam);
       tapir::io::NamedTensors lik = tapir::io::load_npz(checkpoint.path("likelihood.npz"));
       model.rho_scale.set_value(lik.at(0).second);
     }
     std::printf("Bayesian autoencoder: %zu train / %zu test images, %zu epochs x %zu steps, batch %zu, %d threads\n",
-                train.size(), test.size(), epochs, steps_per_epoch, batch_size, threads);
+                train.size(), test.size(), epochs, steps_per_epoch, batch_size, flags.threads);
     std::printf("%s", model.all->summary().c_str());
 
     auto save_checkpoint = [&] {
@@ -160,7 +146,7 @@ int main(int argc, char** argv) {
       char metrics[160];
       std::snprintf(metrics, sizeof metrics, "-ELBO %.1f  NLL %.1f  KL/N %.1f", pos.loss.back(), pos.nll.back(), pos.kl.back());
       progress.update(step, metrics, batch_size);
-      if (pos.step % checkpoint_every == 0 || pos.step == total_steps) save_checkpoint();
+      if (pos.step % flags.checkpoint_every == 0 || pos.step == total_steps) save_checkpoint();
     }
     const double train_seconds = progress.elapsed_seconds() - train_start;
 
@@ -234,7 +220,7 @@ int main(int argc, char** argv) {
     nlohmann::json summary = {
         {"program", "bayesian_autoencoder"},
         {"train_images", train.size()}, {"test_images", n_test}, {"epochs", epochs}, {"steps", pos.step},
-        {"batch_size", batch_size}, {"threads", threads}, {"seed", seed}, {"sign_mode", sign},
+        {"batch_size", batch_size}, {"threads", flags.threads}, {"seed", seed}, {"sign_mode", flags.sign},
         {"mc_samples", mc_samples},
         {"final_train_neg_elbo", pos.loss.empty() ? NAN : pos.loss.back()},
         {"test_nll_mc_predictive", test_nll},

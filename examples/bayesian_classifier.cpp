@@ -19,6 +19,7 @@
 
 #include "common/checkpoint.hpp"
 #include "common/progress.hpp"
+#include "common/training_flags.hpp"
 
 namespace tfd = tapir::distributions;
 namespace opt = tapir::optim;
@@ -53,52 +54,37 @@ tapir::Tensor labels_tensor(const std::vector<int>& labels) {
 int main(int argc, char** argv) {
   CLI::App app{"Bayesian CNN classifier (Flipout) on Fashion-MNIST: trains, then reports accuracy, NLL, Brier "
                "score and ECE of the Monte Carlo predictive, with a reliability diagram and certainty grids."};
-  std::string data_dir = tapir::data::kFashionMnistDir, out_dir = "out/classifier", sign = "elementwise";
-  std::size_t train_size = 0, test_size = 0, epochs = 5, batch_size = 64, mc_samples = 8, checkpoint_every = 500;
+  examples::TrainingFlags flags;
+  flags.out_dir = "out/classifier";
+  flags.epochs = 5;
+  flags.batch_size = 64;
+  flags.mc_samples = 8;
+  flags.seed = 7;
   std::size_t kl_warmup = 0;
-  double learning_rate = 1e-3;
-  std::uint64_t seed = 7;
-  int threads = 2;
-  bool resume = false;
-  app.add_option("--data-dir", data_dir, "Folder with the Fashion-MNIST IDX files")->capture_default_str();
-  app.add_option("--out-dir", out_dir, "Where pictures, checkpoints and the summary go")->capture_default_str();
-  app.add_option("--train-size", train_size, "Training images used (0 = all 60000)")->capture_default_str();
-  app.add_option("--test-size", test_size, "Test images evaluated (0 = all 10000)")->capture_default_str();
-  app.add_option("--epochs", epochs, "Passes over the training images")->capture_default_str();
-  app.add_option("--batch-size", batch_size, "Images per step")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--learning-rate", learning_rate, "Adam learning rate")->capture_default_str();
+  flags.add_to(app, "Weight samples in the predictive");
   app.add_option("--kl-warmup", kl_warmup, "Steps over which the KL weight rises linearly to 1/N")->capture_default_str();
-  app.add_option("--mc-samples", mc_samples, "Weight samples in the predictive")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--checkpoint-every", checkpoint_every, "Steps between checkpoints")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--seed", seed, "Seed of weights, Flipout signs and shuffling")->capture_default_str();
-  app.add_option("--threads", threads, "Threads for tapir's kernels")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--sign-mode", sign, "Flipout signs: elementwise | per_example_channel")->capture_default_str()
-      ->check(CLI::IsMember({"elementwise", "per_example_channel"}));
-  app.add_flag("--resume", resume, "Continue from the checkpoint in --out-dir");
   CLI11_PARSE(app, argc, argv);
+  const std::string& out_dir = flags.out_dir;
+  const std::size_t batch_size = flags.batch_size, epochs = flags.epochs, mc_samples = flags.mc_samples;
+  const std::uint64_t seed = flags.seed;
 
   try {
-    tapir::set_num_threads(threads);
-    std::filesystem::create_directories(out_dir);
-    tapir::data::Dataset train = tapir::data::load_fashion_mnist(tapir::data::Split::train, data_dir);
-    tapir::data::Dataset test = tapir::data::load_fashion_mnist(tapir::data::Split::test, data_dir);
-    if (train_size && train_size < train.size()) train = train.shuffled(seed).subset(train_size);
-    if (test_size && test_size < test.size()) test = test.subset(test_size);
+    auto [train, test] = flags.prepare();
 
-    auto model = build_model(seed, sign == "elementwise" ? tfn::SignMode::elementwise : tfn::SignMode::per_example_channel);
-    opt::Adam adam(model->trainable_variables(), opt::AdamOptions().learning_rate(learning_rate));
+    auto model = build_model(seed, flags.sign_mode());
+    opt::Adam adam(model->trainable_variables(), opt::AdamOptions().learning_rate(flags.learning_rate));
     tfn::losses::KLWeight kl_weight(train.size(), kl_warmup);
 
     tapir::data::DataLoader loader(train, batch_size, /*shuffle=*/true, seed, /*drop_remainder=*/true);
     const std::size_t steps_per_epoch = loader.num_batches(), total_steps = steps_per_epoch * epochs;
     examples::Checkpoint checkpoint(out_dir + "/checkpoint");
     examples::TrainingPosition pos;
-    if (resume) {
+    if (flags.resume) {
       if (!checkpoint.exists()) throw tapir::IOError("--resume: no checkpoint in '" + out_dir + "/checkpoint'");
       pos = checkpoint.load(*model, adam);
     }
     std::printf("Bayesian classifier: %zu train / %zu test images, %zu epochs x %zu steps, batch %zu, %d threads\n",
-                train.size(), test.size(), epochs, steps_per_epoch, batch_size, threads);
+                train.size(), test.size(), epochs, steps_per_epoch, batch_size, flags.threads);
     std::printf("%s", model->summary().c_str());
 
     examples::Progress progress(total_steps, steps_per_epoch);
@@ -121,7 +107,7 @@ int main(int argc, char** argv) {
       char metrics[160];
       std::snprintf(metrics, sizeof metrics, "-ELBO %.3f  NLL %.3f  KL/N %.3f", pos.loss.back(), pos.nll.back(), pos.kl.back());
       progress.update(step, metrics, batch_size);
-      if (pos.step % checkpoint_every == 0 || pos.step == total_steps) checkpoint.save(*model, adam, pos);
+      if (pos.step % flags.checkpoint_every == 0 || pos.step == total_steps) checkpoint.save(*model, adam, pos);
     }
     const double train_seconds = progress.elapsed_seconds();
 
@@ -162,7 +148,7 @@ int main(int argc, char** argv) {
     nlohmann::json summary = {
         {"program", "bayesian_classifier"},
         {"train_images", train.size()}, {"test_images", n}, {"epochs", epochs}, {"steps", pos.step},
-        {"batch_size", batch_size}, {"threads", threads}, {"seed", seed}, {"sign_mode", sign}, {"mc_samples", mc_samples},
+        {"batch_size", batch_size}, {"threads", flags.threads}, {"seed", seed}, {"sign_mode", flags.sign}, {"mc_samples", mc_samples},
         {"test_accuracy", accuracy}, {"test_nll", nll}, {"test_brier", brier}, {"test_ece_15_bins", ece},
         {"mean_mutual_information", mean_mi},
         {"least_certain_entropy", entropy.at(order.back())}, {"most_certain_entropy", entropy.at(order.front())},
