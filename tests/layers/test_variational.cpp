@@ -594,3 +594,54 @@ TEST_CASE("a user-supplied trainable Normal prior trains with the layer (TFP iss
   layer(x);
   CHECK(std::isfinite(tfn::losses::compute_extra_loss(layer).item()));
 }
+
+TEST_CASE("Flipout's gradient of E[sum(tanh(y))] w.r.t. loc and rho matches the reparameterization estimator") {
+  // Both estimators are unbiased for the same expectation, so their mean gradients over many seeded
+  // draws agree within sampling error; tanh makes the expectation depend on the scales (for a
+  // linear readout the rho gradient would be zero for both).
+  const std::size_t draws = 4000;
+  const Var x = constant(testing::random_tensor({2, 3, 3, 2}, 31));
+  auto no_kl = [](const auto&, const auto&, const auto&) { return constant(Tensor::scalar(0, DType::float64)); };
+  for (auto mode : {tfn::SignMode::elementwise, tfn::SignMode::per_example_channel}) {
+    tfn::ConvolutionTransposeVariationalFlipout flip(2, 2, 3, convt_opts().seed(7).sign_mode(mode).divergence_fn(no_kl).name("flip"));
+    tfn::ConvolutionTransposeVariationalReparameterization rep(2, 2, 3, convt_opts().seed(8).divergence_fn(no_kl).name("rep"));
+    const char* names[] = {"kernel_loc", "kernel_rho", "bias_loc", "bias_rho"};
+    const Tensor values[] = {testing::random_tensor({18, 2}, 32), testing::random_tensor({18, 2}, 33, -1.5, -0.5),
+                             testing::random_tensor({2}, 34), testing::random_tensor({2}, 35, -2, -1)};
+    for (int k = 0; k < 4; ++k) {
+      Var a = find_var(flip, names[k]), b = find_var(rep, names[k]);
+      a.set_value(values[k].reshape(a.shape()));
+      b.set_value(values[k].reshape(b.shape()));
+    }
+    // per estimator and variable: running sum and sum of squares of the gradient
+    auto moments = [&](tfn::Layer& layer) {
+      std::vector<std::vector<double>> s1(4), s2(4);
+      for (std::size_t d = 0; d < draws; ++d) {
+        zero_grad(layer.trainable_variables());
+        backward(sum(tanh(layer(x))));
+        for (int k = 0; k < 4; ++k) {
+          const Tensor& g = find_var(layer, names[k]).grad();
+          s1[k].resize(g.size());
+          s2[k].resize(g.size());
+          for (std::size_t i = 0; i < g.size(); ++i) {
+            s1[k][i] += g.at(i);
+            s2[k][i] += g.at(i) * g.at(i);
+          }
+        }
+      }
+      return std::make_pair(s1, s2);
+    };
+    const auto [f1, f2] = moments(flip);
+    const auto [r1, r2] = moments(rep);
+    double worst = 0;
+    for (int k = 0; k < 4; ++k)
+      for (std::size_t i = 0; i < f1[k].size(); ++i) {
+        const double mf = f1[k][i] / draws, mr = r1[k][i] / draws;
+        const double vf = f2[k][i] / draws - mf * mf, vr = r2[k][i] / draws - mr * mr;
+        const double se = std::sqrt((vf + vr) / draws) + 1e-12;
+        worst = std::max(worst, std::fabs(mf - mr) / se);
+      }
+    INFO("sign mode " << std::string(tfn::sign_mode_name(mode)) << ": worst gradient difference " << worst << " SE");
+    CHECK(worst < 4.5);
+  }
+}
