@@ -111,52 +111,54 @@ KernelApplier KernelApplier::affine(std::size_t input_size, std::size_t output_s
   return k;
 }
 
-KernelApplier KernelApplier::convolution(std::size_t input_size, std::size_t output_size,
-                                         const std::optional<IntOrList>& filter, const ConvArgs& args, bool flat_kernel,
-                                         const std::string& who) {
+KernelApplier KernelApplier::conv_family(KernelOp op, std::size_t input_size, std::size_t output_size,
+                                         const std::optional<IntOrList>& filter, const ConvArgs& args,
+                                         const std::string& who, std::vector<int>& strides, std::vector<int>& dilations) {
   check_sizes(input_size, output_size, who);
   check_conv_extras(args, who);
   KernelApplier k;
-  k.op_ = KernelOp::convolution;
+  k.op_ = op;
   k.input_size_ = input_size;
   k.output_size_ = output_size;
   k.rank_ = check_rank(args.rank_, who);
   k.filter_ = resolve_filter(filter, args, k.rank_, who);
-  const auto strides = expand(args.strides_, k.rank_, "strides", who);
-  const auto dilations = expand(args.dilations_, k.rank_, "dilations", who);
+  strides = expand(args.strides_, k.rank_, "strides", who);
+  dilations = expand(args.dilations_, k.rank_, "dilations", who);
   positive(strides, "strides", who);
   positive(dilations, "dilations", who);
+  return k;
+}
+
+void KernelApplier::set_kernel_shapes(bool flat_kernel) {
+  conv_kernel_shape_ = filter_;
+  conv_kernel_shape_.push_back(input_size_);
+  conv_kernel_shape_.push_back(output_size_);
+  std::size_t taps = 1;
+  for (auto f : filter_) taps *= f;
+  kernel_shape_ = flat_kernel ? Shape{taps * input_size_, output_size_} : conv_kernel_shape_;
+  bias_shape_ = {output_size_};
+}
+
+KernelApplier KernelApplier::convolution(std::size_t input_size, std::size_t output_size,
+                                         const std::optional<IntOrList>& filter, const ConvArgs& args, bool flat_kernel,
+                                         const std::string& who) {
+  std::vector<int> strides, dilations;
+  KernelApplier k = conv_family(KernelOp::convolution, input_size, output_size, filter, args, who, strides, dilations);
   k.conv_ = ConvOptions().strides(strides).dilations(dilations).padding(args.padding_);
   // Validate padding and the strides/dilations combination now, on an input large enough for
   // any filter: construction fails, not the first call.
   std::vector<std::size_t> probe(k.rank_);
   for (std::size_t i = 0; i < k.rank_; ++i) probe[i] = static_cast<std::size_t>(dilations[i]) * (k.filter_[i] - 1) + 1 + static_cast<std::size_t>(strides[i]);
   conv_geometry(probe, k.filter_, k.conv_, who.c_str());
-  k.conv_kernel_shape_ = k.filter_;
-  k.conv_kernel_shape_.push_back(input_size);
-  k.conv_kernel_shape_.push_back(output_size);
-  std::size_t taps = 1;
-  for (auto f : k.filter_) taps *= f;
-  k.kernel_shape_ = flat_kernel ? Shape{taps * input_size, output_size} : k.conv_kernel_shape_;
-  k.bias_shape_ = {output_size};
+  k.set_kernel_shapes(flat_kernel);
   return k;
 }
 
 KernelApplier KernelApplier::conv_transpose(std::size_t input_size, std::size_t output_size,
                                             const std::optional<IntOrList>& filter, const ConvArgs& args,
                                             const std::optional<IntOrList>& output_padding, const std::string& who) {
-  check_sizes(input_size, output_size, who);
-  check_conv_extras(args, who);
-  KernelApplier k;
-  k.op_ = KernelOp::conv_transpose;
-  k.input_size_ = input_size;
-  k.output_size_ = output_size;
-  k.rank_ = check_rank(args.rank_, who);
-  k.filter_ = resolve_filter(filter, args, k.rank_, who);
-  const auto strides = expand(args.strides_, k.rank_, "strides", who);
-  const auto dilations = expand(args.dilations_, k.rank_, "dilations", who);
-  positive(strides, "strides", who);
-  positive(dilations, "dilations", who);
+  std::vector<int> strides, dilations;
+  KernelApplier k = conv_family(KernelOp::conv_transpose, input_size, output_size, filter, args, who, strides, dilations);
   k.convt_ = ConvTransposeOptions().strides(strides).dilations(dilations).padding(args.padding_);
   if (output_padding) {
     const auto op = expand(*output_padding, k.rank_, "output_padding", who);
@@ -168,13 +170,7 @@ KernelApplier KernelApplier::conv_transpose(std::size_t input_size, std::size_t 
     k.convt_.output_padding(op);
   }
   conv_transpose_geometry(std::vector<std::size_t>(k.rank_, 2), k.filter_, k.convt_, who.c_str());
-  k.conv_kernel_shape_ = k.filter_;
-  k.conv_kernel_shape_.push_back(input_size);
-  k.conv_kernel_shape_.push_back(output_size);
-  std::size_t taps = 1;
-  for (auto f : k.filter_) taps *= f;
-  k.kernel_shape_ = {taps * input_size, output_size};
-  k.bias_shape_ = {output_size};
+  k.set_kernel_shapes(/*flat_kernel=*/true);
   return k;
 }
 

@@ -60,6 +60,13 @@ class KernelApplier {
   Shape sign_shape(const Shape& s, SignMode mode) const;
 
  private:
+  // The part of convolution()/conv_transpose() that is the same: sizes, rank, filter, strides,
+  // dilations (returned through the out-parameters).
+  static KernelApplier conv_family(KernelOp op, std::size_t input_size, std::size_t output_size,
+                                   const std::optional<IntOrList>& filter, const ConvArgs& args, const std::string& who,
+                                   std::vector<int>& strides, std::vector<int>& dilations);
+  /// kernel_shape_ (flat [taps*c_in, c_out] or [filter..., c_in, c_out]), conv_kernel_shape_, bias_shape_.
+  void set_kernel_shapes(bool flat_kernel);
   KernelOp op_ = KernelOp::affine;
   std::size_t input_size_ = 0, output_size_ = 0, rank_ = 0;
   std::vector<std::size_t> filter_;
