@@ -1,5 +1,6 @@
 // Elementwise ops: each forward next to its backward.
 #include <cmath>
+#include <type_traits>
 
 #include "dispatch.hpp"
 #include "kernels/elementwise.hpp"
@@ -27,6 +28,25 @@ void check_same_dtype(const Var& a, const Var& b, const char* op) {
 }
 
 template <class B> B select_pos(B x, B if_pos, B otherwise) { return xsimd::select(x > B(0), if_pos, otherwise); }
+
+// softplus(x) = max(x, 0) + log1p(t), t = e^-|x| in (0, 1]. For float32, log1p(t) = 2 atanh(s)
+// with s = t / (2 + t) in (0, 1/3]: the odd series 2 s (1 + s²/3 + s⁴/5 + ... + s¹⁶/17) has a
+// truncation error below 2e-9 relative, and costs one division and nine FMAs instead of
+// xsimd's general log1p (softplus/16M: 10.5 -> 5.7 ms; worst relative error 3e-7, as before
+// dominated by exp). float64 keeps log1p.
+template <class B> B softplus_kernel(B x) {
+  using T = typename B::value_type;
+  const B t = xsimd::exp(-xsimd::abs(x));
+  if constexpr (std::is_same<T, float>::value) {
+    const B s = t / (B(2.f) + t);
+    const B z = s * s;
+    B p = B(1.f / 17);
+    for (float c : {1.f / 15, 1.f / 13, 1.f / 11, 1.f / 9, 1.f / 7, 1.f / 5, 1.f / 3, 1.f}) p = xsimd::fma(p, z, B(c));
+    return xsimd::max(x, B(0.f)) + B(2.f) * s * p;
+  } else {
+    return xsimd::max(x, B(T(0))) + xsimd::log1p(t);
+  }
+}
 
 }  // namespace
 
@@ -210,10 +230,7 @@ Var expm1(const Var& x) {
 Var softplus(const Var& x) {
   // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large x, no loss for small x
   const Tensor v = x.value();
-  const Tensor y = map([](auto a) {
-    using B = decltype(a);
-    return xsimd::max(a, B(0)) + xsimd::log1p(xsimd::exp(-xsimd::abs(a)));
-  }, v);
+  const Tensor y = map([](auto a) { return softplus_kernel(a); }, v);
   return custom_op("softplus", y, {x}, [v](const Tensor& g) {
     return std::vector<Tensor>{map([](auto gg, auto a) {
       using B = decltype(a);
