@@ -137,45 +137,57 @@ void gather_to_big(const T* small, const T* wt, const Geo3& g, long images, long
 
 template <class T>
 void weight_grad(const T* big, const T* small, const Geo3& g, long images, long thin, long wide, T* dwt) {
+  // For each tap, the small pixels whose tap lands inside the image form, along the innermost
+  // dim, one interval of o2 with big positions stepping by stride: the inner loop is a plain
+  // strided dot product over that interval, accumulated in one register per SIMD chunk of the
+  // wide axis. Lines (n, o0, o1) are processed in fixed blocks whose partial sums are added in
+  // block order, so the result does not depend on the thread count.
   using B = xsimd::batch<T>;
   constexpr long W = static_cast<long>(B::size);
-  const long full = wide / W;
-  const Tables tab(g);
   const long lines = images * g.small[0] * g.small[1];
   const long size = g.taps() * thin * wide;
-  constexpr long kBlockLines = 16;  // fixed, so the summation order never depends on threads
+  constexpr long kBlockLines = 16;
   const long blocks = (lines + kBlockLines - 1) / kBlockLines;
   std::vector<T> partial(static_cast<std::size_t>(blocks * size));
-  const long pixel_step = g.dil[2] * thin;
+  const long big_step = g.stride[2] * thin;  // next o2 -> next big pixel along the line
 #pragma omp parallel for schedule(static) if (lines * g.small[2] * size >= (1 << 16))
   for (long b = 0; b < blocks; ++b) {
-    T* acc = partial.data() + b * size;
-    std::fill(acc, acc + size, T(0));
-    for (long line = b * kBlockLines; line < std::min(lines, (b + 1) * kBlockLines); ++line) {
-      const long o1 = line % g.small[1], o0 = (line / g.small[1]) % g.small[0], n = line / (g.small[1] * g.small[0]);
-      const TapInterval& i0 = tab.taps[0][static_cast<std::size_t>(o0)];
-      const TapInterval& i1 = tab.taps[1][static_cast<std::size_t>(o1)];
-      for (long o2 = 0; o2 < g.small[2]; ++o2) {
-        const TapInterval& i2 = tab.taps[2][static_cast<std::size_t>(o2)];
-        const T* s = small + (line * g.small[2] + o2) * wide;
-        for (long t0 = i0.lo; t0 < i0.hi; ++t0) {
-          const long p0 = i0.origin + t0 * g.dil[0];
-          for (long t1 = i1.lo; t1 < i1.hi; ++t1) {
-            const long p1 = i1.origin + t1 * g.dil[1];
-            const T* in = big + (((n * g.big[0] + p0) * g.big[1] + p1) * g.big[2] + i2.origin + i2.lo * g.dil[2]) * thin;
-            T* a = acc + ((t0 * g.filter[1] + t1) * g.filter[2] + i2.lo) * thin * wide;
-            for (long t2 = i2.lo; t2 < i2.hi; ++t2, in += pixel_step)
-              for (long h = 0; h < thin; ++h, a += wide) {
-                const T v = in[h];
-                const B vb(v);
-                for (long c = 0; c < full * W; c += W)
-                  xsimd::fma(vb, B::load_unaligned(s + c), B::load_unaligned(a + c)).store_unaligned(a + c);
-                for (long c = full * W; c < wide; ++c) a[c] += v * s[c];
+    T* acc_out = partial.data() + b * size;
+    const long line_end = std::min(lines, (b + 1) * kBlockLines);
+    for (long t0 = 0; t0 < g.filter[0]; ++t0)
+      for (long t1 = 0; t1 < g.filter[1]; ++t1)
+        for (long t2 = 0; t2 < g.filter[2]; ++t2) {
+          const long tap = (t0 * g.filter[1] + t1) * g.filter[2] + t2;
+          // o2 interval with 0 <= o2*s2 + t2*d2 - P2 < big2
+          const long off2 = t2 * g.dil[2] - g.pad[2];
+          const long lo2 = off2 >= 0 ? 0 : (-off2 + g.stride[2] - 1) / g.stride[2];
+          const long hi2 = g.big[2] - off2 <= 0 ? 0 : std::min(g.small[2], (g.big[2] - off2 + g.stride[2] - 1) / g.stride[2]);
+          for (long h = 0; h < thin; ++h)
+            for (long c0 = 0; c0 < wide; c0 += W) {
+              const bool vec = c0 + W <= wide;
+              B acc(T(0));
+              T tail[W] = {};
+              for (long line = b * kBlockLines; line < line_end; ++line) {
+                const long o1 = line % g.small[1], o0 = (line / g.small[1]) % g.small[0];
+                const long n = line / (g.small[1] * g.small[0]);
+                const long p0 = o0 * g.stride[0] + t0 * g.dil[0] - g.pad[0];
+                const long p1 = o1 * g.stride[1] + t1 * g.dil[1] - g.pad[1];
+                if (p0 < 0 || p0 >= g.big[0] || p1 < 0 || p1 >= g.big[1] || lo2 >= hi2) continue;
+                const T* in = big + (((n * g.big[0] + p0) * g.big[1] + p1) * g.big[2] + lo2 * g.stride[2] + off2) * thin + h;
+                const T* s = small + (line * g.small[2] + lo2) * wide + c0;
+                if (vec) {
+                  for (long o2 = lo2; o2 < hi2; ++o2, in += big_step, s += wide)
+                    acc = xsimd::fma(B(*in), B::load_unaligned(s), acc);
+                } else {
+                  for (long o2 = lo2; o2 < hi2; ++o2, in += big_step, s += wide)
+                    for (long c = 0; c < wide - c0; ++c) tail[c] += *in * s[c];
+                }
               }
-          }
+              T* dst = acc_out + (tap * thin + h) * wide + c0;
+              if (vec) acc.store_unaligned(dst);
+              else for (long c = 0; c < wide - c0; ++c) dst[c] = tail[c];
+            }
         }
-      }
-    }
   }
   std::fill(dwt, dwt + size, T(0));
   for (long b = 0; b < blocks; ++b) {
