@@ -58,17 +58,28 @@ template <class T>
 void gather_to_small(const T* big, const T* wt, const Geo3& g, long images, long thin, long wide, T* small) {
   using B = xsimd::batch<T>;
   constexpr long W = static_cast<long>(B::size);
+  constexpr long kBlock = 4;  // small pixels sharing each weight load in the interior
   const Tables tab(g);
   const long lines = images * g.small[0] * g.small[1];
-  const long full = wide / W;
   const long tap_stride = thin * wide;
   const long pixel_step = g.dil[2] * thin;
+  // o2 whose taps all land inside along the innermost dim form one interval [inner_begin, inner_end)
+  long inner_begin = g.small[2], inner_end = g.small[2];
+  for (long o2 = 0; o2 < g.small[2]; ++o2) {
+    const TapInterval& iv = tab.taps[2][static_cast<std::size_t>(o2)];
+    if (iv.lo == 0 && iv.hi == g.filter[2]) {
+      if (inner_begin == g.small[2]) inner_begin = o2;
+      inner_end = o2 + 1;
+    }
+  }
+  const bool blocked = wide % W == 0;
 #pragma omp parallel for schedule(static) if (lines * g.small[2] * wide * g.taps() >= (1 << 16))
   for (long line = 0; line < lines; ++line) {
     const long o1 = line % g.small[1], o0 = (line / g.small[1]) % g.small[0], n = line / (g.small[1] * g.small[0]);
     const TapInterval& i0 = tab.taps[0][static_cast<std::size_t>(o0)];
     const TapInterval& i1 = tab.taps[1][static_cast<std::size_t>(o1)];
-    for (long o2 = 0; o2 < g.small[2]; ++o2) {
+    // one small pixel, any position: the taps of its box
+    auto one = [&](long o2) {
       const TapInterval& i2 = tab.taps[2][static_cast<std::size_t>(o2)];
       T* out = small + (line * g.small[2] + o2) * wide;
       for (long c0 = 0; c0 < wide; c0 += W) {
@@ -91,9 +102,42 @@ void gather_to_small(const T* big, const T* wt, const Geo3& g, long images, long
         if (vec) acc.store_unaligned(out + c0);
         else for (long c = 0; c < wide - c0; ++c) out[c0 + c] = tail[c];
       }
-    }
+    };
+    // kBlock interior pixels at once: every weight vector loaded once feeds kBlock FMAs
+    auto block = [&](long o2) {
+      const long origin = o2 * g.stride[2] - g.pad[2];
+      const long next = g.stride[2] * thin;  // from pixel o2 to o2 + 1 in `big`
+      T* out = small + (line * g.small[2] + o2) * wide;
+      for (long c0 = 0; c0 < wide; c0 += W) {
+        B a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
+        for (long t0 = i0.lo; t0 < i0.hi; ++t0) {
+          const long p0 = i0.origin + t0 * g.dil[0];
+          for (long t1 = i1.lo; t1 < i1.hi; ++t1) {
+            const long p1 = i1.origin + t1 * g.dil[1];
+            const T* in = big + (((n * g.big[0] + p0) * g.big[1] + p1) * g.big[2] + origin) * thin;
+            const T* w = wt + (t0 * g.filter[1] + t1) * g.filter[2] * tap_stride + c0;
+            for (long t2 = 0; t2 < g.filter[2]; ++t2, in += pixel_step, w += tap_stride)
+              for (long h = 0; h < thin; ++h) {
+                const B wv = B::load_unaligned(w + h * wide);
+                a0 = xsimd::fma(B(in[h]), wv, a0);
+                a1 = xsimd::fma(B(in[h + next]), wv, a1);
+                a2 = xsimd::fma(B(in[h + 2 * next]), wv, a2);
+                a3 = xsimd::fma(B(in[h + 3 * next]), wv, a3);
+              }
+          }
+        }
+        a0.store_unaligned(out + c0);
+        a1.store_unaligned(out + wide + c0);
+        a2.store_unaligned(out + 2 * wide + c0);
+        a3.store_unaligned(out + 3 * wide + c0);
+      }
+    };
+    long o2 = 0;
+    for (; o2 < inner_begin; ++o2) one(o2);
+    if (blocked)
+      for (; o2 + kBlock <= inner_end; o2 += kBlock) block(o2);
+    for (; o2 < g.small[2]; ++o2) one(o2);
   }
-  (void)full;
 }
 
 template <class T>
