@@ -144,18 +144,28 @@ template <class T>
 void gather_to_big(const T* small, const T* wt, const Geo3& g, long images, long thin, long wide, T* big) {
   using B = xsimd::batch<T>;
   constexpr long W = static_cast<long>(B::size);
+  constexpr long kBlock = 4;  // big pixels sharing each weight load in the interior
   const Tables tab(g);
   const long lines = images * g.big[0] * g.big[1];
   const long full = wide / W;
   const long tap_stride = thin * wide;
   const long tap_step = g.stride[2] * tap_stride;  // along the innermost run
   const long row_step = -g.dil[2] * wide;
+  // With stride 1 along the innermost dim, the p2 reached by every tap form one interval, and
+  // neighbouring p2 read neighbouring small pixels for the same tap.
+  long inner_begin = g.big[2], inner_end = g.big[2];
+  if (g.stride[2] == 1 && wide % W == 0)
+    for (long p2 = 0; p2 < g.big[2]; ++p2)
+      if (tab.reach[2][static_cast<std::size_t>(p2)].count == g.filter[2]) {
+        if (inner_begin == g.big[2]) inner_begin = p2;
+        inner_end = p2 + 1;
+      }
 #pragma omp parallel for schedule(static) if (lines * g.big[2] * wide * g.taps() >= (1 << 16))
   for (long line = 0; line < lines; ++line) {
     const long p1 = line % g.big[1], p0 = (line / g.big[1]) % g.big[0], n = line / (g.big[1] * g.big[0]);
     const ReachRun& r0 = tab.reach[0][static_cast<std::size_t>(p0)];
     const ReachRun& r1 = tab.reach[1][static_cast<std::size_t>(p1)];
-    for (long p2 = 0; p2 < g.big[2]; ++p2) {
+    auto one = [&](long p2) {
       const ReachRun& r2 = tab.reach[2][static_cast<std::size_t>(p2)];
       for (long h = 0; h < thin; ++h) {
         B acc(T(0));
@@ -175,7 +185,38 @@ void gather_to_big(const T* small, const T* wt, const Geo3& g, long images, long
         }
         big[((line * g.big[2]) + p2) * thin + h] = xsimd::hadd(acc) + tail;
       }
-    }
+    };
+    auto block = [&](long p2) {  // p2 .. p2 + kBlock - 1, all taps valid, stride 1
+      const ReachRun& r2 = tab.reach[2][static_cast<std::size_t>(p2)];
+      for (long h = 0; h < thin; ++h) {
+        B a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
+        for (long i0 = 0; i0 < r0.count; ++i0) {
+          const long t0 = r0.t_first + i0 * g.stride[0], o0 = r0.o_first - i0 * g.dil[0];
+          for (long i1 = 0; i1 < r1.count; ++i1) {
+            const long t1 = r1.t_first + i1 * g.stride[1], o1 = r1.o_first - i1 * g.dil[1];
+            const T* s = small + (((n * g.small[0] + o0) * g.small[1] + o1) * g.small[2] + r2.o_first) * wide;
+            const T* w = wt + (t0 * g.filter[1] + t1) * g.filter[2] * tap_stride + h * wide;
+            for (long t2 = 0; t2 < g.filter[2]; ++t2, s += row_step, w += tap_stride)
+              for (long v = 0; v < full; ++v) {
+                const B wv = B::load_unaligned(w + v * W);
+                a0 = xsimd::fma(B::load_unaligned(s + v * W), wv, a0);
+                a1 = xsimd::fma(B::load_unaligned(s + wide + v * W), wv, a1);
+                a2 = xsimd::fma(B::load_unaligned(s + 2 * wide + v * W), wv, a2);
+                a3 = xsimd::fma(B::load_unaligned(s + 3 * wide + v * W), wv, a3);
+              }
+          }
+        }
+        T* out = big + (line * g.big[2] + p2) * thin + h;
+        out[0] = xsimd::hadd(a0);
+        out[thin] = xsimd::hadd(a1);
+        out[2 * thin] = xsimd::hadd(a2);
+        out[3 * thin] = xsimd::hadd(a3);
+      }
+    };
+    long p2 = 0;
+    for (; p2 < inner_begin; ++p2) one(p2);
+    for (; p2 + kBlock <= inner_end; p2 += kBlock) block(p2);
+    for (; p2 < g.big[2]; ++p2) one(p2);
   }
 }
 
