@@ -61,7 +61,10 @@ int main(int argc, char** argv) {
   flags.mc_samples = 8;
   flags.seed = 7;
   std::size_t kl_warmup = 0;
+  std::string lr_schedule = "cosine";
   flags.add_to(app, "Weight samples in the predictive");
+  app.add_option("--lr-schedule", lr_schedule, "Learning-rate schedule over the whole run: cosine (decay to 0) | constant")
+      ->capture_default_str()->check(CLI::IsMember({"cosine", "constant"}));
   app.add_option("--kl-warmup", kl_warmup, "Steps over which the KL weight rises linearly to 1/N")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   const std::string& out_dir = flags.out_dir;
@@ -77,6 +80,7 @@ int main(int argc, char** argv) {
 
     tapir::data::DataLoader loader(train, batch_size, /*shuffle=*/true, seed, /*drop_remainder=*/true);
     const std::size_t steps_per_epoch = loader.num_batches(), total_steps = steps_per_epoch * epochs;
+    if (lr_schedule == "cosine") adam.set_schedule(opt::cosine_decay(static_cast<std::int64_t>(total_steps)));
     examples::Checkpoint checkpoint(out_dir + "/checkpoint");
     examples::TrainingPosition pos;
     if (flags.resume) {
@@ -148,7 +152,7 @@ int main(int argc, char** argv) {
     nlohmann::json summary = {
         {"program", "bayesian_classifier"},
         {"train_images", train.size()}, {"test_images", n}, {"epochs", epochs}, {"steps", pos.step},
-        {"batch_size", batch_size}, {"threads", flags.threads}, {"seed", seed}, {"sign_mode", flags.sign}, {"mc_samples", mc_samples},
+        {"batch_size", batch_size}, {"lr_schedule", lr_schedule}, {"threads", flags.threads}, {"seed", seed}, {"sign_mode", flags.sign}, {"mc_samples", mc_samples},
         {"test_accuracy", accuracy}, {"test_nll", nll}, {"test_brier", brier}, {"test_ece_15_bins", ece},
         {"mean_mutual_information", mean_mi},
         {"least_certain_entropy", entropy.at(order.back())}, {"most_certain_entropy", entropy.at(order.front())},
