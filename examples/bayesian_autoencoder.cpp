@@ -128,7 +128,8 @@ int main(int argc, char** argv) {
     examples::Progress progress(total_steps, steps_per_epoch);
     const double train_start = progress.elapsed_seconds();
     std::size_t trained_now = 0;
-    for (std::size_t step = pos.step; step < total_steps; ++step) {
+    const std::size_t last_step = flags.last_step(pos.step, total_steps);
+    for (std::size_t step = pos.step; step < last_step; ++step) {
       const tapir::data::Batch batch = loader.epoch(step / steps_per_epoch)[step % steps_per_epoch];
       Var x = tapir::constant(squash(batch.images));
       Var loc = (*model.all)(x);
@@ -146,7 +147,7 @@ int main(int argc, char** argv) {
       char metrics[160];
       std::snprintf(metrics, sizeof metrics, "-ELBO %.1f  NLL %.1f  KL/N %.1f", pos.loss.back(), pos.nll.back(), pos.kl.back());
       progress.update(step, metrics, batch_size);
-      if (pos.step % flags.checkpoint_every == 0 || pos.step == total_steps) save_checkpoint();
+      if (pos.step % flags.checkpoint_every == 0 || pos.step == last_step) save_checkpoint();
     }
     const double train_seconds = progress.elapsed_seconds() - train_start;
 

@@ -93,7 +93,8 @@ int main(int argc, char** argv) {
 
     examples::Progress progress(total_steps, steps_per_epoch);
     std::size_t trained_now = 0;
-    for (std::size_t step = pos.step; step < total_steps; ++step) {
+    const std::size_t last_step = flags.last_step(pos.step, total_steps);
+    for (std::size_t step = pos.step; step < last_step; ++step) {
       const tapir::data::Batch batch = loader.epoch(step / steps_per_epoch)[step % steps_per_epoch];
       Var logits = (*model)(tapir::constant(batch.images));
       tfd::Categorical likelihood(tfd::Logits{logits});
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
       char metrics[160];
       std::snprintf(metrics, sizeof metrics, "-ELBO %.3f  NLL %.3f  KL/N %.3f", pos.loss.back(), pos.nll.back(), pos.kl.back());
       progress.update(step, metrics, batch_size);
-      if (pos.step % flags.checkpoint_every == 0 || pos.step == total_steps) checkpoint.save(*model, adam, pos);
+      if (pos.step % flags.checkpoint_every == 0 || pos.step == last_step) checkpoint.save(*model, adam, pos);
     }
     const double train_seconds = progress.elapsed_seconds();
 

@@ -17,6 +17,7 @@ struct TrainingFlags {
   std::string sign = "elementwise";
   std::size_t train_size = 0, test_size = 0, epochs = 1, batch_size = 32, mc_samples = 8;
   std::size_t checkpoint_every = 500;
+  std::size_t stop_after = 0;  ///< steps this invocation may take (0 = to the end); for testing --resume
   double learning_rate = 1e-3;
   std::uint64_t seed = 0;
   int threads = 2;
@@ -39,6 +40,13 @@ struct TrainingFlags {
     app.add_option("--sign-mode", sign, "Flipout signs: elementwise | per_example_channel")->capture_default_str()
         ->check(CLI::IsMember({"elementwise", "per_example_channel"}));
     app.add_flag("--resume", resume, "Continue from the checkpoint in --out-dir");
+    app.add_option("--stop-after", stop_after, "Stop (with a checkpoint) after this many steps of this invocation, "
+                   "as an interruption would; 0 = run to the end")->capture_default_str();
+  }
+
+  /// The last step (exclusive) this invocation trains, starting at `first` of `total`.
+  std::size_t last_step(std::size_t first, std::size_t total) const {
+    return stop_after ? std::min(total, first + stop_after) : total;
   }
 
   tfn::SignMode sign_mode() const {

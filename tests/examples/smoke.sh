@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Smoke run of a training program on a data subset: one epoch, then --resume for a second epoch
-# from the checkpoint; the result must equal an uninterrupted two-epoch run exactly (weights,
-# optimizer state, draw counters and data order all resume). Checks the PNGs and the JSON
+# Smoke run of a training program on a data subset: a two-epoch run interrupted after 3 steps
+# (--stop-after), then --resume to the end from the checkpoint; the result must equal an
+# uninterrupted two-epoch run exactly (weights, optimizer state and schedule position, draw
+# counters and data order all resume). Checks the PNGs and the JSON
 # summary (finite metrics).
 set -euo pipefail
 PROGRAM=$1
@@ -9,7 +10,7 @@ shift
 OUT=$(mktemp -d)
 STRAIGHT=$(mktemp -d)
 trap 'rm -rf "$OUT" "$STRAIGHT"' EXIT
-"$PROGRAM" --out-dir "$OUT" --epochs 1 --threads 2 "$@" > "$OUT/log1.txt"
+"$PROGRAM" --out-dir "$OUT" --epochs 2 --stop-after 3 --threads 2 "$@" > "$OUT/log1.txt"
 "$PROGRAM" --out-dir "$OUT" --epochs 2 --threads 2 --resume "$@" > "$OUT/log2.txt"
 "$PROGRAM" --out-dir "$STRAIGHT" --epochs 2 --threads 1 "$@" > "$STRAIGHT/log.txt"
 tail -n 3 "$OUT/log2.txt"
@@ -30,5 +31,6 @@ assert not diff, f"resumed run differs from the uninterrupted one: {diff}"
 print("summary ok, resumed == uninterrupted:", {k: round(v, 4) if isinstance(v, float) else v for k, v in nums.items()})
 PY
 grep -q "epoch 2" "$OUT/log2.txt" || { echo "resume did not continue into epoch 2"; exit 1; }
-grep -q "epoch 1 " "$OUT/log2.txt" && { echo "resume repeated epoch 1"; exit 1; }
+grep -q "epoch 1  step 3/" "$OUT/log2.txt" && { echo "resume repeated the steps before the interruption"; exit 1; }
+grep -q "epoch 1  step 4/" "$OUT/log2.txt" || { echo "resume did not start at step 4"; exit 1; }
 echo "smoke run ok"
