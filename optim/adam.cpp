@@ -101,8 +101,10 @@ template void adam_update<float>(std::size_t, float*, const float*, float*, floa
 template void adam_update<double>(std::size_t, double*, const double*, double*, double*, double*,
                                   const AdamStep&);
 
-void AdamOptions::validate(const std::string& who) const { validate_adam(*this, who); }
-void AdamWOptions::validate(const std::string& who) const { validate_adam(*this, who); }
+template <bool Decoupled>
+void AdamFamilyOptions<Decoupled>::validate(const std::string& who) const { validate_adam(*this, who); }
+template struct AdamFamilyOptions<false>;
+template struct AdamFamilyOptions<true>;
 
 Adam::Adam(const std::vector<Var>& params, const AdamOptions& options)
     : OptimizerWithOptions("Adam", params, options) {}

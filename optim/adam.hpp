@@ -22,16 +22,20 @@
 
 namespace tapir::optim {
 
-struct AdamOptions {
+/// Options of the Adam family. Adam and AdamW take the same fields and differ only in what
+/// weight_decay means (Adam: an L2 penalty added to the gradient, default 0; AdamW: decoupled,
+/// p *= 1 - lr * weight_decay, default 1e-2 as in PyTorch), so one template serves both.
+template <bool Decoupled>
+struct AdamFamilyOptions {
   TAPIR_OPTIM_ARG(double, learning_rate) = 1e-3;
   TAPIR_OPTIM_ARG(double, epsilon) = 1e-8;
-  TAPIR_OPTIM_ARG(double, weight_decay) = 0.0;  ///< L2 penalty added to the gradient
+  TAPIR_OPTIM_ARG(double, weight_decay) = Decoupled ? 1e-2 : 0.0;
   TAPIR_OPTIM_ARG(bool, amsgrad) = false;
   TAPIR_OPTIM_ARG(NonFinite, on_nonfinite) = NonFinite::raise;
 
  public:
   /// Decay rates of the first and second moment averages (default 0.9, 0.999).
-  AdamOptions& betas(double beta1, double beta2) {
+  AdamFamilyOptions& betas(double beta1, double beta2) {
     beta1_ = beta1;
     beta2_ = beta2;
     return *this;
@@ -58,40 +62,8 @@ struct AdamOptions {
   double beta2_ = 0.999;
 };
 
-/// AdamW's options: AdamOptions' fields, with weight decay on by default and decoupled.
-struct AdamWOptions {
-  TAPIR_OPTIM_ARG(double, learning_rate) = 1e-3;
-  TAPIR_OPTIM_ARG(double, epsilon) = 1e-8;
-  TAPIR_OPTIM_ARG(double, weight_decay) = 1e-2;  ///< decoupled: p *= 1 - lr * weight_decay
-  TAPIR_OPTIM_ARG(bool, amsgrad) = false;
-  TAPIR_OPTIM_ARG(NonFinite, on_nonfinite) = NonFinite::raise;
-
- public:
-  AdamWOptions& betas(double beta1, double beta2) {
-    beta1_ = beta1;
-    beta2_ = beta2;
-    return *this;
-  }
-  std::pair<double, double> betas() const { return {beta1_, beta2_}; }
-  double beta1() const { return beta1_; }
-  double beta2() const { return beta2_; }
-
-  void validate(const std::string& who) const;
-  template <class Self, class F>
-  static void visit_fields(Self& self, F&& f) {
-    f("learning_rate", self.learning_rate_);
-    f("beta1", self.beta1_);
-    f("beta2", self.beta2_);
-    f("epsilon", self.epsilon_);
-    f("weight_decay", self.weight_decay_);
-    f("amsgrad", self.amsgrad_);
-    f("on_nonfinite", self.on_nonfinite_);
-  }
-
- private:
-  double beta1_ = 0.9;
-  double beta2_ = 0.999;
-};
+using AdamOptions = AdamFamilyOptions<false>;
+using AdamWOptions = AdamFamilyOptions<true>;
 
 class Adam : public OptimizerWithOptions<AdamOptions> {
  public:
