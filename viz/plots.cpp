@@ -156,6 +156,20 @@ Image image_grid(const Tensor& images, const GridOptions& o) {
   return img;
 }
 
+namespace {
+// The plot area of a scatter or line plot: room for the y labels on the left, the title on top and
+// the legend (if any) on the right; ValueError naming `who` if nothing is left for the axes.
+Axes axes_beside_legend(const char* who, int width, int height, const std::string& title, double x0, double x1,
+                        double y0, double y1, const std::vector<std::pair<std::string, Rgb>>& legend) {
+  const Axes a{tick_label_width({y0, y1}) + 12, title.empty() ? 10 : 24,
+               width - 10 - (legend.empty() ? 0 : legend_width(legend) + 10), height - 26, x0, x1, y0, y1};
+  if (a.right - a.left < 16 || a.bottom - a.top < 16)
+    throw ValueError(std::string(who) + ": " + std::to_string(width) + "x" + std::to_string(height) +
+                     " leaves no room for the axes beside the legend");
+  return a;
+}
+}  // namespace
+
 Image scatter_plot(const Tensor& points, const std::vector<int>& labels, const ScatterOptions& o) {
   if (!points.defined()) throw ValueError("scatter_plot: 'points' is an undefined tensor");
   if (points.ndim() != 2 || points.dim(1) != 2)
@@ -190,12 +204,7 @@ Image scatter_plot(const Tensor& points, const std::vector<int>& labels, const S
 
   Image img(o.width(), o.height(), 3);
   const std::vector<double> xt = {x0, x1}, yt = {y0, y1};
-  Axes a{tick_label_width(yt) + 12, o.title().empty() ? 10 : 24,
-         o.width() - 10 - (legend.empty() ? 0 : legend_width(legend) + 10), o.height() - 26,
-         x0, x1, y0, y1};
-  if (a.right - a.left < 16 || a.bottom - a.top < 16)
-    throw ValueError("scatter_plot: " + std::to_string(o.width()) + "x" + std::to_string(o.height()) +
-                     " leaves no room for the axes beside the legend");
+  const Axes a = axes_beside_legend("scatter_plot", o.width(), o.height(), o.title(), x0, x1, y0, y1, legend);
   for (std::size_t i = 0; i < n; ++i)
     fill_circle(img, a.px(p[2 * i]), a.py(p[2 * i + 1]), o.point_radius(), palette()[labels[i] % 10]);
   draw_axes(img, a, o.title(), xt, yt);
@@ -229,12 +238,7 @@ Image line_plot(const std::vector<Series>& series, const LineOptions& o) {
 
   Image img(o.width(), o.height(), 3);
   const std::vector<double> xt = {x0, x1}, yt = {y0, y1};
-  Axes a{tick_label_width(yt) + 12, o.title().empty() ? 10 : 24,
-         o.width() - 10 - (legend.empty() ? 0 : legend_width(legend) + 10), o.height() - 26,
-         x0, x1, y0, y1};
-  if (a.right - a.left < 16 || a.bottom - a.top < 16)
-    throw ValueError("line_plot: " + std::to_string(o.width()) + "x" + std::to_string(o.height()) +
-                     " leaves no room for the axes beside the legend");
+  const Axes a = axes_beside_legend("line_plot", o.width(), o.height(), o.title(), x0, x1, y0, y1, legend);
   if (y0 < 0 && y1 > 0) draw_dashed_line(img, a.left, a.py(0), a.right, a.py(0), kGrid);
   for (std::size_t k = 0; k < series.size(); ++k) {
     const Series& s = series[k];
