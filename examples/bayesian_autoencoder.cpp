@@ -112,7 +112,6 @@ int main(int argc, char** argv) {
     examples::Checkpoint checkpoint(out_dir + "/checkpoint");
     examples::TrainingPosition pos;
     if (flags.resume) {
-      if (!checkpoint.exists()) throw tapir::IOError("--resume: no checkpoint in '" + out_dir + "/checkpoint'");
       pos = checkpoint.load(*model.all, adam);
       tapir::io::NamedTensors lik = tapir::io::load_npz(checkpoint.path("likelihood.npz"));
       model.rho_scale.set_value(lik.at(0).second);

@@ -84,7 +84,6 @@ int main(int argc, char** argv) {
     examples::Checkpoint checkpoint(out_dir + "/checkpoint");
     examples::TrainingPosition pos;
     if (flags.resume) {
-      if (!checkpoint.exists()) throw tapir::IOError("--resume: no checkpoint in '" + out_dir + "/checkpoint'");
       pos = checkpoint.load(*model, adam);
     }
     std::printf("Bayesian classifier: %zu train / %zu test images, %zu epochs x %zu steps, batch %zu, %d threads\n",

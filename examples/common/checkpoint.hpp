@@ -36,7 +36,9 @@ class Checkpoint {
     tapir::io::save_npz(path("progress.npz"), progress);
   }
 
+  /// Restores what save() wrote; IOError naming the folder if there is no checkpoint.
   TrainingPosition load(tapir::nn::Layer& model, tapir::optim::Optimizer& optimizer) const {
+    if (!exists()) throw tapir::IOError("--resume: no checkpoint in '" + dir_ + "'");
     model.load(path("model.npz"));
     tapir::optim::load_state(optimizer, path("optimizer.npz"));
     TrainingPosition pos;
