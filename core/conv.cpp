@@ -11,7 +11,8 @@
 //
 // so the backward of one op is the forward machinery of the other. col2im is written as a
 // gather (each output pixel sums its own contributions in tap order), which makes it parallel
-// without atomics and the results bit-identical at any thread count.#include "conv.hpp"
+// without atomics and the results bit-identical at any thread count.
+#include <tapir/core/conv.hpp>
 
 #include "dispatch.hpp"
 #include "kernels/conv_columns.hpp"
@@ -31,7 +32,6 @@ namespace {
 struct ConvCall {
   std::size_t rank, images, c_in, c_out;
   Shape batch;  // leading batch dims of x
-  ConvGeometry geometry;
 };
 
 // Validates x/kernel shapes (shared by both ops) and splits x's shape.
@@ -61,6 +61,25 @@ ConvCall inspect(const Var& x, const Var& kernel, const char* who) {
   return c;
 }
 
+std::vector<std::size_t> spatial_of(const Var& x, std::size_t rank) {
+  const Shape& xs = x.shape();
+  return std::vector<std::size_t>(xs.end() - static_cast<long>(rank) - 1, xs.end() - 1);
+}
+
+std::vector<std::size_t> filter_of(const Var& kernel, std::size_t rank) {
+  return std::vector<std::size_t>(kernel.shape().begin(), kernel.shape().begin() + static_cast<long>(rank));
+}
+
+// The geometry a caller computed must be the one of this x and kernel.
+void check_geometry(const ConvCall& c, const Var& x, const Var& kernel, const ConvGeometry& g, bool transpose,
+                    const char* who) {
+  const std::vector<std::size_t> in = spatial_of(x, c.rank), filter = filter_of(kernel, c.rank);
+  if (g.rank != c.rank || (transpose ? g.small : g.big) != in || g.filter != filter)
+    throw ShapeError(std::string(who) + ": the geometry was computed for input spatial sizes " +
+                     shape_str(transpose ? g.small : g.big) + " and filter " + shape_str(g.filter) +
+                     ", but the input is " + shape_str(x.shape()) + " and the kernel " + shape_str(kernel.shape()));
+}
+
 Shape with_spatial(const Shape& batch, const std::vector<std::size_t>& spatial, std::size_t channels) {
   Shape s = batch;
   s.insert(s.end(), spatial.begin(), spatial.end());
@@ -77,10 +96,13 @@ Tensor kernel_to_rows(const Tensor& w, std::size_t taps, std::size_t c_in, std::
 
 Var convolution(const Var& x, const Var& kernel, const ConvOptions& options) {
   const ConvCall c = inspect(x, kernel, "convolution");
+  return convolution(x, kernel, conv_geometry(spatial_of(x, c.rank), filter_of(kernel, c.rank), options));
+}
+
+Var convolution(const Var& x, const Var& kernel, const ConvGeometry& geom) {
+  const ConvCall c = inspect(x, kernel, "convolution");
+  check_geometry(c, x, kernel, geom, /*transpose=*/false, "convolution");
   const Shape& xs = x.shape();
-  const std::vector<std::size_t> in(xs.end() - static_cast<long>(c.rank) - 1, xs.end() - 1);
-  const std::vector<std::size_t> filter(kernel.shape().begin(), kernel.shape().begin() + static_cast<long>(c.rank));
-  const ConvGeometry geom = conv_geometry(in, filter, options);
   const Geo3 g = to_geo3(geom);
   const std::size_t M = c.images * static_cast<std::size_t>(g.small_pixels());
   const std::size_t K = static_cast<std::size_t>(g.taps()) * c.c_in;
@@ -136,10 +158,13 @@ Var convolution(const Var& x, const Var& kernel, const ConvOptions& options) {
 
 Var conv_transpose(const Var& x, const Var& kernel, const ConvTransposeOptions& options) {
   const ConvCall c = inspect(x, kernel, "conv_transpose");
+  return conv_transpose(x, kernel, conv_transpose_geometry(spatial_of(x, c.rank), filter_of(kernel, c.rank), options));
+}
+
+Var conv_transpose(const Var& x, const Var& kernel, const ConvGeometry& geom) {
+  const ConvCall c = inspect(x, kernel, "conv_transpose");
+  check_geometry(c, x, kernel, geom, /*transpose=*/true, "conv_transpose");
   const Shape& xs = x.shape();
-  const std::vector<std::size_t> in(xs.end() - static_cast<long>(c.rank) - 1, xs.end() - 1);
-  const std::vector<std::size_t> filter(kernel.shape().begin(), kernel.shape().begin() + static_cast<long>(c.rank));
-  const ConvGeometry geom = conv_transpose_geometry(in, filter, options);
   const Geo3 g = to_geo3(geom);
   const std::size_t taps = static_cast<std::size_t>(g.taps());
   const std::size_t M = c.images * static_cast<std::size_t>(g.small_pixels());

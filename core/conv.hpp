@@ -1,5 +1,5 @@
 // Convolution and transposed convolution, rank 1, 2 and 3, channels-last, TF/Keras semantics
-// (see docs/conv_semantics in README): input `B + spatial + [c_in]` with any leading batch
+// (docs/semantics/convolution.md): input `B + spatial + [c_in]` with any leading batch
 // shape B (possibly none), kernel `[filter..., c_in, c_out]` for both ops. conv_transpose is the
 // scatter form with no kernel flip: y[i*s + a*d - P] += x[i] W[a].
 #pragma once
@@ -53,6 +53,26 @@ struct ConvGeometry {
   std::size_t taps() const;
 };
 
+/// The arguments of one convolution or conv-transpose checked against its filter: everything
+/// that does not depend on the input's size. Layers build it once, at construction; each call
+/// then only computes the geometry for its input (`geometry`), and passes that geometry on.
+struct ConvSpec {
+  bool transpose = false;
+  bool same = false;  ///< padding "SAME" (else "VALID")
+  std::vector<std::size_t> filter, stride, dilation;
+  std::optional<std::vector<std::size_t>> output_padding;  ///< conv-transpose only; unset: inferred
+  std::size_t rank() const { return filter.size(); }
+  /// The geometry for input spatial sizes `in` (`in.size()` must be the rank); ValueError
+  /// naming `who` and the shapes when an input size is zero or there would be no output.
+  ConvGeometry geometry(const std::vector<std::size_t>& in, const char* who) const;
+};
+
+/// Validates `options` for a convolution with this filter (ValueError naming `who` and the argument).
+ConvSpec conv_spec(const std::vector<std::size_t>& filter, const ConvOptions& options,
+                   const char* who = "convolution");
+ConvSpec conv_transpose_spec(const std::vector<std::size_t>& filter, const ConvTransposeOptions& options,
+                             const char* who = "conv_transpose");
+
 /// Geometry of convolution(x, kernel) for input spatial sizes `in` (validates everything).
 ConvGeometry conv_geometry(const std::vector<std::size_t>& in, const std::vector<std::size_t>& filter,
                            const ConvOptions& options, const char* who = "convolution");
@@ -66,5 +86,9 @@ ConvGeometry conv_transpose_geometry(const std::vector<std::size_t>& in,
 Var convolution(const Var& x, const Var& kernel, const ConvOptions& options = {});
 /// y = transposed convolution (gradient of convolution w.r.t. its input), kernel [filter..., c_in, c_out].
 Var conv_transpose(const Var& x, const Var& kernel, const ConvTransposeOptions& options = {});
+/// The same ops with a geometry already computed (by ConvSpec::geometry) for x's spatial sizes:
+/// x and the kernel are still checked against it, nothing is validated or computed twice.
+Var convolution(const Var& x, const Var& kernel, const ConvGeometry& geometry);
+Var conv_transpose(const Var& x, const Var& kernel, const ConvGeometry& geometry);
 
 }  // namespace tapir

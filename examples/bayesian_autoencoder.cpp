@@ -193,7 +193,8 @@ int main(int argc, char** argv) {
           }
     }
     test_nll /= static_cast<double>(n_test);
-    Var kl_final = tfn::losses::compute_extra_loss(*model.all);
+    // the evaluation passes ran without gradients, so no layer kept a divergence: recompute it
+    Var kl_final = tfn::losses::compute_extra_loss(*model.all, tfn::losses::kl_divergence_monte_carlo);
 
     // ---- pictures: inputs, posterior-mean reconstructions, predictive std (rows of 16)
     namespace viz = tapir::viz;

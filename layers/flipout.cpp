@@ -1,5 +1,28 @@
-#include "flipout.hpp"
+#include <tapir/layers/flipout.hpp>
 
-#define TAPIR_ESTIMATOR flipout
-#define TAPIR_SUFFIX Flipout
-#include "variational_classes.inc"
+#include <tapir/core/ops.hpp>
+
+namespace tapir::nn {
+
+Flipout::Flipout(const std::string& class_name, const KernelBiasArgs& args)
+    : VariationalKernelBiasLayer(class_name, args, /*uses_sign_mode=*/true) {}
+
+void Flipout::check_posterior() const { posterior_normal(0, true); }
+
+Var Flipout::estimate(const Var& x, const KernelCall& call, const Var& kernel, const Var& bias) {
+  // Draws (2) r_in, (3) ε, (4) r_out are taken even without a kernel, so the stream's position
+  // after a call does not depend on the posterior_value_fn.
+  const RandomStream s_in = seeds_.next(), s_eps = seeds_.next(), s_out = seeds_.next();
+  Var y = x;
+  if (kernel.defined()) {
+    const auto q = posterior_normal(0, true);
+    const Tensor r_in = random::rademacher(applier_.sign_shape(x.shape(), sign_mode_), dtype_, s_in);
+    const Tensor eps = random::normal(applier_.kernel_shape(), dtype_, s_eps);
+    const Var perturbation = applier_.apply(x * constant(r_in), q->scale() * constant(eps), call);
+    const Tensor r_out = random::rademacher(applier_.sign_shape(perturbation.shape(), sign_mode_), dtype_, s_out);
+    y = applier_.apply(x, q->loc(), call) + perturbation * constant(r_out);
+  }
+  return bias.defined() ? y + bias : y;
+}
+
+}  // namespace tapir::nn

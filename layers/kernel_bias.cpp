@@ -1,4 +1,4 @@
-#include "kernel_bias.hpp"
+#include <tapir/layers/kernel_bias.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -111,30 +111,28 @@ KernelApplier KernelApplier::affine(std::size_t input_size, std::size_t output_s
   return k;
 }
 
+template <class CoreOptions>
 KernelApplier KernelApplier::conv_family(KernelOp op, std::size_t input_size, std::size_t output_size,
                                          const std::optional<IntOrList>& filter, const ConvArgs& args,
-                                         const std::string& who, std::vector<int>& strides, std::vector<int>& dilations) {
+                                         const std::string& who, CoreOptions& options) {
   check_sizes(input_size, output_size, who);
   check_conv_extras(args, who);
   KernelApplier k;
   k.op_ = op;
   k.input_size_ = input_size;
   k.output_size_ = output_size;
-  k.rank_ = check_rank(args.rank_, who);
-  k.filter_ = resolve_filter(filter, args, k.rank_, who);
-  strides = expand(args.strides_, k.rank_, "strides", who);
-  dilations = expand(args.dilations_, k.rank_, "dilations", who);
-  positive(strides, "strides", who);
-  positive(dilations, "dilations", who);
+  const std::size_t rank = check_rank(args.rank_, who);
+  k.spec_.filter = resolve_filter(filter, args, rank, who);
+  options.strides(args.strides_).dilations(args.dilations_).padding(args.padding_);
   return k;
 }
 
 void KernelApplier::set_kernel_shapes(bool flat_kernel) {
-  conv_kernel_shape_ = filter_;
+  conv_kernel_shape_ = spec_.filter;
   conv_kernel_shape_.push_back(input_size_);
   conv_kernel_shape_.push_back(output_size_);
   std::size_t taps = 1;
-  for (auto f : filter_) taps *= f;
+  for (auto f : spec_.filter) taps *= f;
   kernel_shape_ = flat_kernel ? Shape{taps * input_size_, output_size_} : conv_kernel_shape_;
   bias_shape_ = {output_size_};
 }
@@ -142,14 +140,9 @@ void KernelApplier::set_kernel_shapes(bool flat_kernel) {
 KernelApplier KernelApplier::convolution(std::size_t input_size, std::size_t output_size,
                                          const std::optional<IntOrList>& filter, const ConvArgs& args, bool flat_kernel,
                                          const std::string& who) {
-  std::vector<int> strides, dilations;
-  KernelApplier k = conv_family(KernelOp::convolution, input_size, output_size, filter, args, who, strides, dilations);
-  k.conv_ = ConvOptions().strides(strides).dilations(dilations).padding(args.padding_);
-  // Validate padding and the strides/dilations combination now, on an input large enough for
-  // any filter: construction fails, not the first call.
-  std::vector<std::size_t> probe(k.rank_);
-  for (std::size_t i = 0; i < k.rank_; ++i) probe[i] = static_cast<std::size_t>(dilations[i]) * (k.filter_[i] - 1) + 1 + static_cast<std::size_t>(strides[i]);
-  conv_geometry(probe, k.filter_, k.conv_, who.c_str());
+  ConvOptions options;
+  KernelApplier k = conv_family(KernelOp::convolution, input_size, output_size, filter, args, who, options);
+  k.spec_ = tapir::conv_spec(k.spec_.filter, options, who.c_str());  // construction fails, not the first call
   k.set_kernel_shapes(flat_kernel);
   return k;
 }
@@ -157,94 +150,70 @@ KernelApplier KernelApplier::convolution(std::size_t input_size, std::size_t out
 KernelApplier KernelApplier::conv_transpose(std::size_t input_size, std::size_t output_size,
                                             const std::optional<IntOrList>& filter, const ConvArgs& args,
                                             const std::optional<IntOrList>& output_padding, const std::string& who) {
-  std::vector<int> strides, dilations;
-  KernelApplier k = conv_family(KernelOp::conv_transpose, input_size, output_size, filter, args, who, strides, dilations);
-  k.convt_ = ConvTransposeOptions().strides(strides).dilations(dilations).padding(args.padding_);
-  if (output_padding) {
-    const auto op = expand(*output_padding, k.rank_, "output_padding", who);
-    for (std::size_t i = 0; i < k.rank_; ++i)
-      if (op[i] < 0 || op[i] >= strides[i])
-        throw ValueError(who + ": output_padding must be >= 0 and < strides in every dimension, got output_padding " +
-                         std::to_string(op[i]) + " with stride " + std::to_string(strides[i]) + " in dimension " +
-                         std::to_string(i));
-    k.convt_.output_padding(op);
-  }
-  conv_transpose_geometry(std::vector<std::size_t>(k.rank_, 2), k.filter_, k.convt_, who.c_str());
+  ConvTransposeOptions options;
+  KernelApplier k = conv_family(KernelOp::conv_transpose, input_size, output_size, filter, args, who, options);
+  if (output_padding) options.output_padding(*output_padding);
+  k.spec_ = tapir::conv_transpose_spec(k.spec_.filter, options, who.c_str());
   k.set_kernel_shapes(/*flat_kernel=*/true);
   return k;
 }
 
-void KernelApplier::check_input(const Var& x, DType dtype, const std::string& who) const {
+KernelCall KernelApplier::check_input(const Var& x, DType dtype, const std::string& who) const {
   if (!x.defined()) throw ValueError(who + ": input is undefined");
   const Shape& s = x.shape();
   if (x.dtype() != dtype)
     throw TypeError(who + ": input is " + dtype_name(x.dtype()) + " but the layer's dtype is " + dtype_name(dtype) +
                     " (input shape " + shape_str(s) + ")");
+  KernelCall call;
   if (op_ == KernelOp::affine) {
     if (s.empty()) throw ShapeError(who + ": input is a scalar; expected [..., " + std::to_string(input_size_) + "]");
     if (s.back() != input_size_)
       throw ShapeError(who + ": input has " + std::to_string(s.back()) + " features, layer expects input_size=" +
                        std::to_string(input_size_) + " (input shape " + shape_str(s) + ")");
-    if (!batch_shape_.empty()) {
-      const Shape xb(s.begin(), s.end() - 1);
-      broadcast_shapes(xb, batch_shape_, (who + ": input batch dims vs kernel batch_shape").c_str());
-    }
-    return;
+    call.output_shape.assign(s.begin(), s.end() - 1);
+    if (!batch_shape_.empty())
+      call.output_shape =
+          broadcast_shapes(call.output_shape, batch_shape_, (who + ": input batch dims vs kernel batch_shape").c_str());
+    call.output_shape.push_back(output_size_);
+    return call;
   }
-  if (s.size() < rank_ + 1)
+  const std::size_t rank = spec_.rank();
+  if (s.size() < rank + 1)
     throw ShapeError(who + ": input shape " + shape_str(s) + " has rank " + std::to_string(s.size()) + "; a rank-" +
-                     std::to_string(rank_) + " layer needs [batch..., " + (rank_ == 1 ? "w" : rank_ == 2 ? "h, w" : "d, h, w") +
-                     ", channels] (at least " + std::to_string(rank_ + 1) + " dims)");
+                     std::to_string(rank) + " layer needs [batch..., " + (rank == 1 ? "w" : rank == 2 ? "h, w" : "d, h, w") +
+                     ", channels] (at least " + std::to_string(rank + 1) + " dims)");
   if (s.back() != input_size_)
     throw ShapeError(who + ": input has " + std::to_string(s.back()) + " channels, layer expects input_size=" +
                      std::to_string(input_size_) + " (input shape " + shape_str(s) + ")");
-  const std::vector<std::size_t> in(s.end() - static_cast<long>(rank_) - 1, s.end() - 1);
-  const std::string w = who + " (input shape " + shape_str(s) + ")";
-  if (op_ == KernelOp::convolution) conv_geometry(in, filter_, conv_, w.c_str());
-  else conv_transpose_geometry(in, filter_, convt_, w.c_str());
+  const std::vector<std::size_t> in(s.end() - static_cast<long>(rank) - 1, s.end() - 1);
+  call.geometry = spec_.geometry(in, (who + " (input shape " + shape_str(s) + ")").c_str());
+  call.output_shape.assign(s.begin(), s.end() - static_cast<long>(rank) - 1);
+  const auto& spatial = op_ == KernelOp::convolution ? call.geometry.small : call.geometry.big;
+  call.output_shape.insert(call.output_shape.end(), spatial.begin(), spatial.end());
+  call.output_shape.push_back(output_size_);
+  return call;
 }
 
-Shape KernelApplier::output_shape(const Shape& s) const {
-  Shape out(s.begin(), s.end() - 1);
-  if (op_ == KernelOp::affine) {
-    if (!batch_shape_.empty()) out = broadcast_shapes(out, batch_shape_, "affine");
-    out.push_back(output_size_);
-    return out;
-  }
-  const std::vector<std::size_t> in(s.end() - static_cast<long>(rank_) - 1, s.end() - 1);
-  const ConvGeometry g = op_ == KernelOp::convolution ? conv_geometry(in, filter_, conv_)
-                                                      : conv_transpose_geometry(in, filter_, convt_);
-  out.resize(s.size() - 1 - rank_);
-  const auto& spatial = op_ == KernelOp::convolution ? g.small : g.big;
-  out.insert(out.end(), spatial.begin(), spatial.end());
-  out.push_back(output_size_);
-  return out;
-}
-
-Var KernelApplier::apply(const Var& x, const Var& kernel) const {
+Var KernelApplier::apply(const Var& x, const Var& kernel, const KernelCall& call) const {
   switch (op_) {
     case KernelOp::affine: {
       const Shape& s = x.shape();
       if (batch_shape_.empty()) {
         // One GEMM over every leading dim: [prod(B), in] @ [in, out].
         const std::size_t rows = x.size() / input_size_;
-        Shape out(s.begin(), s.end() - 1);
-        out.push_back(output_size_);
-        return reshape(matmul(reshape(x, {rows, input_size_}), kernel), out);
+        return reshape(matmul(reshape(x, {rows, input_size_}), kernel), call.output_shape);
       }
       // x[..., None, :] @ kernel, then drop the inserted axis (kernel batch dims broadcast).
       Shape xs(s.begin(), s.end() - 1);
       xs.push_back(1);
       xs.push_back(input_size_);
-      Var y = matmul(reshape(x, xs), kernel);
-      Shape ys(y.shape().begin(), y.shape().end() - 2);
-      ys.push_back(output_size_);
-      return reshape(y, ys);
+      return reshape(matmul(reshape(x, xs), kernel), call.output_shape);
     }
     case KernelOp::convolution:
-      return tapir::convolution(x, kernel.shape() == conv_kernel_shape_ ? kernel : reshape(kernel, conv_kernel_shape_), conv_);
+      return tapir::convolution(x, kernel.shape() == conv_kernel_shape_ ? kernel : reshape(kernel, conv_kernel_shape_),
+                                call.geometry);
     case KernelOp::conv_transpose:
-      return tapir::conv_transpose(x, reshape(kernel, conv_kernel_shape_), convt_);
+      return tapir::conv_transpose(x, reshape(kernel, conv_kernel_shape_), call.geometry);
   }
   return Var();
 }
@@ -252,7 +221,7 @@ Var KernelApplier::apply(const Var& x, const Var& kernel) const {
 Shape KernelApplier::sign_shape(const Shape& s, SignMode mode) const {
   if (mode == SignMode::elementwise || op_ == KernelOp::affine) return s;
   Shape out = s;
-  for (std::size_t i = s.size() - 1 - rank_; i + 1 < s.size(); ++i) out[i] = 1;
+  for (std::size_t i = s.size() - 1 - rank(); i + 1 < s.size(); ++i) out[i] = 1;
   return out;
 }
 
@@ -287,9 +256,9 @@ void KernelBiasLayer::build(KernelApplier applier, const KernelBiasArgs& args) {
 }
 
 Var KernelBiasLayer::operator()(const Var& x) {
-  applier_.check_input(x, dtype_, who());
+  const KernelCall call = applier_.check_input(x, dtype_, who());
   if (validate_args()) check_finite_input(x, who());
-  Var y = kernel_.defined() ? applier_.apply(x, kernel_) : x;
+  Var y = kernel_.defined() ? applier_.apply(x, kernel_, call) : x;
   if (bias_.defined()) y = y + bias_;
   if (activation_fn_) y = activation_fn_(y);
   return y;

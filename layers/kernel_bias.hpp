@@ -20,12 +20,19 @@
 
 #include <tapir/core/conv.hpp>
 
-#include "layer.hpp"
-#include "variational_options.hpp"
+#include <tapir/layers/layer.hpp>
+#include <tapir/layers/variational_options.hpp>
 
 namespace tapir::nn {
 
 enum class KernelOp { affine, convolution, conv_transpose };
+
+/// One call's input as the layer sees it, validated once: the convolution geometry (conv ops)
+/// and the output shape. Computed by KernelApplier::check_input and passed to every apply().
+struct KernelCall {
+  ConvGeometry geometry;
+  Shape output_shape;
+};
 
 class KernelApplier {
  public:
@@ -42,42 +49,42 @@ class KernelApplier {
   KernelOp op() const { return op_; }
   std::size_t input_size() const { return input_size_; }
   std::size_t output_size() const { return output_size_; }
-  std::size_t rank() const { return rank_; }  ///< 0 for affine
-  const std::vector<std::size_t>& filter_shape() const { return filter_; }
+  std::size_t rank() const { return spec_.rank(); }  ///< 0 for affine
+  const std::vector<std::size_t>& filter_shape() const { return spec_.filter; }
   const Shape& kernel_shape() const { return kernel_shape_; }
   const Shape& bias_shape() const { return bias_shape_; }
   std::size_t kernel_batch_ndims() const { return batch_shape_.size(); }
-  const ConvOptions& conv_options() const { return conv_; }
-  const ConvTransposeOptions& conv_transpose_options() const { return convt_; }
+  /// Strides, dilations, padding and output_padding, validated by core at construction.
+  const ConvSpec& conv_spec() const { return spec_; }
 
-  /// Throws typed errors naming `who`, the argument and the shapes if x does not fit.
-  void check_input(const Var& x, DType dtype, const std::string& who) const;
-  /// The output shape for an input shape (after check_input).
-  Shape output_shape(const Shape& x_shape) const;
-  /// x ⊛ kernel with this layer's op and geometry (kernel of kernel_shape()).
-  Var apply(const Var& x, const Var& kernel) const;
+  /// Validates x (typed errors naming `who`, the argument and the shapes) and computes the
+  /// call's geometry and output shape.
+  KernelCall check_input(const Var& x, DType dtype, const std::string& who) const;
+  /// x ⊛ kernel with this layer's op and the call's geometry (kernel of kernel_shape()).
+  Var apply(const Var& x, const Var& kernel, const KernelCall& call) const;
   /// Shape of a Flipout sign tensor for a tensor of shape `s` (x or y).
   Shape sign_shape(const Shape& s, SignMode mode) const;
 
  private:
-  // The part of convolution()/conv_transpose() that is the same: sizes, rank, filter, strides,
-  // dilations (returned through the out-parameters).
+  // The part of convolution()/conv_transpose() that is the same: sizes, rank, filter, and the
+  // core options carrying strides, dilations and padding.
+  template <class CoreOptions>
   static KernelApplier conv_family(KernelOp op, std::size_t input_size, std::size_t output_size,
                                    const std::optional<IntOrList>& filter, const ConvArgs& args, const std::string& who,
-                                   std::vector<int>& strides, std::vector<int>& dilations);
+                                   CoreOptions& options);
   /// kernel_shape_ (flat [taps*c_in, c_out] or [filter..., c_in, c_out]), conv_kernel_shape_, bias_shape_.
   void set_kernel_shapes(bool flat_kernel);
   KernelOp op_ = KernelOp::affine;
-  std::size_t input_size_ = 0, output_size_ = 0, rank_ = 0;
-  std::vector<std::size_t> filter_;
+  std::size_t input_size_ = 0, output_size_ = 0;
+  ConvSpec spec_;
   Shape batch_shape_, kernel_shape_, bias_shape_, conv_kernel_shape_;
-  ConvOptions conv_;
-  ConvTransposeOptions convt_;
 };
 
-/// Deterministic act(apply(x, kernel) + bias): Affine, Convolution(V2), ConvolutionTranspose.
+/// Deterministic act(apply(x, kernel) + bias): the estimator of Affine, Convolution(V2) and
+/// ConvolutionTranspose (deterministic.hpp).
 class KernelBiasLayer : public Layer {
  public:
+  static constexpr const char* kClassSuffix = "";  ///< Affine, Convolution, ... (kernel_bias_family.hpp)
   Var operator()(const Var& x) override;
   const Var& kernel() const { return kernel_; }
   const Var& bias() const { return bias_; }

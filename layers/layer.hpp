@@ -45,6 +45,8 @@ class Layer : public std::enable_shared_from_this<Layer> {
   /// Divergence terms of the last forward pass of this layer and its submodules (empty before
   /// the first call); each is a scalar Var still connected to the graph of that call.
   std::vector<Var> losses() const;
+  /// This layer's own divergence terms of its last call (what a subclass left in own_losses_).
+  const std::vector<Var>& own_losses() const { return own_losses_; }
 
   /// A text table: one row per variable (name, shape, dtype, count, trainable), then totals.
   std::string summary() const;
@@ -66,7 +68,9 @@ class Layer : public std::enable_shared_from_this<Layer> {
   /// "ClassName 'name'" — how error messages introduce this layer.
   std::string who() const { return class_name_ + " '" + name_ + "'"; }
 
-  std::vector<Var> own_losses_;  ///< replaced by every forward pass of a layer with divergences
+  /// A layer with divergence terms replaces these in every forward pass; losses() and
+  /// losses::compute_extra_loss collect them (docs/semantics/variational_layers.md).
+  std::vector<Var> own_losses_;
 
  private:
   std::string class_name_, name_;

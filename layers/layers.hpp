@@ -2,19 +2,18 @@
 //   namespace tfn = tapir::nn;
 #pragma once
 
-#include "affine.hpp"
-#include "convolution.hpp"
-#include "convolution_transpose.hpp"
-#include "flipout.hpp"
-#include "initializers.hpp"
-#include "kernel_bias.hpp"
-#include "layer.hpp"
-#include "losses.hpp"
-#include "reparameterization.hpp"
-#include "sequential.hpp"
-#include "util.hpp"
-#include "variational_layer.hpp"
-#include "variational_options.hpp"
+#include <tapir/layers/deterministic.hpp>
+#include <tapir/layers/flipout.hpp>
+#include <tapir/layers/initializers.hpp>
+#include <tapir/layers/kernel_bias.hpp>
+#include <tapir/layers/layer.hpp>
+#include <tapir/layers/local_reparameterization.hpp>
+#include <tapir/layers/losses.hpp>
+#include <tapir/layers/reparameterization.hpp>
+#include <tapir/layers/sequential.hpp>
+#include <tapir/layers/util.hpp>
+#include <tapir/layers/variational_layer.hpp>
+#include <tapir/layers/variational_options.hpp>
 
 
 namespace tfn = tapir::nn;

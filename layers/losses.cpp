@@ -1,11 +1,11 @@
-#include "losses.hpp"
+#include <tapir/layers/losses.hpp>
 
 #include <algorithm>
 
 #include <tapir/core/ops.hpp>
 #include <tapir/distributions/kl.hpp>
 
-#include "variational_layer.hpp"
+#include <tapir/layers/variational_layer.hpp>
 
 namespace tapir::nn::losses {
 
@@ -25,23 +25,53 @@ Var negloglik(const Var& x, const Var& y, const std::function<Var(const Var&, co
 }
 
 namespace {
-void accumulate(const Layer& m, const DivergenceFn& loss_fn, Var& total) {
-  if (const auto* v = dynamic_cast<const VariationalLayer*>(&m)) {
-    if (v->posterior_value().empty())
-      throw ValueError("compute_extra_loss: " + v->class_name() + " '" + v->name() +
-                       "' has not been called yet (its posterior_value is empty)");
-    Var l = loss_fn(*v->posterior(), *v->prior(), v->posterior_value());
-    total = total.defined() ? total + l : l;
-    return;
-  }
-  for (const auto& c : m.children()) accumulate(*c, loss_fn, total);
+
+// The module and every submodule, each once (the module first).
+std::vector<const Layer*> all_layers(const Layer& module) {
+  std::vector<const Layer*> out{&module};
+  for (const auto& m : module.submodules()) out.push_back(m.get());
+  return out;
 }
+
+const VariationalLayer* called_variational(const Layer& l) {
+  const auto* v = dynamic_cast<const VariationalLayer*>(&l);
+  if (v && v->posterior_value().empty())
+    throw ValueError("compute_extra_loss: " + v->class_name() + " '" + v->name() +
+                     "' has not been called yet (its posterior_value is empty)");
+  return v;
+}
+
+void add(Var& total, const Var& term) { total = total.defined() ? total + term : term; }
+
+// A zero of the model's dtype (that of its first variable; float32 for a model without any).
+Var zero_like_model(const Layer& module) {
+  const auto vars = module.variables();
+  return constant(Tensor::scalar(0.0, vars.empty() ? DType::float32 : vars.front().dtype()));
+}
+
 }  // namespace
+
+Var compute_extra_loss(const Layer& module) {
+  Var total;
+  for (const Layer* l : all_layers(module)) {
+    const VariationalLayer* v = called_variational(*l);
+    if (v && v->divergence_skipped())
+      throw ValueError("compute_extra_loss: the last call of " + v->class_name() + " '" + v->name() +
+                       "' ran under a NoGradGuard, so it computed no divergence (call it with gradients, inside a "
+                       "KeepDivergenceGuard, or pass loss_fn to recompute)");
+    for (const Var& term : l->own_losses()) add(total, term);
+  }
+  return total.defined() ? total : zero_like_model(module);
+}
 
 Var compute_extra_loss(const Layer& module, const DivergenceFn& loss_fn) {
   Var total;
-  accumulate(module, loss_fn, total);
-  return total.defined() ? total : constant(Tensor::scalar(0.0, DType::float32));
+  for (const Layer* l : all_layers(module)) {
+    if (const VariationalLayer* v = called_variational(*l)) add(total, loss_fn(*v->posterior(), *v->prior(), v->posterior_value()));
+    else
+      for (const Var& term : l->own_losses()) add(total, term);
+  }
+  return total.defined() ? total : zero_like_model(module);
 }
 
 KLWeight::KLWeight(std::size_t num_examples_per_epoch, std::size_t warmup_steps)

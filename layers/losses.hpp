@@ -2,17 +2,19 @@
 //
 //   Var loss = nll + tfn::losses::compute_extra_loss(model) * kl_weight(step);
 //
-// compute_extra_loss sums loss_fn(posterior, prior, posterior_value) over every VariationalLayer
-// reachable from `module` (nested Sequentials and any other layer's sub-layers), passing loss_fn
-// all the way down (TFP drops it inside nested Sequentials). Each layer must have been called:
-// posterior_value is the θ of its last forward pass.
+// compute_extra_loss(module) sums the divergence terms every layer reachable from `module` left
+// in its losses() during its last forward pass: built-in variational layers (their
+// divergence_fn, computed once in the call) and user-written layers alike. With an explicit
+// loss_fn, variational layers instead contribute loss_fn(posterior, prior, posterior_value)
+// (TFP's contract, passed all the way down: TFP drops it inside nested Sequentials), and other
+// layers still their losses(). docs/semantics/variational_layers.md.
 #pragma once
 #include <cstddef>
 #include <functional>
 #include <vector>
 
-#include "layer.hpp"
-#include "variational_options.hpp"
+#include <tapir/layers/layer.hpp>
+#include <tapir/layers/variational_options.hpp>
 
 
 namespace tapir::nn::losses {
@@ -30,8 +32,12 @@ Var kl_divergence_exact(const JointDistribution& q, const JointDistribution& p,
 Var negloglik(const Var& x, const Var& y, const std::function<Var(const Var& x, const Var& y)>& log_prob_fn,
               int axis = -1);
 
-/// Σ over variational layers of loss_fn(q, p, θ); a float32 zero when there are none.
-Var compute_extra_loss(const Layer& module, const DivergenceFn& loss_fn = kl_divergence_monte_carlo);
+/// Σ of losses() over `module` and its submodules. ValueError naming the layer when a
+/// variational layer has not been called, or its last call ran under a NoGradGuard (no
+/// divergence was computed then; see KeepDivergenceGuard). No terms: a zero of the model's dtype.
+Var compute_extra_loss(const Layer& module);
+/// Σ of loss_fn(q, p, θ) over variational layers, plus losses() of the other layers.
+Var compute_extra_loss(const Layer& module, const DivergenceFn& loss_fn);
 
 /// The weight of the KL term per optimisation step: (1 / num_examples_per_epoch), times a linear
 /// warm-up factor min(1, step / warmup_steps) when warmup_steps > 0 (step counts from 0, so the

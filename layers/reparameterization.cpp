@@ -1,19 +1,15 @@
-#include "reparameterization.hpp"
+#include <tapir/layers/reparameterization.hpp>
 
-#define TAPIR_ESTIMATOR reparameterization
-#define TAPIR_SUFFIX Reparameterization
-#include "variational_classes.inc"
+#include <tapir/core/ops.hpp>
 
 namespace tapir::nn {
 
-AffineVariationalReparameterizationLocal::AffineVariationalReparameterizationLocal(std::size_t input_size,
-                                                                                   std::size_t output_size,
-                                                                                   const AffineOptions& options)
-    : VariationalKernelBiasLayer("AffineVariationalReparameterizationLocal", Estimator::local_reparameterization,
-                                 options) {
-  if (!options.batch_shape_.empty())
-    throw ValueError(who() + ": batch_shape is only supported by the deterministic Affine layer");
-  build(KernelApplier::affine(input_size, output_size, {}, who()), options);
+Reparameterization::Reparameterization(const std::string& class_name, const KernelBiasArgs& args)
+    : VariationalKernelBiasLayer(class_name, args, /*uses_sign_mode=*/false) {}
+
+Var Reparameterization::estimate(const Var& x, const KernelCall& call, const Var& kernel, const Var& bias) {
+  const Var y = kernel.defined() ? applier_.apply(x, kernel, call) : x;
+  return bias.defined() ? y + bias : y;
 }
 
 }  // namespace tapir::nn

@@ -1,28 +1,29 @@
 // tfn::VariationalLayer: a layer whose weights have a surrogate posterior q and a prior p.
 //
 // It owns a SeedStream(seed, name): every forward pass takes its draws from it in a fixed order
-// (Flipout: θ, r_in, ε, r_out; Reparameterization: θ; ReparameterizationLocal: θ, ε), so a
+// (Flipout: θ, r_in, ε, r_out; Reparameterization: θ; local reparameterization: θ, ε), so a
 // seeded layer reproduces its outputs exactly, at any thread count. `seed_stream()` exposes the
 // counter (set_counter rewinds it, e.g. to replay a call). Initial values come from a separate
 // fork ("init") of the same stream.
 //
 // After each call: `posterior_value()` is the θ drawn in that call and `losses()` holds
 // divergence_fn(posterior, prior, θ) (default: the single-sample Monte Carlo KL
-// log q(θ) - log p(θ), connected to the graph of that call). Divide it by the number of
-// training examples per epoch (see losses::KLWeight).
+// log q(θ) - log p(θ), connected to the graph of that call), computed once, in the call.
+// Under a NoGradGuard (inference) the divergence is not computed and losses() is empty, unless a
+// KeepDivergenceGuard asks for it. Divide it by the number of training examples per epoch (see
+// losses::KLWeight). docs/semantics/variational_layers.md has the whole contract.
 //
-// VariationalKernelBiasLayer is the engine of the 9 variational kernel-bias classes (flipout.hpp,
-// reparameterization.hpp): one KernelApplier (affine / convolution / conv-transpose geometry)
-// and one estimator.
+// VariationalKernelBiasLayer is the base of the estimators (flipout.hpp, reparameterization.hpp,
+// local_reparameterization.hpp): it builds posterior and prior for the geometry's kernel and
+// bias, draws θ and leaves the rest of the forward pass to the estimator's `estimate`.
 #pragma once
 #include <memory>
 #include <vector>
 
 #include <tapir/core/random.hpp>
 #include <tapir/distributions/normal.hpp>
-
-#include "kernel_bias.hpp"
-#include "util.hpp"
+#include <tapir/layers/kernel_bias.hpp>
+#include <tapir/layers/util.hpp>
 
 namespace tapir::nn {
 
@@ -38,9 +39,13 @@ class VariationalLayer : public Layer {
   const Activation& activation_fn() const { return activation_fn_; }
   DType dtype() const { return dtype_; }
   SeedStream& seed_stream() { return seeds_; }
+  /// True when the last call ran under a NoGradGuard and so left no divergence in losses().
+  bool divergence_skipped() const { return divergence_skipped_; }
 
  protected:
   VariationalLayer(const std::string& class_name, const KernelBiasArgs& args);
+  /// Stores θ and, unless skipped under no-grad, divergence_fn(posterior, prior, θ) in own_losses_.
+  void record_posterior_value(std::vector<Var> theta);
 
   std::shared_ptr<JointDistribution> posterior_, prior_;
   std::vector<Var> posterior_value_;
@@ -50,30 +55,47 @@ class VariationalLayer : public Layer {
   Activation activation_fn_;
   DType dtype_;
   SeedStream seeds_;
+  bool divergence_skipped_ = false;
 };
 
-enum class Estimator { reparameterization, flipout, local_reparameterization };
+/// Inside its scope (on this thread) variational layers compute their divergence even under a
+/// NoGradGuard, e.g. to report the KL term of an evaluation pass.
+class KeepDivergenceGuard {
+ public:
+  KeepDivergenceGuard();
+  ~KeepDivergenceGuard();
+  KeepDivergenceGuard(const KeepDivergenceGuard&) = delete;
+  KeepDivergenceGuard& operator=(const KeepDivergenceGuard&) = delete;
+  static bool active();
+
+ private:
+  bool previous_;
+};
 
 class VariationalKernelBiasLayer : public VariationalLayer {
  public:
   Var operator()(const Var& x) override;
-  Estimator estimator() const { return estimator_; }
   SignMode sign_mode() const { return sign_mode_; }
   const KernelApplier& applier() const { return applier_; }
   const Shape& kernel_shape() const { return applier_.kernel_shape(); }
   const Shape& bias_shape() const { return applier_.bias_shape(); }
 
  protected:
-  VariationalKernelBiasLayer(const std::string& class_name, Estimator estimator, const KernelBiasArgs& args);
-  /// Called by the subclass constructor once the geometry is known: builds posterior and prior.
+  /// `uses_sign_mode`: the estimator draws sign vectors (Flipout); others reject the option.
+  VariationalKernelBiasLayer(const std::string& class_name, const KernelBiasArgs& args, bool uses_sign_mode);
+  /// Called by the geometry's constructor once the geometry is known: builds posterior and prior.
   void build(KernelApplier applier, const KernelBiasArgs& args);
-
- private:
+  /// The estimator's forward pass from the drawn (kernel, bias) to the pre-activation output;
+  /// it takes any further draws from seeds_ in its documented order.
+  virtual Var estimate(const Var& x, const KernelCall& call, const Var& kernel, const Var& bias) = 0;
+  /// Run at the end of build(): an estimator that needs more of the posterior checks it here,
+  /// so that construction fails rather than the first call.
+  virtual void check_posterior() const {}
   /// Posterior part i as a Normal under Independent wrappers (Flipout and local
   /// reparameterization need loc and scale); TypeError naming the type otherwise (null if
   /// `required` is false).
   std::shared_ptr<distributions::Normal> posterior_normal(std::size_t part, bool required) const;
-  Estimator estimator_;
+
   SignMode sign_mode_ = SignMode::elementwise;
   KernelApplier applier_;
 };

@@ -72,6 +72,7 @@ void check_layer_gradients(tfn::Layer& layer, const Tensor& x0, double rtol = 1e
   std::vector<Var> targets{x};
   targets.insert(targets.end(), vars.begin(), vars.end());
   NoGradGuard no_grad;
+  tfn::KeepDivergenceGuard keep_divergence;  // the numeric loss needs the KL terms too
   double worst = 0;
   std::string where;
   for (std::size_t t = 0; t < targets.size(); ++t) {
