@@ -2,25 +2,25 @@
 //   #include <tapir/tapir.hpp>      (pkg-config --cflags --libs tapir)
 #pragma once
 
-#include "core/conv.hpp"
-#include "core/error.hpp"
-#include "core/gradcheck.hpp"
-#include "core/npz.hpp"
-#include "core/ops.hpp"
-#include "core/parallel.hpp"
-#include "core/random.hpp"
-#include "core/tensor.hpp"
-#include "core/tensor_ops.hpp"
-#include "core/var.hpp"
-#include "core/xtensor_bridge.hpp"
-#include "optim/optim.hpp"
-#include "data/dataset.hpp"
-#include "data/idx.hpp"
-#include "data/loader.hpp"
-#include "layers/layers.hpp"
-#include "layers/predictive.hpp"
-#include "viz/draw.hpp"
-#include "viz/plots.hpp"
-#include "viz/png.hpp"
+#include <tapir/core/conv.hpp>
+#include <tapir/core/error.hpp>
+#include <tapir/core/gradcheck.hpp>
+#include <tapir/core/npz.hpp>
+#include <tapir/core/ops.hpp>
+#include <tapir/core/parallel.hpp>
+#include <tapir/core/random.hpp>
+#include <tapir/core/tensor.hpp>
+#include <tapir/core/tensor_ops.hpp>
+#include <tapir/core/var.hpp>
+#include <tapir/core/xtensor_bridge.hpp>
+#include <tapir/optim/optim.hpp>
+#include <tapir/data/dataset.hpp>
+#include <tapir/data/idx.hpp>
+#include <tapir/data/loader.hpp>
+#include <tapir/layers/layers.hpp>
+#include <tapir/metrics/predictive.hpp>
+#include <tapir/viz/draw.hpp>
+#include <tapir/viz/plots.hpp>
+#include <tapir/viz/png.hpp>
 
-#include "distributions/distributions.hpp"
+#include <tapir/distributions/distributions.hpp>

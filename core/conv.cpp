@@ -14,11 +14,11 @@
 // without atomics and the results bit-identical at any thread count.
 #include <tapir/core/conv.hpp>
 
-#include "dispatch.hpp"
+#include <tapir/core/simd.hpp>
 #include "kernels/conv_columns.hpp"
 #include "kernels/conv_thin.hpp"
-#include "kernels/gemm.hpp"
-#include "tensor_ops.hpp"
+#include <tapir/core/kernels/gemm.hpp>
+#include <tapir/core/tensor_ops.hpp>
 
 namespace tapir {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "var.hpp"
+#include <tapir/core/var.hpp>
 
 namespace tapir {
 

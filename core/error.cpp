@@ -1,4 +1,4 @@
-#include "error.hpp"
+#include <tapir/core/error.hpp>
 
 namespace tapir {
 

@@ -1,9 +1,9 @@
-#include "gradcheck.hpp"
+#include <tapir/core/gradcheck.hpp>
 
 #include <cmath>
 #include <sstream>
 
-#include "ops.hpp"
+#include <tapir/core/ops.hpp>
 
 namespace tapir {
 

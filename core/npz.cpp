@@ -1,4 +1,4 @@
-#include "npz.hpp"
+#include <tapir/core/npz.hpp>
 
 #include <zip.h>
 

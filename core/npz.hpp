@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "tensor.hpp"
+#include <tapir/core/tensor.hpp>
 
 namespace tapir::io {
 

@@ -2,10 +2,10 @@
 #include <cmath>
 #include <type_traits>
 
-#include "dispatch.hpp"
+#include <tapir/core/simd.hpp>
 #include "kernels/elementwise.hpp"
-#include "ops.hpp"
-#include "tensor_ops.hpp"
+#include <tapir/core/ops.hpp>
+#include <tapir/core/tensor_ops.hpp>
 
 namespace tapir {
 

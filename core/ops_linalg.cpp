@@ -1,6 +1,6 @@
 // Batched matrix product on the packed GEMM kernel.
-#include "ops.hpp"
-#include "tensor_ops.hpp"
+#include <tapir/core/ops.hpp>
+#include <tapir/core/tensor_ops.hpp>
 
 namespace tapir {
 

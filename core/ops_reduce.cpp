@@ -2,9 +2,9 @@
 #include <cmath>
 #include <set>
 
-#include "dispatch.hpp"
-#include "ops.hpp"
-#include "tensor_ops.hpp"
+#include <tapir/core/simd.hpp>
+#include <tapir/core/ops.hpp>
+#include <tapir/core/tensor_ops.hpp>
 
 namespace tapir {
 

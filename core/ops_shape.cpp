@@ -1,6 +1,6 @@
 // Shape ops: data movement only; each backward is the adjoint movement.
-#include "ops.hpp"
-#include "tensor_ops.hpp"
+#include <tapir/core/ops.hpp>
+#include <tapir/core/tensor_ops.hpp>
 
 namespace tapir {
 

@@ -1,8 +1,8 @@
-#include "parallel.hpp"
+#include <tapir/core/parallel.hpp>
 
 #include <string>
 
-#include "error.hpp"
+#include <tapir/core/error.hpp>
 #ifdef _OPENMP
 #include <omp.h>
 #endif

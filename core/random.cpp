@@ -1,7 +1,7 @@
 // Philox streams and the bulk samplers. The hot loops are written so that each iteration of the
 // OpenMP loop owns a fixed range of tiles (the unit of the element layout in random.hpp), which
 // is what makes the output independent of the thread count.
-#include "random.hpp"
+#include <tapir/core/random.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -19,7 +19,7 @@
 
 #include "kernels/elementwise.hpp"
 
-#include "dispatch.hpp"
+#include <tapir/core/simd.hpp>
 
 namespace tapir {
 

@@ -32,7 +32,7 @@
 #include <string>
 #include <string_view>
 
-#include "tensor.hpp"
+#include <tapir/core/tensor.hpp>
 
 namespace tapir {
 

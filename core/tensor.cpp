@@ -1,4 +1,4 @@
-#include "tensor.hpp"
+#include <tapir/core/tensor.hpp>
 
 #include <atomic>
 #include <cmath>

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "error.hpp"
+#include <tapir/core/error.hpp>
 
 namespace tapir {
 

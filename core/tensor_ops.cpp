@@ -1,10 +1,10 @@
-#include "tensor_ops.hpp"
+#include <tapir/core/tensor_ops.hpp>
 
 #include <algorithm>
 
-#include "dispatch.hpp"
+#include <tapir/core/simd.hpp>
 #include "kernels/elementwise.hpp"
-#include "kernels/gemm.hpp"
+#include <tapir/core/kernels/gemm.hpp>
 
 namespace tapir::tensor_ops {
 

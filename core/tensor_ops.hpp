@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "tensor.hpp"
+#include <tapir/core/tensor.hpp>
 
 namespace tapir::tensor_ops {
 

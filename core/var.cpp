@@ -1,4 +1,4 @@
-#include "var.hpp"
+#include <tapir/core/var.hpp>
 
 #include <algorithm>
 #include <atomic>

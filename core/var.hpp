@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor.hpp"
+#include <tapir/core/tensor.hpp>
 
 namespace tapir {
 

@@ -5,7 +5,7 @@
 
 #include <xtensor/xarray.hpp>
 
-#include "var.hpp"
+#include <tapir/core/var.hpp>
 
 namespace tapir {
 

@@ -1,12 +1,12 @@
-#include "dataset.hpp"
+#include <tapir/data/dataset.hpp>
 
 #include <algorithm>
 #include <cstring>
 
 #include <tapir/core/error.hpp>
 
-#include "idx.hpp"
-#include "loader.hpp"
+#include <tapir/data/idx.hpp>
+#include <tapir/data/loader.hpp>
 
 namespace tapir::data {
 

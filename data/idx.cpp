@@ -1,4 +1,4 @@
-#include "idx.hpp"
+#include <tapir/data/idx.hpp>
 
 #include <zlib.h>
 

@@ -1,4 +1,4 @@
-#include "loader.hpp"
+#include <tapir/data/loader.hpp>
 
 #include <algorithm>
 #include <cstring>

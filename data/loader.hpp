@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "dataset.hpp"
+#include <tapir/data/dataset.hpp>
 
 namespace tapir::data {
 

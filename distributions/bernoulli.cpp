@@ -1,6 +1,6 @@
-#include "bernoulli.hpp"
+#include <tapir/distributions/bernoulli.hpp>
 
-#include "../core/ops.hpp"
+#include <tapir/core/ops.hpp>
 #include "internal.hpp"
 
 namespace tapir::distributions {

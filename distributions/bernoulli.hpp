@@ -2,7 +2,7 @@
 // parameter's shape. From logits, log_prob is log σ(±l) written with softplus, so it stays exact
 // and finite for any finite logit (no log(0) when σ(l) rounds to 0 or 1).
 #pragma once
-#include "logits_probs.hpp"
+#include <tapir/distributions/logits_probs.hpp>
 
 namespace tapir::distributions {
 

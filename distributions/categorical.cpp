@@ -1,9 +1,9 @@
-#include "categorical.hpp"
+#include <tapir/distributions/categorical.hpp>
 
 #include <cmath>
 #include <limits>
 
-#include "../core/ops.hpp"
+#include <tapir/core/ops.hpp>
 #include "internal.hpp"
 
 namespace tapir::distributions {

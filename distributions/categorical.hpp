@@ -2,7 +2,7 @@
 // parameter. Batch shape = parameter shape without its last dim; scalar events. Class indices are
 // stored as floating-point values of the distribution's dtype (tapir tensors are float only).
 #pragma once
-#include "logits_probs.hpp"
+#include <tapir/distributions/logits_probs.hpp>
 
 namespace tapir::distributions {
 

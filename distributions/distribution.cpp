@@ -1,6 +1,6 @@
-#include "distribution.hpp"
+#include <tapir/distributions/distribution.hpp>
 
-#include "../core/ops.hpp"
+#include <tapir/core/ops.hpp>
 
 namespace tapir::distributions {
 

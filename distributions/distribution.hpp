@@ -13,8 +13,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "../core/random.hpp"
-#include "../core/var.hpp"
+#include <tapir/core/random.hpp>
+#include <tapir/core/var.hpp>
 
 namespace tapir::distributions {
 

@@ -14,18 +14,19 @@
 // Independent layers.
 #pragma once
 
-#include "bernoulli.hpp"
-#include "categorical.hpp"
-#include "distribution.hpp"
-#include "independent.hpp"
-#include "joint.hpp"
-#include "kl.hpp"
-#include "logit_normal.hpp"
-#include "logits_probs.hpp"
-#include "mixture_same_family.hpp"
-#include "normal.hpp"
-#include "rademacher.hpp"
-#include "sample.hpp"
-#include "special.hpp"
+#include <tapir/distributions/bernoulli.hpp>
+#include <tapir/distributions/categorical.hpp>
+#include <tapir/distributions/distribution.hpp>
+#include <tapir/distributions/independent.hpp>
+#include <tapir/distributions/joint.hpp>
+#include <tapir/distributions/kl.hpp>
+#include <tapir/distributions/logit_normal.hpp>
+#include <tapir/distributions/logits_probs.hpp>
+#include <tapir/distributions/mixture_same_family.hpp>
+#include <tapir/distributions/normal.hpp>
+#include <tapir/distributions/rademacher.hpp>
+#include <tapir/distributions/sample.hpp>
+#include <tapir/distributions/scale_mixture.hpp>
+#include <tapir/distributions/special.hpp>
 
 namespace tfd = tapir::distributions;

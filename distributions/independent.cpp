@@ -1,6 +1,6 @@
-#include "independent.hpp"
+#include <tapir/distributions/independent.hpp>
 
-#include "../core/ops.hpp"
+#include <tapir/core/ops.hpp>
 #include "internal.hpp"
 
 namespace tapir::distributions {

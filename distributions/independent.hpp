@@ -4,7 +4,7 @@
 #pragma once
 #include <optional>
 
-#include "distribution.hpp"
+#include <tapir/distributions/distribution.hpp>
 
 namespace tapir::distributions {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "../core/dispatch.hpp"
+#include <tapir/core/simd.hpp>
 
 namespace tapir::distributions::internal {
 

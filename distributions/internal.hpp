@@ -4,8 +4,8 @@
 #include <functional>
 #include <string>
 
-#include "../core/ops.hpp"
-#include "distribution.hpp"
+#include <tapir/core/ops.hpp>
+#include <tapir/distributions/distribution.hpp>
 
 namespace tapir::distributions::internal {
 

@@ -1,6 +1,6 @@
-#include "joint.hpp"
+#include <tapir/distributions/joint.hpp>
 
-#include "../core/ops.hpp"
+#include <tapir/core/ops.hpp>
 
 namespace tapir::distributions {
 

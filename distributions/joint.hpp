@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "distribution.hpp"
+#include <tapir/distributions/distribution.hpp>
 
 namespace tapir::distributions {
 

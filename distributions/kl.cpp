@@ -1,16 +1,16 @@
-#include "kl.hpp"
+#include <tapir/distributions/kl.hpp>
 
 #include <map>
 #include <mutex>
 
-#include "../core/ops.hpp"
-#include "bernoulli.hpp"
-#include "categorical.hpp"
-#include "independent.hpp"
+#include <tapir/core/ops.hpp>
+#include <tapir/distributions/bernoulli.hpp>
+#include <tapir/distributions/categorical.hpp>
+#include <tapir/distributions/independent.hpp>
 #include "internal.hpp"
-#include "normal.hpp"
-#include "rademacher.hpp"
-#include "sample.hpp"
+#include <tapir/distributions/normal.hpp>
+#include <tapir/distributions/rademacher.hpp>
+#include <tapir/distributions/sample.hpp>
 
 namespace tapir::distributions {
 

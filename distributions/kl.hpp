@@ -9,8 +9,8 @@
 #include <functional>
 #include <typeindex>
 
-#include "distribution.hpp"
-#include "joint.hpp"
+#include <tapir/distributions/distribution.hpp>
+#include <tapir/distributions/joint.hpp>
 
 namespace tapir::distributions {
 

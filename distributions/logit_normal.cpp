@@ -1,10 +1,10 @@
-#include "logit_normal.hpp"
+#include <tapir/distributions/logit_normal.hpp>
 
 #include <cmath>
 
-#include "../core/ops.hpp"
+#include <tapir/core/ops.hpp>
 #include "internal.hpp"
-#include "special.hpp"
+#include <tapir/distributions/special.hpp>
 
 namespace tapir::distributions {
 

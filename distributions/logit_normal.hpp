@@ -4,7 +4,7 @@
 #pragma once
 #include <memory>
 
-#include "normal.hpp"
+#include <tapir/distributions/normal.hpp>
 
 namespace tapir::distributions {
 

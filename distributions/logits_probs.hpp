@@ -1,7 +1,7 @@
 // The two ways to give a discrete distribution its probabilities, as TFP's keyword arguments
 // `logits=` and `probs=` read in C++: tfd::Categorical(tfd::Probs{p}), tfd::Bernoulli(tfd::Logits{l}).
 #pragma once
-#include "distribution.hpp"
+#include <tapir/distributions/distribution.hpp>
 
 namespace tapir::distributions {
 

@@ -1,6 +1,6 @@
-#include "mixture_same_family.hpp"
+#include <tapir/distributions/mixture_same_family.hpp>
 
-#include "../core/ops.hpp"
+#include <tapir/core/ops.hpp>
 #include "internal.hpp"
 
 namespace tapir::distributions {

@@ -1,12 +1,12 @@
 // MixtureSameFamily(Categorical mixture, components) — tfd.MixtureSameFamily: the components'
 // rightmost batch dim (size K) indexes the mixture components. Batch shape = the components'
 // batch shape without that dim; event shape = the components' event shape.
-// The layers' spike-and-slab prior is MixtureSameFamily(Categorical(Probs{[½, ½]}),
-// Normal(0, [1, 2000])).
+// The layers' spike-and-slab prior is this mixture of Categorical(Probs{[½, ½]}) and
+// Normal(0, [1, 2000]), with a fused log_prob (ScaleMixtureOfTwoNormals, scale_mixture.hpp).
 #pragma once
 #include <memory>
 
-#include "categorical.hpp"
+#include <tapir/distributions/categorical.hpp>
 
 namespace tapir::distributions {
 

@@ -1,10 +1,10 @@
-#include "normal.hpp"
+#include <tapir/distributions/normal.hpp>
 
 #include <cmath>
 
-#include "../core/ops.hpp"
+#include <tapir/core/ops.hpp>
 #include "internal.hpp"
-#include "special.hpp"
+#include <tapir/distributions/special.hpp>
 
 namespace tapir::distributions {
 

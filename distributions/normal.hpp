@@ -1,6 +1,6 @@
 // Normal(loc, scale) — tfd.Normal. Batch shape = broadcast(loc.shape, scale.shape), scalar events.
 #pragma once
-#include "distribution.hpp"
+#include <tapir/distributions/distribution.hpp>
 
 namespace tapir::distributions {
 

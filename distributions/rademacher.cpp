@@ -1,9 +1,9 @@
-#include "rademacher.hpp"
+#include <tapir/distributions/rademacher.hpp>
 
 #include <cmath>
 
-#include "../core/ops.hpp"
-#include "../core/tensor_ops.hpp"
+#include <tapir/core/ops.hpp>
+#include <tapir/core/tensor_ops.hpp>
 #include "internal.hpp"
 
 namespace tapir::distributions {

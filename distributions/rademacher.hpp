@@ -1,7 +1,7 @@
 // Rademacher — -1 or +1 with probability 1/2 each (tfp.random.rademacher as a distribution):
 // the sign flips of Flipout. No parameters; the batch shape is given.
 #pragma once
-#include "distribution.hpp"
+#include <tapir/distributions/distribution.hpp>
 
 namespace tapir::distributions {
 

@@ -1,8 +1,8 @@
-#include "sample.hpp"
+#include <tapir/distributions/sample.hpp>
 
 #include <numeric>
 
-#include "../core/ops.hpp"
+#include <tapir/core/ops.hpp>
 #include "internal.hpp"
 
 namespace tapir::distributions {

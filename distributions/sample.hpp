@@ -2,7 +2,7 @@
 // `distribution` taken together as one event. Batch shape = the distribution's; event shape =
 // sample_shape + its event shape. The layers' prior is Sample(spike_and_slab, kernel_shape).
 #pragma once
-#include "distribution.hpp"
+#include <tapir/distributions/distribution.hpp>
 
 namespace tapir::distributions {
 

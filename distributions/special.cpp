@@ -1,8 +1,8 @@
-#include "special.hpp"
+#include <tapir/distributions/special.hpp>
 
 #include <cmath>
 
-#include "../core/dispatch.hpp"
+#include <tapir/core/simd.hpp>
 
 namespace tapir::distributions::special {
 

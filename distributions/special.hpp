@@ -1,6 +1,6 @@
 // Special functions the distributions need, as differentiable ops.
 #pragma once
-#include "../core/var.hpp"
+#include <tapir/core/var.hpp>
 
 namespace tapir::distributions::special {
 

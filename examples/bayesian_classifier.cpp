@@ -23,7 +23,7 @@
 
 namespace tfd = tapir::distributions;
 namespace opt = tapir::optim;
-namespace pred = tapir::nn::predictive;
+namespace pred = tapir::metrics;
 using tapir::Var;
 
 namespace {

@@ -14,9 +14,4 @@ using Convolution = ConvolutionLayer<KernelBiasLayer>;
 using ConvolutionV2 = ConvolutionV2Layer<KernelBiasLayer>;
 using ConvolutionTranspose = ConvolutionTransposeLayer<KernelBiasLayer>;
 
-extern template class AffineLayer<KernelBiasLayer>;
-extern template class ConvolutionLayer<KernelBiasLayer>;
-extern template class ConvolutionV2Layer<KernelBiasLayer>;
-extern template class ConvolutionTransposeLayer<KernelBiasLayer>;
-
 }  // namespace tapir::nn

@@ -30,9 +30,4 @@ using ConvolutionVariationalFlipout = ConvolutionLayer<Flipout>;
 using ConvolutionVariationalFlipoutV2 = ConvolutionV2Layer<Flipout>;
 using ConvolutionTransposeVariationalFlipout = ConvolutionTransposeLayer<Flipout>;
 
-extern template class AffineLayer<Flipout>;
-extern template class ConvolutionLayer<Flipout>;
-extern template class ConvolutionV2Layer<Flipout>;
-extern template class ConvolutionTransposeLayer<Flipout>;
-
 }  // namespace tapir::nn

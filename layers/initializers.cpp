@@ -1,4 +1,4 @@
-#include "initializers.hpp"
+#include <tapir/layers/initializers.hpp>
 
 #include <cmath>
 

@@ -1,5 +1,6 @@
 // Constructors of the kernel-bias geometries, and their instantiations: one per estimator that
-// supports the geometry (local reparameterization is affine only).
+// supports the geometry (local reparameterization is affine only). The constructors are defined
+// here only, so a user's program always links these instances instead of compiling its own.
 #include <tapir/layers/kernel_bias_family.hpp>
 
 #include <tapir/layers/deterministic.hpp>

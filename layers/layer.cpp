@@ -1,4 +1,4 @@
-#include "layer.hpp"
+#include <tapir/layers/layer.hpp>
 
 #include <iomanip>
 #include <map>

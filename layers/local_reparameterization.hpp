@@ -22,6 +22,4 @@ class LocalReparameterization : public VariationalKernelBiasLayer {
 
 using AffineVariationalReparameterizationLocal = AffineLayer<LocalReparameterization>;
 
-extern template class AffineLayer<LocalReparameterization>;
-
 }  // namespace tapir::nn

@@ -24,9 +24,4 @@ using ConvolutionVariationalReparameterization = ConvolutionLayer<Reparameteriza
 using ConvolutionVariationalReparameterizationV2 = ConvolutionV2Layer<Reparameterization>;
 using ConvolutionTransposeVariationalReparameterization = ConvolutionTransposeLayer<Reparameterization>;
 
-extern template class AffineLayer<Reparameterization>;
-extern template class ConvolutionLayer<Reparameterization>;
-extern template class ConvolutionV2Layer<Reparameterization>;
-extern template class ConvolutionTransposeLayer<Reparameterization>;
-
 }  // namespace tapir::nn

@@ -1,4 +1,4 @@
-#include "sequential.hpp"
+#include <tapir/layers/sequential.hpp>
 
 #include <climits>
 #include <iostream>

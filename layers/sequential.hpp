@@ -14,7 +14,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "layer.hpp"
+#include <tapir/layers/layer.hpp>
 
 namespace tapir::nn {
 

@@ -27,7 +27,7 @@
 #include <tapir/core/random.hpp>
 #include <tapir/core/var.hpp>
 
-#include "initializers.hpp"
+#include <tapir/layers/initializers.hpp>
 #include <tapir/distributions/joint.hpp>
 
 namespace tapir::nn {

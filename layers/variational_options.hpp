@@ -32,8 +32,8 @@
 #include <tapir/core/conv.hpp>
 #include <tapir/core/var.hpp>
 
-#include "initializers.hpp"
-#include "util.hpp"
+#include <tapir/layers/initializers.hpp>
+#include <tapir/layers/util.hpp>
 
 namespace tapir::nn {
 

@@ -1,6 +1,6 @@
-#include "adagrad.hpp"
+#include <tapir/optim/adagrad.hpp>
 
-#include "../core/dispatch.hpp"
+#include <tapir/core/simd.hpp>
 #include "update_loop.hpp"
 #include "validate.hpp"
 

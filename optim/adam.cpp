@@ -1,8 +1,8 @@
-#include "adam.hpp"
+#include <tapir/optim/adam.hpp>
 
 #include <cmath>
 
-#include "../core/dispatch.hpp"
+#include <tapir/core/simd.hpp>
 #include "update_loop.hpp"
 #include "validate.hpp"
 

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "optimizer_with_options.hpp"
+#include <tapir/optim/optimizer_with_options.hpp>
 
 namespace tapir::optim {
 
@@ -98,7 +98,7 @@ struct AdamStep {
 };
 
 /// The Adam/AdamW kernel: one fused SIMD pass over (param, grad, exp_avg, exp_avg_sq[,
-/// max_exp_avg_sq]), OpenMP-parallel above kernels::kParallelGrain elements. Pass
+/// max_exp_avg_sq]), OpenMP-parallel above simd::kParallelGrain elements. Pass
 /// max_exp_avg_sq = nullptr without AMSGrad. Public so that benchmarks can time it alone.
 template <class T>
 void adam_update(std::size_t n, T* param, const T* grad, T* exp_avg, T* exp_avg_sq,

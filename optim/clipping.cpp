@@ -1,8 +1,8 @@
-#include "clipping.hpp"
+#include <tapir/optim/clipping.hpp>
 
 #include <cmath>
 
-#include "../core/dispatch.hpp"
+#include <tapir/core/simd.hpp>
 #include "reductions.hpp"
 #include "update_loop.hpp"
 #include "validate.hpp"

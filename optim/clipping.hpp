@@ -7,7 +7,7 @@
 #pragma once
 #include <vector>
 
-#include "../core/var.hpp"
+#include <tapir/core/var.hpp>
 
 namespace tapir::optim {
 

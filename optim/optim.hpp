@@ -14,13 +14,13 @@
 //   opt::save_state(adam, "ckpt/adam.npz");
 #pragma once
 
-#include "adagrad.hpp"
-#include "adam.hpp"
-#include "clipping.hpp"
-#include "optimizer.hpp"
-#include "optimizer_with_options.hpp"
-#include "options.hpp"
-#include "rmsprop.hpp"
-#include "schedules.hpp"
-#include "sgd.hpp"
-#include "state.hpp"
+#include <tapir/optim/adagrad.hpp>
+#include <tapir/optim/adam.hpp>
+#include <tapir/optim/clipping.hpp>
+#include <tapir/optim/optimizer.hpp>
+#include <tapir/optim/optimizer_with_options.hpp>
+#include <tapir/optim/options.hpp>
+#include <tapir/optim/rmsprop.hpp>
+#include <tapir/optim/schedules.hpp>
+#include <tapir/optim/sgd.hpp>
+#include <tapir/optim/state.hpp>

@@ -1,10 +1,10 @@
-#include "optimizer.hpp"
+#include <tapir/optim/optimizer.hpp>
 
 #include <cmath>
 #include <sstream>
 #include <unordered_set>
 
-#include "optimizer_with_options.hpp"
+#include <tapir/optim/optimizer_with_options.hpp>
 #include "reductions.hpp"
 
 namespace tapir::optim {

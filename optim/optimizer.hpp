@@ -17,9 +17,9 @@
 #include <utility>
 #include <vector>
 
-#include "../core/var.hpp"
-#include "options.hpp"
-#include "schedules.hpp"
+#include <tapir/core/var.hpp>
+#include <tapir/optim/options.hpp>
+#include <tapir/optim/schedules.hpp>
 
 namespace tapir::optim {
 

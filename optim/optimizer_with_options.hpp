@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "../core/error.hpp"
-#include "optimizer.hpp"
+#include <tapir/core/error.hpp>
+#include <tapir/optim/optimizer.hpp>
 
 namespace tapir::optim {
 

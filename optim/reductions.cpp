@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "../core/dispatch.hpp"
+#include <tapir/core/simd.hpp>
 #include "update_loop.hpp"
 
 namespace tapir::optim::detail {
@@ -18,7 +18,7 @@ bool all_finite_impl(const T* x, std::size_t n) {
   constexpr std::size_t kBlock = 4096;
   const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>((n + kBlock - 1) / kBlock);
   bool bad = false;
-#pragma omp parallel for schedule(static) reduction(|| : bad) if (n >= kernels::kParallelGrain)
+#pragma omp parallel for schedule(static) reduction(|| : bad) if (n >= simd::kParallelGrain)
   for (std::ptrdiff_t b = 0; b < blocks; ++b) {
     const std::size_t begin = static_cast<std::size_t>(b) * kBlock;
     const std::size_t end = std::min(n, begin + kBlock);
@@ -46,7 +46,7 @@ double sum_of_squares_impl(const T* x, std::size_t n) {
   thread_local std::vector<double> partial;  // reused: no allocation once grown
   partial.assign(chunks, 0.0);
   double* out = partial.data();
-#pragma omp parallel for schedule(static) if (n >= kernels::kParallelGrain)
+#pragma omp parallel for schedule(static) if (n >= simd::kParallelGrain)
   for (std::ptrdiff_t c = 0; c < static_cast<std::ptrdiff_t>(chunks); ++c) {
     const std::size_t begin = static_cast<std::size_t>(c) * kChunk;
     const std::size_t end = std::min(n, begin + kChunk);

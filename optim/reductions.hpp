@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <optional>
 
-#include "../core/tensor.hpp"
+#include <tapir/core/tensor.hpp>
 
 namespace tapir::optim::detail {
 

@@ -1,6 +1,6 @@
-#include "rmsprop.hpp"
+#include <tapir/optim/rmsprop.hpp>
 
-#include "../core/dispatch.hpp"
+#include <tapir/core/simd.hpp>
 #include "update_loop.hpp"
 #include "validate.hpp"
 

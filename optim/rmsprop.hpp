@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "optimizer_with_options.hpp"
+#include <tapir/optim/optimizer_with_options.hpp>
 
 namespace tapir::optim {
 

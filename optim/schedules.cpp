@@ -1,11 +1,11 @@
-#include "schedules.hpp"
+#include <tapir/optim/schedules.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <string>
 
-#include "../core/error.hpp"
+#include <tapir/core/error.hpp>
 
 namespace tapir::optim {
 

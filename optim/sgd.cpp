@@ -1,6 +1,6 @@
-#include "sgd.hpp"
+#include <tapir/optim/sgd.hpp>
 
-#include "../core/dispatch.hpp"
+#include <tapir/core/simd.hpp>
 #include "update_loop.hpp"
 #include "validate.hpp"
 

@@ -1,4 +1,4 @@
-#include "state.hpp"
+#include <tapir/optim/state.hpp>
 
 #include <cmath>
 #include <map>

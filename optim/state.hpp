@@ -17,8 +17,8 @@
 #pragma once
 #include <string>
 
-#include "../core/npz.hpp"
-#include "optimizer.hpp"
+#include <tapir/core/npz.hpp>
+#include <tapir/optim/optimizer.hpp>
 
 namespace tapir::optim {
 

@@ -4,7 +4,7 @@
 #include <sstream>
 #include <string>
 
-#include "../core/error.hpp"
+#include <tapir/core/error.hpp>
 
 namespace tapir::optim::detail {
 

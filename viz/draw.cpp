@@ -1,4 +1,4 @@
-#include "draw.hpp"
+#include <tapir/viz/draw.hpp>
 
 #include <algorithm>
 #include <cctype>

@@ -4,7 +4,7 @@
 #pragma once
 #include <string>
 
-#include "png.hpp"
+#include <tapir/viz/png.hpp>
 
 namespace tapir::viz {
 

@@ -1,4 +1,4 @@
-#include "plots.hpp"
+#include <tapir/viz/plots.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include <tapir/core/error.hpp>
 
-#include "draw.hpp"
+#include <tapir/viz/draw.hpp>
 
 namespace tapir::viz {
 
@@ -259,7 +259,7 @@ Image line_plot(const std::vector<Series>& series, const LineOptions& o) {
   return img;
 }
 
-Image reliability_diagram(const std::vector<nn::predictive::ReliabilityBin>& bins,
+Image reliability_diagram(const std::vector<metrics::ReliabilityBin>& bins,
                           const ReliabilityOptions& o) {
   if (bins.empty()) throw ValueError("reliability_diagram: no bins given");
   check_size("reliability_diagram", o.width(), o.height(), 64);

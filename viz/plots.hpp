@@ -12,9 +12,9 @@
 #include <vector>
 
 #include <tapir/core/tensor.hpp>
-#include <tapir/layers/predictive.hpp>
+#include <tapir/metrics/predictive.hpp>
 
-#include "png.hpp"
+#include <tapir/viz/png.hpp>
 
 namespace tapir::viz {
 
@@ -139,7 +139,7 @@ class ReliabilityOptions {
 /// Accuracy per confidence bin as bars over [lower, upper] (empty bins drawn as nothing), the
 /// diagonal of perfect calibration dashed, and optionally the gap to each bin's mean
 /// confidence outlined in red. ValueError for no bins.
-Image reliability_diagram(const std::vector<nn::predictive::ReliabilityBin>& bins,
+Image reliability_diagram(const std::vector<metrics::ReliabilityBin>& bins,
                           const ReliabilityOptions& options = ReliabilityOptions());
 
 }  // namespace tapir::viz

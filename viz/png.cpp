@@ -1,4 +1,4 @@
-#include "png.hpp"
+#include <tapir/viz/png.hpp>
 
 #include <stb/stb_image_write.h>
 

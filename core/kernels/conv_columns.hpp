@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "../conv.hpp"
+#include <tapir/core/conv.hpp>
 
 namespace tapir::kernels {
 

@@ -1,7 +1,5 @@
-// Internal SIMD/OpenMP building blocks for elementwise work (not part of the public API).
-//  - map():   out[i] = f(in0[i], in1[i], ...) over contiguous arrays, f written once for both
-//             xsimd batches and the tail (the tail goes through a padded batch, so f needs no
-//             scalar overload).
+// Core's internal elementwise machinery (not installed): map() and the dtype dispatch are the
+// public <tapir/core/simd.hpp>; here are what only core's ops use:
 //  - StridedLoop: NumPy-style broadcasting over up to 3 operands with dims coalesced, so the
 //             common cases (same shape, bias over rows, scalar) become one long inner loop.
 #pragma once
@@ -13,34 +11,14 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "../tensor.hpp"
+#include <tapir/core/simd.hpp>
+#include <tapir/core/tensor.hpp>
 
 namespace tapir::kernels {
 
-/// Below this many elements a loop runs on one thread: forking costs more than it saves.
-constexpr std::size_t kParallelGrain = 1 << 15;
-
-template <class T> using Batch = xsimd::batch<T>;
-
-template <class T, class F, class... In>
-void map(std::size_t n, T* out, F f, const In*... in) {
-  constexpr std::size_t W = Batch<T>::size;
-  const std::size_t body = n - n % W;
-#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
-  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(body); i += W)
-    f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
-  if (body < n) {
-    const std::size_t rest = n - body;
-    auto padded = [&](const T* p) {
-      alignas(64) T tmp[W] = {};
-      std::copy(p + body, p + n, tmp);
-      return Batch<T>::load_aligned(tmp);
-    };
-    alignas(64) T res[W];
-    f(padded(in)...).store_aligned(res);
-    std::copy(res, res + rest, out + body);
-  }
-}
+using simd::Batch;
+using simd::kParallelGrain;
+using simd::map;
 
 /// y += a * x
 template <class T> void axpy(std::size_t n, T a, const T* x, T* y) {

@@ -1,4 +1,4 @@
-#include "gemm.hpp"
+#include <tapir/core/kernels/gemm.hpp>
 
 #include "gemm_driver.hpp"
 

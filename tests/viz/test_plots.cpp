@@ -131,7 +131,7 @@ TEST_CASE("line plot: a rising curve rises; non-finite values break it; lengths 
 }
 
 TEST_CASE("reliability diagram: bars where bins have examples") {
-  std::vector<nn::predictive::ReliabilityBin> bins(10);
+  std::vector<metrics::ReliabilityBin> bins(10);
   for (int b = 0; b < 10; ++b) { bins[b].lower = b / 10.0; bins[b].upper = (b + 1) / 10.0; }
   bins[9].count = 5; bins[9].accuracy = 1.0; bins[9].mean_confidence = 0.95;
   bins[4].count = 5; bins[4].accuracy = 0.2; bins[4].mean_confidence = 0.45;

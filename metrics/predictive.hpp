@@ -15,7 +15,7 @@
 
 #include <tapir/core/tensor.hpp>
 
-namespace tapir::nn::predictive {
+namespace tapir::metrics {
 
 struct MeanStd {
   Tensor mean;
@@ -76,4 +76,4 @@ std::vector<ReliabilityBin> reliability_bins(const Tensor& probs, const std::vec
 double expected_calibration_error(const Tensor& probs, const std::vector<int>& labels,
                                   std::size_t num_bins = 15);
 
-}  // namespace tapir::nn::predictive
+}  // namespace tapir::metrics

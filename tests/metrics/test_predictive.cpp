@@ -3,7 +3,7 @@
 #include <cmath>
 
 using namespace tapir;
-namespace pred = tapir::nn::predictive;
+namespace pred = tapir::metrics;
 using doctest::Approx;
 
 namespace {

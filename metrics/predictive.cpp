@@ -1,4 +1,4 @@
-#include "predictive.hpp"
+#include <tapir/metrics/predictive.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include <tapir/core/error.hpp>
 
-namespace tapir::nn::predictive {
+namespace tapir::metrics {
 
 namespace {
 
@@ -311,4 +311,4 @@ double expected_calibration_error(const Tensor& probs, const std::vector<int>& l
   return ece;
 }
 
-}  // namespace tapir::nn::predictive
+}  // namespace tapir::metrics

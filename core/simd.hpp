@@ -1,0 +1,61 @@
+// Public SIMD building blocks for modules and users that write their own fused elementwise
+// kernels (the optimizers' updates, the spike-and-slab log-density, a user's custom op):
+//
+//   TAPIR_DISPATCH(t.dtype(), T, body)   runs body with T = float or double, t's element type
+//   simd::map(n, out, f, in0, in1, ...)  out[i] = f(in0[i], in1[i], ...) over contiguous arrays,
+//                                        f written once for xsimd batches (the tail goes through
+//                                        a padded batch, so f needs no scalar overload); OpenMP
+//                                        over fixed chunks from simd::kParallelGrain elements on
+//   simd::kParallelGrain                 below this many elements a loop stays on one thread
+//
+//   TAPIR_DISPATCH(x.dtype(), T, tapir::simd::map(x.size(), y.data<T>(),
+//       [](auto v) { return v * v; }, x.data<T>()));
+//
+// Results do not depend on the thread count: every element is computed by the same batch code.
+#pragma once
+#include <algorithm>
+#include <cstddef>
+
+#include <xsimd/xsimd.hpp>
+
+#include <tapir/core/tensor.hpp>
+
+#define TAPIR_DISPATCH(dtype, T, ...)            \
+  do {                                           \
+    if ((dtype) == ::tapir::DType::float32) {    \
+      using T = float;                           \
+      __VA_ARGS__;                               \
+    } else {                                     \
+      using T = double;                          \
+      __VA_ARGS__;                               \
+    }                                            \
+  } while (0)
+
+namespace tapir::simd {
+
+/// Below this many elements a loop runs on one thread: forking costs more than it saves.
+constexpr std::size_t kParallelGrain = 1 << 15;
+
+template <class T> using Batch = xsimd::batch<T>;
+
+template <class T, class F, class... In>
+void map(std::size_t n, T* out, F f, const In*... in) {
+  constexpr std::size_t W = Batch<T>::size;
+  const std::size_t body = n - n % W;
+#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
+  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(body); i += W)
+    f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
+  if (body < n) {
+    const std::size_t rest = n - body;
+    auto padded = [&](const T* p) {
+      alignas(64) T tmp[W] = {};
+      std::copy(p + body, p + n, tmp);
+      return Batch<T>::load_aligned(tmp);
+    };
+    alignas(64) T res[W];
+    f(padded(in)...).store_aligned(res);
+    std::copy(res, res + rest, out + body);
+  }
+}
+
+}  // namespace tapir::simd
