@@ -1,4 +1,4 @@
-// Convolution engine cases on the four shapes of shared/perf/baseline.md (channels-last, SAME).
+// Convolution engine cases on the four shapes of benchmarks/shapes.hpp (channels-last, SAME).
 // FLOPs per conv-transpose: 2*N*H*W*c_in*c_out*k^2 (input-centric); fwdbwd counts 3x that
 // (forward, input gradient, kernel gradient).
 #include <tapir/tapir.hpp>

@@ -1,5 +1,5 @@
 // Whole-layer cases: ConvolutionTransposeVariationalFlipout on the four shapes of
-// shared/perf/baseline.md (SAME, the shape's stride). One run = a forward pass (posterior
+// benchmarks/shapes.hpp (SAME, the shape's stride). One run = a forward pass (posterior
 // sample θ, input signs, ε, output signs, mean path, perturbation path, sampled bias, MC KL
 // against the spike-and-slab prior) and the backward pass of sum(y) + KL to the input and all
 // four variables. FLOPs are counted as 6 conv-transposes (2 forward, 2 input gradients, 2 kernel

@@ -1,4 +1,4 @@
-// The four benchmark shapes of shared/perf/baseline.md (conv-transpose view, SAME padding).
+// The four benchmark shapes (conv-transpose view, SAME padding): the peers' comparison shapes a-d.
 #pragma once
 #include <cstddef>
 

@@ -11,7 +11,9 @@
 //
 // so the backward of one op is the forward machinery of the other. col2im is written as a
 // gather (each output pixel sums its own contributions in tap order), which makes it parallel
-// without atomics and the results bit-identical at any thread count.
+// without atomics and the results bit-identical at any thread count. Channel counts up to
+// kernels::kThinChannels (a convolution's c_in, a conv-transpose's c_out) take the direct
+// kernels of kernels/conv_thin.hpp instead, without columns or GEMM.
 #include <tapir/core/conv.hpp>
 
 #include <tapir/core/simd.hpp>

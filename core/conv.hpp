@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <tapir/core/options.hpp>
 #include <tapir/core/var.hpp>
 
 namespace tapir {
@@ -25,24 +26,23 @@ class IntOrList {
   std::vector<int> values_;
 };
 
+/// strides 1, padding "VALID" (case-insensitive; or "SAME"), dilations 1 (TF's defaults).
 struct ConvOptions {
-  IntOrList strides_ = 1;
-  std::string padding_ = "VALID";
-  IntOrList dilations_ = 1;
-  ConvOptions& strides(IntOrList v) { strides_ = std::move(v); return *this; }
-  ConvOptions& padding(std::string v) { padding_ = std::move(v); return *this; }
-  ConvOptions& dilations(IntOrList v) { dilations_ = std::move(v); return *this; }
+  TAPIR_ARG(IntOrList, strides) = 1;
+  TAPIR_ARG(std::string, padding) = "VALID";
+  TAPIR_ARG(IntOrList, dilations) = 1;
+
+ public:
 };
 
+/// As ConvOptions, plus output_padding: unset, it is inferred (Keras deconv_output_length).
 struct ConvTransposeOptions {
-  IntOrList strides_ = 1;
-  std::string padding_ = "VALID";
-  IntOrList dilations_ = 1;
-  std::optional<IntOrList> output_padding_;  ///< unset: inferred (Keras deconv_output_length)
-  ConvTransposeOptions& strides(IntOrList v) { strides_ = std::move(v); return *this; }
-  ConvTransposeOptions& padding(std::string v) { padding_ = std::move(v); return *this; }
-  ConvTransposeOptions& dilations(IntOrList v) { dilations_ = std::move(v); return *this; }
-  ConvTransposeOptions& output_padding(IntOrList v) { output_padding_ = std::move(v); return *this; }
+  TAPIR_ARG(IntOrList, strides) = 1;
+  TAPIR_ARG(std::string, padding) = "VALID";
+  TAPIR_ARG(IntOrList, dilations) = 1;
+  TAPIR_OPTIONAL_ARG(IntOrList, output_padding);
+
+ public:
 };
 
 /// Per spatial dimension: the "small" side (conv output / conv-T input) position o meets the
@@ -84,7 +84,8 @@ ConvGeometry conv_transpose_geometry(const std::vector<std::size_t>& in,
 
 /// y = convolution of x with kernel [filter..., c_in, c_out]; the rank is kernel.ndim() - 2.
 Var convolution(const Var& x, const Var& kernel, const ConvOptions& options = {});
-/// y = transposed convolution (gradient of convolution w.r.t. its input), kernel [filter..., c_in, c_out].
+/// y = transposed convolution: the adjoint of the convolution that maps its output size back to
+/// its input size (docs/semantics/convolution.md), kernel [filter..., c_in, c_out].
 Var conv_transpose(const Var& x, const Var& kernel, const ConvTransposeOptions& options = {});
 /// The same ops with a geometry already computed (by ConvSpec::geometry) for x's spatial sizes:
 /// x and the kernel are still checked against it, nothing is validated or computed twice.

@@ -80,15 +80,15 @@ ConvSpec check_common(const std::vector<std::size_t>& filter, const IntOrList& s
 }  // namespace
 
 ConvSpec conv_spec(const std::vector<std::size_t>& filter, const ConvOptions& options, const char* who) {
-  return check_common(filter, options.strides_, options.dilations_, options.padding_, who);
+  return check_common(filter, options.strides(), options.dilations(), options.padding(), who);
 }
 
 ConvSpec conv_transpose_spec(const std::vector<std::size_t>& filter, const ConvTransposeOptions& options,
                              const char* who) {
-  ConvSpec spec = check_common(filter, options.strides_, options.dilations_, options.padding_, who);
+  ConvSpec spec = check_common(filter, options.strides(), options.dilations(), options.padding(), who);
   spec.transpose = true;
-  if (options.output_padding_) {
-    const std::vector<int> op = options.output_padding_->expand(filter.size(),
+  if (options.output_padding()) {
+    const std::vector<int> op = options.output_padding()->expand(filter.size(),
                                                                 (std::string(who) + " output_padding").c_str());
     for (std::size_t i = 0; i < op.size(); ++i)
       if (op[i] < 0 || static_cast<std::size_t>(op[i]) >= spec.stride[i]) {

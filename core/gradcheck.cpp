@@ -36,7 +36,7 @@ GradcheckResult gradcheck(const std::function<Var(const std::vector<Var>&)>& f,
     if (inputs[i].dtype() != DType::float64)
       throw TypeError("gradcheck: input " + std::to_string(i) + " " + shape_str(inputs[i].shape()) +
                       " is " + dtype_name(inputs[i].dtype()) + "; gradcheck needs float64");
-  auto wants = [&](std::size_t i) { return options.check.empty() || options.check.at(i); };
+  auto wants = [&](std::size_t i) { return options.check().empty() || options.check().at(i); };
 
   // analytic: one backward pass with the probe weights as seed
   std::vector<Var> params;
@@ -63,15 +63,15 @@ GradcheckResult gradcheck(const std::function<Var(const std::vector<Var>&)>& f,
     double* x = xs[i].data<double>();
     for (std::size_t j = 0; j < inputs[i].size(); ++j) {
       const double orig = x[j];
-      x[j] = orig + options.eps;
+      x[j] = orig + options.eps();
       const double up = evaluate(xs);
-      x[j] = orig - options.eps;
+      x[j] = orig - options.eps();
       const double down = evaluate(xs);
       x[j] = orig;
-      const double numeric = (up - down) / (2 * options.eps);
+      const double numeric = (up - down) / (2 * options.eps());
       const double analytic = g.defined() ? g.data<double>()[j] : 0.0;
       const double err = std::fabs(analytic - numeric);
-      const double ratio = err / (options.atol + options.rtol * std::fabs(numeric));
+      const double ratio = err / (options.atol() + options.rtol() * std::fabs(numeric));
       ++result.checked;
       result.max_abs_error = std::max(result.max_abs_error, err);
       if (!(ratio <= result.worst_ratio) || result.worst.empty()) {  // NaN counts as worst

@@ -9,18 +9,20 @@
 #include <string>
 #include <vector>
 
+#include <tapir/core/options.hpp>
 #include <tapir/core/var.hpp>
 
 namespace tapir {
 
+/// eps: the finite-difference step h; an element passes if |analytic - numeric| <= atol +
+/// rtol * |numeric|; check: which inputs to check (empty = all).
 struct GradcheckOptions {
-  double eps = 1e-6;   ///< finite-difference step h
-  double rtol = 1e-5;  ///< an element passes if |analytic - numeric| <= atol + rtol * |numeric|
-  double atol = 1e-6;
-  std::vector<bool> check;  ///< which inputs to check (empty = all)
-  GradcheckOptions& set_eps(double v) { eps = v; return *this; }
-  GradcheckOptions& set_rtol(double v) { rtol = v; return *this; }
-  GradcheckOptions& set_atol(double v) { atol = v; return *this; }
+  TAPIR_ARG(double, eps) = 1e-6;
+  TAPIR_ARG(double, rtol) = 1e-5;
+  TAPIR_ARG(double, atol) = 1e-6;
+  TAPIR_ARG(std::vector<bool>, check);
+
+ public:
 };
 
 struct GradcheckResult {

@@ -53,8 +53,9 @@ Var permute(const Var& x, const std::vector<std::size_t>& perm);
 Var transpose(const Var& x);
 Var broadcast_to(const Var& x, const Shape& shape);
 Var concat(const std::vector<Var>& xs, int axis);
-/// Per-axis [begin, end) with step (> 0); begin/end are clamped like Python slices only when
-/// given as kSliceEnd; out-of-range explicit bounds are errors.
+/// Per-axis [begin, end) with step (> 0). Negative begin/end count from the end (as in Python);
+/// end = INT64_MAX (the default) means "to the end". Nothing is clamped: a bound outside the
+/// axis, end < begin or step <= 0 is a ValueError. Axes beyond spec.size() are taken whole.
 struct SliceSpec {
   std::int64_t begin = 0;
   std::int64_t end = INT64_MAX;  ///< INT64_MAX = to the end

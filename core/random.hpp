@@ -96,7 +96,7 @@ class RandomStream {
 };
 
 /// TFP's SeedStream(seed, salt): from one user seed, an independent sequence of draws per salt.
-///   SeedStream stream(options.seed, "decoder1");   // seed unset (std::nullopt) -> fresh_seed()
+///   SeedStream stream(42, "decoder1");   // std::nullopt instead of 42 -> fresh_seed()
 ///   Tensor signs = random::rademacher(x.shape(), x.dtype(), stream.next());
 /// Different salts give different keys, so layers seeded with the same user seed do not repeat
 /// each other's numbers. `next()` is not thread-safe: a SeedStream belongs to one owner.

@@ -1,5 +1,5 @@
-// The seed page's Bayesian autoencoder (tfp.experimental.nn docstring; layer stack of
-// shared/spec/tfp_nn_reference.md §8), trained on Fashion-MNIST with Flipout layers:
+// The seed page's Bayesian autoencoder (the tfp.experimental.nn docstring's model; see
+// docs/semantics/variational_layers.md, "Reference model"), trained on Fashion-MNIST with Flipout layers:
 //
 //   Conv-Flipout(1→32, k5, s2, SAME) → flatten → Affine-Reparam(6272→2)   [2-D bottleneck]
 //   → reshape [1,1,2] → ConvT-Flipout(2→64, k7, VALID) → ConvT-Flipout(64→32, k4, s4, SAME)

@@ -12,7 +12,8 @@
 // comes from the layer's SeedStream(seed, name), so the layer's seed fixes its initial values.
 //
 // The *_normal ones are truncated normals, as in TF/TFP: stddev sqrt(var)/0.87962566103423978
-// (the stddev of a unit normal truncated to [-2, 2]), values outside ±2 stddev redrawn. The
+// (the stddev of a unit normal truncated to [-2, 2]), values outside ±2 stddev redrawn (up to 63 rounds;
+// any still outside are clamped to ±2 stddev). The
 // redraws use per-element sub-streams, so results do not depend on thread count.
 #pragma once
 #include <cstdint>

@@ -40,9 +40,9 @@ void check_sizes(std::size_t input_size, std::size_t output_size, const std::str
 
 std::vector<std::size_t> resolve_filter(const std::optional<IntOrList>& positional, const ConvArgs& args,
                                         std::size_t rank, const std::string& who) {
-  if (positional && args.filter_shape_ && positional->values() != args.filter_shape_->values())
+  if (positional && args.filter_shape() && positional->values() != args.filter_shape()->values())
     throw ValueError(who + ": filter_shape given twice with different values (constructor argument and options)");
-  const auto& f = positional ? positional : args.filter_shape_;
+  const auto& f = positional ? positional : args.filter_shape();
   if (!f) throw ValueError(who + ": filter_shape is required (constructor argument or options.filter_shape)");
   return positive(expand(*f, rank, "filter_shape", who), "filter_shape", who);
 }
@@ -56,13 +56,13 @@ std::size_t check_rank(int rank, const std::string& who) {
 
 void check_conv_extras(const ConvArgs& args, const std::string& who) {
   static const char* methods[] = {"auto", "subkernels", "subkernel_matrix", "dilation"};
-  std::string m = args.method_;
+  std::string m = args.method();
   for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (std::find_if(std::begin(methods), std::end(methods), [&](const char* s) { return m == s; }) == std::end(methods))
     throw ValueError(who + ": method must be one of auto, subkernels, subkernel_matrix, dilation, got \"" +
-                     args.method_ + "\"");
-  if (args.index_dtype_ != "int32" && args.index_dtype_ != "int64")
-    throw ValueError(who + ": index_dtype must be \"int32\" or \"int64\", got \"" + args.index_dtype_ + "\"");
+                     args.method() + "\"");
+  if (args.index_dtype() != "int32" && args.index_dtype() != "int64")
+    throw ValueError(who + ": index_dtype must be \"int32\" or \"int64\", got \"" + args.index_dtype() + "\"");
 }
 
 void check_options_used(const KernelBiasArgs& a, bool variational, bool flipout, const std::string& who) {
@@ -71,16 +71,16 @@ void check_options_used(const KernelBiasArgs& a, bool variational, bool flipout,
   };
   const char* det = "is only used by variational layers";
   if (!variational) {
-    reject(static_cast<bool>(a.make_posterior_fn_), "make_posterior_fn", det);
-    reject(static_cast<bool>(a.make_prior_fn_), "make_prior_fn", det);
-    reject(static_cast<bool>(a.posterior_value_fn_), "posterior_value_fn", det);
-    reject(static_cast<bool>(a.unpack_weights_fn_), "unpack_weights_fn", det);
-    reject(static_cast<bool>(a.divergence_fn_), "divergence_fn", det);
+    reject(static_cast<bool>(a.make_posterior_fn()), "make_posterior_fn", det);
+    reject(static_cast<bool>(a.make_prior_fn()), "make_prior_fn", det);
+    reject(static_cast<bool>(a.posterior_value_fn()), "posterior_value_fn", det);
+    reject(static_cast<bool>(a.unpack_weights_fn()), "unpack_weights_fn", det);
+    reject(static_cast<bool>(a.divergence_fn()), "divergence_fn", det);
   } else {
-    reject(static_cast<bool>(a.make_kernel_bias_fn_), "make_kernel_bias_fn",
+    reject(static_cast<bool>(a.make_kernel_bias_fn()), "make_kernel_bias_fn",
            "is only used by deterministic layers (variational layers take make_posterior_fn/make_prior_fn)");
   }
-  reject(a.sign_mode_.has_value() && !flipout, "sign_mode", "is only used by Flipout layers");
+  reject(a.sign_mode().has_value() && !flipout, "sign_mode", "is only used by Flipout layers");
 }
 
 void check_finite_input(const Var& x, const std::string& who) {
@@ -121,9 +121,9 @@ KernelApplier KernelApplier::conv_family(KernelOp op, std::size_t input_size, st
   k.op_ = op;
   k.input_size_ = input_size;
   k.output_size_ = output_size;
-  const std::size_t rank = check_rank(args.rank_, who);
+  const std::size_t rank = check_rank(args.rank(), who);
   k.spec_.filter = resolve_filter(filter, args, rank, who);
-  options.strides(args.strides_).dilations(args.dilations_).padding(args.padding_);
+  options.strides(args.strides()).dilations(args.dilations()).padding(args.padding());
   return k;
 }
 
@@ -228,15 +228,15 @@ Shape KernelApplier::sign_shape(const Shape& s, SignMode mode) const {
 // ---- KernelBiasLayer --------------------------------------------------------------------------
 
 KernelBiasLayer::KernelBiasLayer(const std::string& class_name, const KernelBiasArgs& args)
-    : Layer(class_name, args.name_, args.validate_args_), dtype_(args.dtype_), activation_fn_(args.activation_fn_) {
+    : Layer(class_name, args.name(), args.validate_args()), dtype_(args.dtype()), activation_fn_(args.activation_fn()) {
   check_options_used(args, /*variational=*/false, /*flipout=*/false, who());
 }
 
 void KernelBiasLayer::build(KernelApplier applier, const KernelBiasArgs& args) {
   applier_ = std::move(applier);
-  const MakeKernelBiasFn make = args.make_kernel_bias_fn_ ? args.make_kernel_bias_fn_ : MakeKernelBiasFn(util::make_kernel_bias);
-  SeedStream seeds(args.seed_, name());
-  auto [k, b] = make(applier_.kernel_shape(), applier_.bias_shape(), args.kernel_initializer_, args.bias_initializer_,
+  const MakeKernelBiasFn make = args.make_kernel_bias_fn() ? args.make_kernel_bias_fn() : MakeKernelBiasFn(util::make_kernel_bias);
+  SeedStream seeds(args.seed(), name());
+  auto [k, b] = make(applier_.kernel_shape(), applier_.bias_shape(), args.kernel_initializer(), args.bias_initializer(),
                      applier_.kernel_batch_ndims(), applier_.kernel_batch_ndims(), dtype_, name() + "/kernel",
                      name() + "/bias", seeds.fork("init").next());
   kernel_ = k;

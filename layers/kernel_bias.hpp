@@ -38,7 +38,7 @@ class KernelApplier {
  public:
   static KernelApplier affine(std::size_t input_size, std::size_t output_size, const Shape& batch_shape,
                               const std::string& who);
-  /// `filter` is the constructor's filter_shape (or options.filter_shape_ when unset).
+  /// `filter` is the constructor's filter_shape (or options.filter_shape() when unset).
   static KernelApplier convolution(std::size_t input_size, std::size_t output_size,
                                    const std::optional<IntOrList>& filter, const ConvArgs& args, bool flat_kernel,
                                    const std::string& who);

@@ -13,7 +13,7 @@ namespace tapir::nn {
 template <class E>
 AffineLayer<E>::AffineLayer(std::size_t input_size, std::size_t output_size, const AffineOptions& options)
     : E(kernel_bias_class_name<E>("Affine"), options) {
-  this->build(KernelApplier::affine(input_size, output_size, options.batch_shape_, this->who()), options);
+  this->build(KernelApplier::affine(input_size, output_size, options.batch_shape(), this->who()), options);
 }
 
 template <class E>
@@ -46,7 +46,7 @@ ConvolutionTransposeLayer<E>::ConvolutionTransposeLayer(FilterMaybeInOptions, st
                                                         std::size_t input_size, std::size_t output_size,
                                                         const ConvolutionTransposeOptions& options)
     : E(kernel_bias_class_name<E>("ConvolutionTranspose"), options) {
-  this->build(KernelApplier::conv_transpose(input_size, output_size, filter_shape, options, options.output_padding_,
+  this->build(KernelApplier::conv_transpose(input_size, output_size, filter_shape, options, options.output_padding(),
                                             this->who()),
               options);
 }

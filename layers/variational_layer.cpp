@@ -19,12 +19,12 @@ const char* sign_mode_name(SignMode m) {
 }
 
 VariationalLayer::VariationalLayer(const std::string& class_name, const KernelBiasArgs& args)
-    : Layer(class_name, args.name_, args.validate_args_),
-      posterior_value_fn_(args.posterior_value_fn_ ? args.posterior_value_fn_ : PosteriorValueFn(util::sample_posterior)),
-      unpack_weights_fn_(args.unpack_weights_fn_ ? args.unpack_weights_fn_
+    : Layer(class_name, args.name(), args.validate_args()),
+      posterior_value_fn_(args.posterior_value_fn() ? args.posterior_value_fn() : PosteriorValueFn(util::sample_posterior)),
+      unpack_weights_fn_(args.unpack_weights_fn() ? args.unpack_weights_fn()
                                                  : UnpackWeightsFn(util::unpack_kernel_and_bias)),
-      divergence_fn_(args.divergence_fn_ ? args.divergence_fn_ : DivergenceFn(losses::kl_divergence_monte_carlo)),
-      activation_fn_(args.activation_fn_), dtype_(args.dtype_), seeds_(args.seed_, name()) {}
+      divergence_fn_(args.divergence_fn() ? args.divergence_fn() : DivergenceFn(losses::kl_divergence_monte_carlo)),
+      activation_fn_(args.activation_fn()), dtype_(args.dtype()), seeds_(args.seed(), name()) {}
 
 void VariationalLayer::record_posterior_value(std::vector<Var> theta) {
   posterior_value_ = std::move(theta);
@@ -37,7 +37,7 @@ VariationalKernelBiasLayer::VariationalKernelBiasLayer(const std::string& class_
                                                        bool uses_sign_mode)
     : VariationalLayer(class_name, args) {
   check_options_used(args, /*variational=*/true, uses_sign_mode, who());
-  if (args.sign_mode_) sign_mode_ = *args.sign_mode_;
+  if (args.sign_mode()) sign_mode_ = *args.sign_mode();
 }
 
 void VariationalKernelBiasLayer::build(KernelApplier applier, const KernelBiasArgs& args) {
@@ -45,14 +45,14 @@ void VariationalKernelBiasLayer::build(KernelApplier applier, const KernelBiasAr
     throw ValueError(who() + ": batch_shape is only supported by the deterministic Affine layer");
   applier_ = std::move(applier);
   const MakeDistributionFn make_posterior =
-      args.make_posterior_fn_ ? args.make_posterior_fn_ : MakeDistributionFn(util::make_kernel_bias_posterior_mvn_diag);
+      args.make_posterior_fn() ? args.make_posterior_fn() : MakeDistributionFn(util::make_kernel_bias_posterior_mvn_diag);
   const MakeDistributionFn make_prior =
-      args.make_prior_fn_ ? args.make_prior_fn_ : MakeDistributionFn(util::make_kernel_bias_prior_spike_and_slab);
+      args.make_prior_fn() ? args.make_prior_fn() : MakeDistributionFn(util::make_kernel_bias_prior_spike_and_slab);
   const RandomStream init = seeds_.fork("init").next();
-  TrackedDistribution q = make_posterior(applier_.kernel_shape(), applier_.bias_shape(), args.kernel_initializer_,
-                                         args.bias_initializer_, 0, 0, dtype_, name() + "/kernel", name() + "/bias", init);
-  TrackedDistribution p = make_prior(applier_.kernel_shape(), applier_.bias_shape(), args.kernel_initializer_,
-                                     args.bias_initializer_, 0, 0, dtype_, name() + "/prior_kernel",
+  TrackedDistribution q = make_posterior(applier_.kernel_shape(), applier_.bias_shape(), args.kernel_initializer(),
+                                         args.bias_initializer(), 0, 0, dtype_, name() + "/kernel", name() + "/bias", init);
+  TrackedDistribution p = make_prior(applier_.kernel_shape(), applier_.bias_shape(), args.kernel_initializer(),
+                                     args.bias_initializer(), 0, 0, dtype_, name() + "/prior_kernel",
                                      name() + "/prior_bias", init.fold_in("prior"));
   if (!q.distribution || !p.distribution)
     throw ValueError(who() + ": make_posterior_fn/make_prior_fn returned no distribution");

@@ -1,7 +1,8 @@
 // tfn::VariationalLayer: a layer whose weights have a surrogate posterior q and a prior p.
 //
 // It owns a SeedStream(seed, name): every forward pass takes its draws from it in a fixed order
-// (Flipout: θ, r_in, ε, r_out; Reparameterization: θ; local reparameterization: θ, ε), so a
+// (Flipout: θ, r_in, ε, r_out; Reparameterization: θ; local reparameterization: θ, then the
+// output noise), so a
 // seeded layer reproduces its outputs exactly, at any thread count. `seed_stream()` exposes the
 // counter (set_counter rewinds it, e.g. to replay a call). Initial values come from a separate
 // fork ("init") of the same stream.

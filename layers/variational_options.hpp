@@ -20,7 +20,9 @@
 // default losses::kl_divergence_monte_carlo), seed on deterministic layers (fixes their
 // initial values).
 // `method` and `index_dtype` are validated (TFP's allowed values) and have no effect: tapir has
-// one conv-transpose engine (GEMM + col2im) for every stride and dilation, and no index tensors.
+// no index tensors and chooses its engine itself — the column method (GEMM + col2im) for every
+// stride and dilation, or the direct kernels of core/kernels/conv_thin.* when the thin side has
+// at most kThinChannels channels (docs/semantics/convolution.md).
 // Options that a layer would not use are errors, not silently ignored: e.g. make_posterior_fn on
 // a deterministic layer, sign_mode on a Reparameterization layer.
 #pragma once
@@ -30,6 +32,7 @@
 #include <string>
 
 #include <tapir/core/conv.hpp>
+#include <tapir/core/options.hpp>
 #include <tapir/core/var.hpp>
 
 #include <tapir/layers/initializers.hpp>
@@ -50,73 +53,77 @@ const char* sign_mode_name(SignMode m);
 using DivergenceFn = std::function<Var(const JointDistribution& posterior,
                                        const JointDistribution& prior, const std::vector<Var>& value)>;
 
-/// Arguments every kernel-bias layer takes.
+/// Arguments every kernel-bias layer takes: the getters and storage (core/options.hpp explains
+/// the split); KernelBiasSetters adds the chained setters.
 struct KernelBiasArgs {
-  Initializer kernel_initializer_;
-  Initializer bias_initializer_;
-  MakeDistributionFn make_posterior_fn_;
-  MakeDistributionFn make_prior_fn_;
-  PosteriorValueFn posterior_value_fn_;
-  UnpackWeightsFn unpack_weights_fn_;
-  MakeKernelBiasFn make_kernel_bias_fn_;
-  DType dtype_ = DType::float32;
-  Activation activation_fn_;
-  std::optional<std::uint64_t> seed_;
-  bool validate_args_ = false;
-  std::string name_;
-  std::optional<SignMode> sign_mode_;
-  DivergenceFn divergence_fn_;
+  TAPIR_GETTER(Initializer, kernel_initializer);
+  TAPIR_GETTER(Initializer, bias_initializer);
+  TAPIR_GETTER(MakeDistributionFn, make_posterior_fn);
+  TAPIR_GETTER(MakeDistributionFn, make_prior_fn);
+  TAPIR_GETTER(PosteriorValueFn, posterior_value_fn);
+  TAPIR_GETTER(UnpackWeightsFn, unpack_weights_fn);
+  TAPIR_GETTER(MakeKernelBiasFn, make_kernel_bias_fn);
+  TAPIR_GETTER(DType, dtype) = DType::float32;
+  TAPIR_GETTER(Activation, activation_fn);
+  TAPIR_OPTIONAL_GETTER(std::uint64_t, seed);
+  TAPIR_GETTER(bool, validate_args) = false;
+  TAPIR_GETTER(std::string, name);
+  TAPIR_OPTIONAL_GETTER(SignMode, sign_mode);
+  TAPIR_GETTER(DivergenceFn, divergence_fn);
+
+ public:
 };
 
 template <class D>
 struct KernelBiasSetters : KernelBiasArgs {
-  D& kernel_initializer(Initializer v) { kernel_initializer_ = std::move(v); return self(); }
-  D& bias_initializer(Initializer v) { bias_initializer_ = std::move(v); return self(); }
-  D& make_posterior_fn(MakeDistributionFn v) { make_posterior_fn_ = std::move(v); return self(); }
-  D& make_prior_fn(MakeDistributionFn v) { make_prior_fn_ = std::move(v); return self(); }
-  D& posterior_value_fn(PosteriorValueFn v) { posterior_value_fn_ = std::move(v); return self(); }
-  D& unpack_weights_fn(UnpackWeightsFn v) { unpack_weights_fn_ = std::move(v); return self(); }
-  D& make_kernel_bias_fn(MakeKernelBiasFn v) { make_kernel_bias_fn_ = std::move(v); return self(); }
-  D& dtype(DType v) { dtype_ = v; return self(); }
-  D& activation_fn(Activation v) { activation_fn_ = std::move(v); return self(); }
-  D& seed(std::uint64_t v) { seed_ = v; return self(); }
-  D& validate_args(bool v) { validate_args_ = v; return self(); }
-  D& name(std::string v) { name_ = std::move(v); return self(); }
-  D& sign_mode(SignMode v) { sign_mode_ = v; return self(); }
-  D& divergence_fn(DivergenceFn v) { divergence_fn_ = std::move(v); return self(); }
-
- private:
-  D& self() { return static_cast<D&>(*this); }
+  using Self = D;
+  TAPIR_SETTER(KernelBiasArgs, Initializer, kernel_initializer)
+  TAPIR_SETTER(KernelBiasArgs, Initializer, bias_initializer)
+  TAPIR_SETTER(KernelBiasArgs, MakeDistributionFn, make_posterior_fn)
+  TAPIR_SETTER(KernelBiasArgs, MakeDistributionFn, make_prior_fn)
+  TAPIR_SETTER(KernelBiasArgs, PosteriorValueFn, posterior_value_fn)
+  TAPIR_SETTER(KernelBiasArgs, UnpackWeightsFn, unpack_weights_fn)
+  TAPIR_SETTER(KernelBiasArgs, MakeKernelBiasFn, make_kernel_bias_fn)
+  TAPIR_SETTER(KernelBiasArgs, DType, dtype)
+  TAPIR_SETTER(KernelBiasArgs, Activation, activation_fn)
+  TAPIR_SETTER(KernelBiasArgs, std::uint64_t, seed)
+  TAPIR_SETTER(KernelBiasArgs, bool, validate_args)
+  TAPIR_SETTER(KernelBiasArgs, std::string, name)
+  TAPIR_SETTER(KernelBiasArgs, SignMode, sign_mode)
+  TAPIR_SETTER(KernelBiasArgs, DivergenceFn, divergence_fn)
 };
 
-/// The convolution arguments (both conv families).
+/// The convolution arguments (both conv families); filter_shape may instead be the
+/// constructor's argument. method and index_dtype are accepted and have no effect.
 struct ConvArgs {
-  std::optional<IntOrList> filter_shape_;  ///< or the constructor's filter_shape argument
-  int rank_ = 2;
-  IntOrList strides_ = 1;
-  std::string padding_ = "VALID";
-  IntOrList dilations_ = 1;
-  std::string method_ = "auto";       ///< accepted, no effect
-  std::string index_dtype_ = "int32";  ///< accepted, no effect
+  TAPIR_OPTIONAL_GETTER(IntOrList, filter_shape);
+  TAPIR_GETTER(int, rank) = 2;
+  TAPIR_GETTER(IntOrList, strides) = 1;
+  TAPIR_GETTER(std::string, padding) = "VALID";
+  TAPIR_GETTER(IntOrList, dilations) = 1;
+  TAPIR_GETTER(std::string, method) = "auto";
+  TAPIR_GETTER(std::string, index_dtype) = "int32";
+
+ public:
 };
 
 template <class D>
 struct ConvSetters : ConvArgs {
-  D& filter_shape(IntOrList v) { filter_shape_ = std::move(v); return self(); }
-  D& rank(int v) { rank_ = v; return self(); }
-  D& strides(IntOrList v) { strides_ = std::move(v); return self(); }
-  D& padding(std::string v) { padding_ = std::move(v); return self(); }
-  D& dilations(IntOrList v) { dilations_ = std::move(v); return self(); }
-  D& method(std::string v) { method_ = std::move(v); return self(); }
-  D& index_dtype(std::string v) { index_dtype_ = std::move(v); return self(); }
-
- private:
-  D& self() { return static_cast<D&>(*this); }
+  using Self = D;
+  TAPIR_SETTER(ConvArgs, IntOrList, filter_shape)
+  TAPIR_SETTER(ConvArgs, int, rank)
+  TAPIR_SETTER(ConvArgs, IntOrList, strides)
+  TAPIR_SETTER(ConvArgs, std::string, padding)
+  TAPIR_SETTER(ConvArgs, IntOrList, dilations)
+  TAPIR_SETTER(ConvArgs, std::string, method)
+  TAPIR_SETTER(ConvArgs, std::string, index_dtype)
 };
 
 struct AffineOptions : KernelBiasSetters<AffineOptions> {
-  Shape batch_shape_;  ///< kernel batch_shape + [in, out]; deterministic Affine only (TFP)
-  AffineOptions& batch_shape(Shape v) { batch_shape_ = std::move(v); return *this; }
+  /// kernel batch_shape + [in, out]; deterministic Affine only (TFP)
+  TAPIR_ARG(Shape, batch_shape);
+
+ public:
 };
 
 struct ConvolutionOptions : KernelBiasSetters<ConvolutionOptions>, ConvSetters<ConvolutionOptions> {
@@ -125,8 +132,11 @@ struct ConvolutionOptions : KernelBiasSetters<ConvolutionOptions>, ConvSetters<C
 
 struct ConvolutionTransposeOptions : KernelBiasSetters<ConvolutionTransposeOptions>,
                                      ConvSetters<ConvolutionTransposeOptions> {
-  std::optional<IntOrList> output_padding_;  ///< unset: inferred; each value must be < the stride
-  ConvolutionTransposeOptions& output_padding(IntOrList v) { output_padding_ = std::move(v); return *this; }
+  using KernelBiasSetters<ConvolutionTransposeOptions>::name;
+  /// unset: inferred; each value must be < the stride
+  TAPIR_OPTIONAL_ARG(IntOrList, output_padding);
+
+ public:
 };
 
 }  // namespace tapir::nn

@@ -18,12 +18,12 @@
 namespace tapir::optim {
 
 struct AdagradOptions {
-  TAPIR_OPTIM_ARG(double, learning_rate) = 1e-2;
-  TAPIR_OPTIM_ARG(double, lr_decay) = 0.0;
-  TAPIR_OPTIM_ARG(double, weight_decay) = 0.0;
-  TAPIR_OPTIM_ARG(double, initial_accumulator_value) = 0.0;
-  TAPIR_OPTIM_ARG(double, epsilon) = 1e-10;
-  TAPIR_OPTIM_ARG(NonFinite, on_nonfinite) = NonFinite::raise;
+  TAPIR_ARG(double, learning_rate) = 1e-2;
+  TAPIR_ARG(double, lr_decay) = 0.0;
+  TAPIR_ARG(double, weight_decay) = 0.0;
+  TAPIR_ARG(double, initial_accumulator_value) = 0.0;
+  TAPIR_ARG(double, epsilon) = 1e-10;
+  TAPIR_ARG(NonFinite, on_nonfinite) = NonFinite::raise;
 
  public:
   void validate(const std::string& who) const;

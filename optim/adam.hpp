@@ -27,11 +27,11 @@ namespace tapir::optim {
 /// p *= 1 - lr * weight_decay, default 1e-2 as in PyTorch), so one template serves both.
 template <bool Decoupled>
 struct AdamFamilyOptions {
-  TAPIR_OPTIM_ARG(double, learning_rate) = 1e-3;
-  TAPIR_OPTIM_ARG(double, epsilon) = 1e-8;
-  TAPIR_OPTIM_ARG(double, weight_decay) = Decoupled ? 1e-2 : 0.0;
-  TAPIR_OPTIM_ARG(bool, amsgrad) = false;
-  TAPIR_OPTIM_ARG(NonFinite, on_nonfinite) = NonFinite::raise;
+  TAPIR_ARG(double, learning_rate) = 1e-3;
+  TAPIR_ARG(double, epsilon) = 1e-8;
+  TAPIR_ARG(double, weight_decay) = Decoupled ? 1e-2 : 0.0;
+  TAPIR_ARG(bool, amsgrad) = false;
+  TAPIR_ARG(NonFinite, on_nonfinite) = NonFinite::raise;
 
  public:
   /// Decay rates of the first and second moment averages (default 0.9, 0.999).

@@ -2,20 +2,7 @@
 // defaults, e.g. `opt::AdamOptions().learning_rate(1e-3).betas(0.9, 0.999)`.
 #pragma once
 
-/// Declares an option `name` of type `T`: a setter `name(value)` returning the options struct
-/// (so calls chain), a getter `name()`, and the member `name_`, whose default follows the macro:
-///   TAPIR_OPTIM_ARG(double, learning_rate) = 1e-3;
-/// It leaves the class in `private:`; write `public:` again after it.
-#define TAPIR_OPTIM_ARG(T, name)                                  \
- public:                                                          \
-  auto name(const T& new_##name)->decltype(*this) {               \
-    this->name##_ = new_##name;                                   \
-    return *this;                                                 \
-  }                                                               \
-  const T& name() const noexcept { return this->name##_; }        \
-                                                                  \
- private:                                                         \
-  T name##_
+#include <tapir/core/options.hpp>  // TAPIR_ARG: how every options type is declared
 
 namespace tapir::optim {
 

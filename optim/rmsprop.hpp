@@ -23,13 +23,13 @@
 namespace tapir::optim {
 
 struct RMSPropOptions {
-  TAPIR_OPTIM_ARG(double, learning_rate) = 1e-2;
-  TAPIR_OPTIM_ARG(double, rho) = 0.99;  ///< PyTorch's alpha: decay of the squared-gradient average
-  TAPIR_OPTIM_ARG(double, epsilon) = 1e-8;
-  TAPIR_OPTIM_ARG(double, weight_decay) = 0.0;
-  TAPIR_OPTIM_ARG(double, momentum) = 0.0;
-  TAPIR_OPTIM_ARG(bool, centered) = false;
-  TAPIR_OPTIM_ARG(NonFinite, on_nonfinite) = NonFinite::raise;
+  TAPIR_ARG(double, learning_rate) = 1e-2;
+  TAPIR_ARG(double, rho) = 0.99;  ///< PyTorch's alpha: decay of the squared-gradient average
+  TAPIR_ARG(double, epsilon) = 1e-8;
+  TAPIR_ARG(double, weight_decay) = 0.0;
+  TAPIR_ARG(double, momentum) = 0.0;
+  TAPIR_ARG(bool, centered) = false;
+  TAPIR_ARG(NonFinite, on_nonfinite) = NonFinite::raise;
 
  public:
   void validate(const std::string& who) const;

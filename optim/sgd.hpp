@@ -21,12 +21,12 @@
 namespace tapir::optim {
 
 struct SGDOptions {
-  TAPIR_OPTIM_ARG(double, learning_rate) = 1e-3;
-  TAPIR_OPTIM_ARG(double, momentum) = 0.0;
-  TAPIR_OPTIM_ARG(double, dampening) = 0.0;
-  TAPIR_OPTIM_ARG(bool, nesterov) = false;  ///< needs momentum > 0 and dampening = 0
-  TAPIR_OPTIM_ARG(double, weight_decay) = 0.0;
-  TAPIR_OPTIM_ARG(NonFinite, on_nonfinite) = NonFinite::raise;
+  TAPIR_ARG(double, learning_rate) = 1e-3;
+  TAPIR_ARG(double, momentum) = 0.0;
+  TAPIR_ARG(double, dampening) = 0.0;
+  TAPIR_ARG(bool, nesterov) = false;  ///< needs momentum > 0 and dampening = 0
+  TAPIR_ARG(double, weight_decay) = 0.0;
+  TAPIR_ARG(NonFinite, on_nonfinite) = NonFinite::raise;
 
  public:
   void validate(const std::string& who) const;

@@ -16,7 +16,7 @@
 
 namespace tapir::kernels {
 
-/// Channel counts below which the direct kernels beat the column method.
+/// Channel counts up to which (inclusive) the direct kernels beat the column method.
 constexpr long kThinChannels = 4;
 
 template <class T>

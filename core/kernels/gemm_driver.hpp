@@ -1,4 +1,5 @@
-// The one GEMM loop nest behind matmul, convolution and conv-transpose (internal header).
+// The GEMM loop nest behind kernels::gemm: matmul, and the column method of convolution and
+// conv-transpose (internal header).
 //
 // C[i, :] (+)= alpha * sum_k A(i, k) * B(k, :), with A, B and the rows of C supplied by functors:
 //   pack_a(dst, i0, m, k0, kc)  writes the MR x kc micro-panel of rows i0..i0+m (k-major, MR
@@ -6,8 +7,9 @@
 //   pack_b(dst, j0, n, k0, kc)  writes the kc x NR micro-panel of columns j0..j0+n (NR values
 //                               per k, columns >= n zero-filled),
 //   c_row(i)                    returns the address of row i of C (N contiguous values).
-// Dense GEMM packs from strided matrices; convolutions pack straight from the image (implicit
-// im2col) and scatter C rows to output pixels, so every op runs on the same micro-kernel.
+// kernels::gemm packs from strided matrices. Convolutions do not call this driver directly: they
+// materialise column matrices (kernels/conv_columns.hpp: im2col/col2im) and multiply them with
+// kernels::gemm; thin-channel convolutions use the direct kernels of kernels/conv_thin.hpp.
 #pragma once
 #include <algorithm>
 #include <cstddef>

@@ -1,5 +1,5 @@
 // Plain loop-nest references for convolution and conv-transpose, written from the definitions
-// in shared/spec/semantics.md and independent of tapir's geometry code.
+// in docs/semantics/convolution.md ("Sizes and padding") and independent of tapir's geometry code.
 #pragma once
 #include <algorithm>
 #include <cstddef>
