@@ -5,9 +5,11 @@
 #include <tapir/core/conv.hpp>
 #include <tapir/core/error.hpp>
 #include <tapir/core/gradcheck.hpp>
+#include <tapir/core/nn.hpp>
 #include <tapir/core/npz.hpp>
 #include <tapir/core/ops.hpp>
 #include <tapir/core/parallel.hpp>
+#include <tapir/core/pooling.hpp>
 #include <tapir/core/random.hpp>
 #include <tapir/core/tensor.hpp>
 #include <tapir/core/tensor_ops.hpp>

@@ -53,6 +53,10 @@ Var permute(const Var& x, const std::vector<std::size_t>& perm);
 Var transpose(const Var& x);
 Var broadcast_to(const Var& x, const Shape& shape);
 Var concat(const std::vector<Var>& xs, int axis);
+/// The inverse of concat: pieces of `sizes[i]` along `axis` (the sizes must add up to the axis
+/// length; tf.split's size_splits). split(x, n, axis) cuts the axis into n equal pieces.
+std::vector<Var> split(const Var& x, const std::vector<std::size_t>& sizes, int axis);
+std::vector<Var> split(const Var& x, std::size_t num, int axis);
 /// Per-axis [begin, end) with step (> 0). Negative begin/end count from the end (as in Python);
 /// end = INT64_MAX (the default) means "to the end". Nothing is clamped: a bound outside the
 /// axis, end < begin or step <= 0 is a ValueError. Axes beyond spec.size() are taken whole.

@@ -83,6 +83,44 @@ Var concat(const std::vector<Var>& xs, int axis) {
   });
 }
 
+std::vector<Var> split(const Var& x, const std::vector<std::size_t>& sizes, int axis) {
+  if (!x.defined()) throw ValueError("split: input is undefined");
+  const Shape& in = x.shape();
+  const int r = static_cast<int>(in.size());
+  if (r == 0 || axis < -r || axis >= r)
+    throw ValueError("split: axis " + std::to_string(axis) + " is out of range for shape " + shape_str(in));
+  const std::size_t ax = static_cast<std::size_t>(axis < 0 ? axis + r : axis);
+  std::size_t total = 0;
+  for (std::size_t s : sizes) {
+    if (s == 0) throw ValueError("split: sizes must be positive, got a 0 (shape " + shape_str(in) + ")");
+    total += s;
+  }
+  if (sizes.empty() || total != in[ax])
+    throw ShapeError("split: sizes add up to " + std::to_string(total) + " but axis " + std::to_string(axis) +
+                     " of shape " + shape_str(in) + " has length " + std::to_string(in[ax]));
+  std::vector<Var> out;
+  std::int64_t begin = 0;
+  for (std::size_t s : sizes) {
+    std::vector<SliceSpec> spec(ax + 1);
+    spec[ax] = SliceSpec{begin, begin + static_cast<std::int64_t>(s), 1};
+    out.push_back(slice(x, spec));
+    begin += static_cast<std::int64_t>(s);
+  }
+  return out;
+}
+
+std::vector<Var> split(const Var& x, std::size_t num, int axis) {
+  if (!x.defined()) throw ValueError("split: input is undefined");
+  const int r = static_cast<int>(x.ndim());
+  if (r == 0 || axis < -r || axis >= r)
+    throw ValueError("split: axis " + std::to_string(axis) + " is out of range for shape " + shape_str(x.shape()));
+  const std::size_t n = x.shape()[static_cast<std::size_t>(axis < 0 ? axis + r : axis)];
+  if (num == 0 || n % num != 0)
+    throw ValueError("split: num_or_size_splits=" + std::to_string(num) + " does not divide axis " +
+                     std::to_string(axis) + " of shape " + shape_str(x.shape()));
+  return split(x, std::vector<std::size_t>(num, n / num), axis);
+}
+
 Var slice(const Var& x, const std::vector<SliceSpec>& spec) {
   const Shape& in = x.shape();
   if (spec.size() > in.size())
