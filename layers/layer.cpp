@@ -32,6 +32,11 @@ Layer::Layer(const std::string& class_name, const std::string& name, bool valida
     : class_name_(class_name), name_(name.empty() ? default_name(class_name) : name),
       validate_args_(validate_args) {}
 
+void Layer::train(bool training) {
+  training_ = training;
+  for (const auto& m : submodules()) m->training_ = training;
+}
+
 const Var& Layer::add_variable(const Var& v) {
   if (!v.defined()) throw ValueError(who() + ": cannot register an undefined variable");
   own_variables_.push_back(v);

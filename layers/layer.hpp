@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <tapir/core/random.hpp>
 #include <tapir/core/var.hpp>
 
 namespace tapir::nn {
@@ -48,6 +49,18 @@ class Layer : public std::enable_shared_from_this<Layer> {
   /// This layer's own divergence terms of its last call (what a subclass left in own_losses_).
   const std::vector<Var>& own_losses() const { return own_losses_; }
 
+  /// Training or inference mode, for this layer and every submodule (PyTorch's train()/eval()):
+  /// Dropout drops and BatchNormalization uses batch statistics (and updates its running ones)
+  /// only in training mode. Variational layers sample in both modes. New layers start training.
+  void train(bool training = true);
+  void eval() { train(false); }
+  bool training() const { return training_; }
+
+  /// The layer's counter-based random stream if it draws numbers (variational layers, Dropout),
+  /// else null. Checkpoints save and restore its counter so a resumed run draws what an
+  /// uninterrupted one would.
+  virtual SeedStream* random_stream() { return nullptr; }
+
   /// A text table: one row per variable (name, shape, dtype, count, trainable), then totals.
   std::string summary() const;
 
@@ -75,6 +88,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
  private:
   std::string class_name_, name_;
   bool validate_args_ = false;
+  bool training_ = true;
   std::vector<Var> own_variables_;
   std::vector<std::shared_ptr<Layer>> children_;
 };

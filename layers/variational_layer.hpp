@@ -40,6 +40,7 @@ class VariationalLayer : public Layer {
   const Activation& activation_fn() const { return activation_fn_; }
   DType dtype() const { return dtype_; }
   SeedStream& seed_stream() { return seeds_; }
+  SeedStream* random_stream() override { return &seeds_; }
   /// True when the last call ran under a NoGradGuard and so left no divergence in losses().
   bool divergence_skipped() const { return divergence_skipped_; }
 
