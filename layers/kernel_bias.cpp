@@ -240,7 +240,7 @@ void KernelBiasLayer::build(KernelApplier applier, const KernelBiasArgs& args) {
                      applier_.kernel_batch_ndims(), applier_.kernel_batch_ndims(), dtype_, name() + "/kernel",
                      name() + "/bias", seeds.fork("init").next());
   kernel_ = k;
-  bias_ = b;
+  bias_ = args.use_bias() ? b : Var();
   if (kernel_.defined()) {
     if (kernel_.shape() != applier_.kernel_shape())
       throw ShapeError(who() + ": make_kernel_bias_fn returned a kernel of shape " + shape_str(kernel_.shape()) +

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <tapir/layers/deterministic.hpp>
+#include <tapir/layers/dnn_to_bnn.hpp>
 #include <tapir/layers/dropout.hpp>
 #include <tapir/layers/flipout.hpp>
 #include <tapir/layers/initializers.hpp>
@@ -12,6 +13,7 @@
 #include <tapir/layers/losses.hpp>
 #include <tapir/layers/normalization.hpp>
 #include <tapir/layers/pooling.hpp>
+#include <tapir/layers/predictive.hpp>
 #include <tapir/layers/reparameterization.hpp>
 #include <tapir/layers/sequential.hpp>
 #include <tapir/layers/util.hpp>

@@ -124,4 +124,95 @@ std::function<Var(const Var&)> flatten_rightmost_fn(std::size_t ndims) {
   return [ndims](const Var& x) { return flatten_rightmost(x, ndims); };
 }
 
+namespace {
+
+// ρ with softplus(ρ) + kScaleShift = σ, elementwise.
+Tensor rho_for_scale(const Tensor& sigma, const char* who) {
+  Tensor rho = Tensor::empty(sigma.shape(), sigma.dtype());
+  for (std::size_t i = 0; i < sigma.size(); ++i) {
+    const double s = sigma.at(i) - kScaleShift;
+    if (!(s > 0) || !std::isfinite(s))
+      throw ValueError(std::string(who) + ": a starting scale must be finite and > " + std::to_string(kScaleShift) +
+                       ", got " + std::to_string(sigma.at(i)) + " at element " + std::to_string(i));
+    // softplus⁻¹(s) = log(expm1(s)), written as s + log(-expm1(-s)) for large s
+    const double r = s > 20 ? s + std::log(-std::expm1(-s)) : std::log(std::expm1(s));
+    if (sigma.dtype() == DType::float32) rho.data<float>()[i] = static_cast<float>(r);
+    else rho.data<double>()[i] = r;
+  }
+  return rho;
+}
+
+Tensor given_or(const std::optional<Tensor>& given, const Shape& shape, DType dtype, const char* what, const char* who) {
+  if (!given) return Tensor();
+  if (given->shape() != shape)
+    throw ShapeError(std::string(who) + ": " + what + " has shape " + shape_str(given->shape()) + ", the layer needs " +
+                     shape_str(shape));
+  return given->astype(dtype);
+}
+
+tfd::DistributionPtr independent_normal(const Var& loc, std::function<Var()> scale, std::size_t ndims,
+                                        const std::string& name) {
+  auto n = std::make_shared<tfd::Normal>(tfd::DeferredVar(loc), tfd::DeferredVar(std::move(scale)), false, name);
+  return std::make_shared<tfd::Independent>(n, ndims, false, name);
+}
+
+}  // namespace
+
+MakeDistributionFn posterior_mvn_diag_fn(const PosteriorOptions& options) {
+  rho_for_scale(Tensor::scalar(options.initial_scale(), DType::float64), "posterior_mvn_diag_fn");  // fail now
+  return [options](const Shape& kernel_shape, const Shape& bias_shape, const Initializer& kernel_initializer,
+                   const Initializer& bias_initializer, std::size_t kernel_batch_ndims, std::size_t bias_batch_ndims,
+                   DType dtype, const std::string& kernel_name, const std::string& bias_name,
+                   const RandomStream& init_stream) {
+    const char* who = "posterior_mvn_diag_fn";
+    TrackedDistribution base = make_kernel_bias_posterior_mvn_diag(
+        kernel_shape, bias_shape, kernel_initializer, bias_initializer, kernel_batch_ndims, bias_batch_ndims, dtype,
+        kernel_name, bias_name, init_stream);
+    // variables: kernel_loc, kernel_rho, bias_loc, bias_rho — set their starting values
+    const Tensor locs[2] = {given_or(options.kernel_loc(), kernel_shape, dtype, "kernel_loc", who),
+                            given_or(options.bias_loc(), bias_shape, dtype, "bias_loc", who)};
+    const Tensor scales[2] = {given_or(options.kernel_scale(), kernel_shape, dtype, "kernel_scale", who),
+                              given_or(options.bias_scale(), bias_shape, dtype, "bias_scale", who)};
+    for (std::size_t part = 0; part < 2; ++part) {
+      Var loc = base.variables[2 * part], rho = base.variables[2 * part + 1];
+      if (locs[part].defined()) loc.set_value(locs[part]);
+      rho.set_value(rho_for_scale(scales[part].defined() ? scales[part]
+                                                         : Tensor::full(rho.shape(), dtype, options.initial_scale()),
+                                  who));
+    }
+    return base;
+  };
+}
+
+MakeDistributionFn prior_normal_fn(const NormalPriorOptions& options) {
+  if (!(options.scale() > kScaleShift) || !std::isfinite(options.scale()))
+    throw ValueError("prior_normal_fn: scale must be finite and > " + std::to_string(kScaleShift) + ", got " +
+                     std::to_string(options.scale()));
+  return [options](const Shape& kernel_shape, const Shape& bias_shape, const Initializer&, const Initializer&,
+                   std::size_t, std::size_t, DType dtype, const std::string& kernel_name,
+                   const std::string& bias_name, const RandomStream&) {
+    const char* who = "prior_normal_fn";
+    std::vector<Var> variables;
+    auto part = [&](const Shape& shape, const std::optional<Tensor>& given_loc, const char* what,
+                    const std::string& name) {
+      const Tensor l = given_or(given_loc, shape, dtype, what, who);
+      const Var loc = constant(l.defined() ? l : Tensor::zeros(shape, dtype), name + "_loc");
+      std::function<Var()> scale;
+      if (options.trainable()) {
+        Var rho = parameter(rho_for_scale(Tensor::scalar(options.scale(), dtype), who), name + "_rho");
+        variables.push_back(rho);
+        scale = [rho] { return softplus(rho) + kScaleShift; };
+      } else {
+        const Var s = constant(Tensor::full(shape, dtype, options.scale()));
+        scale = [s] { return s; };
+      }
+      return independent_normal(loc, scale, shape.size(), name);
+    };
+    auto kernel = part(kernel_shape, options.kernel_loc(), "kernel_loc", kernel_name);
+    auto bias = part(bias_shape, options.bias_loc(), "bias_loc", bias_name);
+    return TrackedDistribution(std::make_shared<JointDistribution>(std::vector<tfd::DistributionPtr>{kernel, bias}, "prior"),
+                               variables);
+  };
+}
+
 }  // namespace tapir::nn::util

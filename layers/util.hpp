@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include <tapir/core/options.hpp>
 #include <tapir/core/random.hpp>
 #include <tapir/core/var.hpp>
 
@@ -109,6 +110,36 @@ std::vector<Var> sample_posterior(const JointDistribution& posterior, const Rand
 Var flatten_rightmost(const Var& x, std::size_t ndims = 3);
 /// The same as a Sequential element: flatten_rightmost_fn(3) is a callable.
 std::function<Var(const Var&)> flatten_rightmost_fn(std::size_t ndims = 3);
+
+// ---- configurable factories (return a make_posterior_fn / make_prior_fn) ----------------------
+
+/// make_kernel_bias_posterior_mvn_diag with chosen starting values: σ starts at initial_scale
+/// (or at the per-element kernel_scale / bias_scale tensors), loc at kernel_loc / bias_loc
+/// (else the layer's initializers). ρ = softplus⁻¹(σ - 1e-5), so σ must exceed 1e-5.
+struct PosteriorOptions {
+  TAPIR_ARG(double, initial_scale) = kInitialScale;
+  TAPIR_OPTIONAL_ARG(Tensor, kernel_loc);
+  TAPIR_OPTIONAL_ARG(Tensor, bias_loc);
+  TAPIR_OPTIONAL_ARG(Tensor, kernel_scale);
+  TAPIR_OPTIONAL_ARG(Tensor, bias_scale);
+
+ public:
+};
+MakeDistributionFn posterior_mvn_diag_fn(const PosteriorOptions& options = {});
+
+/// Independent Normal(loc, scale) priors on kernel and bias: loc 0 (or the kernel_loc /
+/// bias_loc tensors, e.g. trained weights for MOPED), scale `scale`. trainable(true) makes it an
+/// empirical-Bayes prior: one scale per tensor, σ = softplus(ρ) + 1e-5 with ρ a trainable
+/// variable "<kernel_name>_rho" / "<bias_name>_rho" starting at `scale`.
+struct NormalPriorOptions {
+  TAPIR_ARG(double, scale) = 1.0;
+  TAPIR_OPTIONAL_ARG(Tensor, kernel_loc);
+  TAPIR_OPTIONAL_ARG(Tensor, bias_loc);
+  TAPIR_ARG(bool, trainable) = false;
+
+ public:
+};
+MakeDistributionFn prior_normal_fn(const NormalPriorOptions& options = {});
 
 }  // namespace util
 }  // namespace tapir::nn

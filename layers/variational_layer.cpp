@@ -56,6 +56,21 @@ void VariationalKernelBiasLayer::build(KernelApplier applier, const KernelBiasAr
                                      name() + "/prior_bias", init.fold_in("prior"));
   if (!q.distribution || !p.distribution)
     throw ValueError(who() + ": make_posterior_fn/make_prior_fn returned no distribution");
+  if (!args.use_bias()) {  // keep only the kernel parts, and the variables not named after the bias
+    const std::string bias_prefixes[2] = {name() + "/bias", name() + "/prior_bias"};
+    for (TrackedDistribution* d : {&q, &p}) {
+      if (d->distribution->size() != 2)
+        throw ValueError(who() + ": use_bias(false) needs [kernel, bias] from make_posterior_fn/make_prior_fn, got " +
+                         std::to_string(d->distribution->size()) + " parts");
+      d->distribution = std::make_shared<JointDistribution>(std::vector<distributions::DistributionPtr>{
+                                                                d->distribution->part(0)},
+                                                            d->distribution->name());
+      std::vector<Var> kept;
+      for (const auto& v : d->variables)
+        if (v.name().rfind(bias_prefixes[0], 0) != 0 && v.name().rfind(bias_prefixes[1], 0) != 0) kept.push_back(v);
+      d->variables = kept;
+    }
+  }
   posterior_ = q.distribution;
   prior_ = p.distribution;
   for (const auto& v : q.variables) add_variable(v);

@@ -16,6 +16,7 @@
 //   dtype float32, activation_fn none, seed unset (fresh entropy), validate_args false,
 //   name "" (the class name, made unique), rank 2, strides 1, padding "VALID", dilations 1,
 //   output_padding unset (inferred), method "auto", index_dtype "int32".
+// use_bias true (Keras' name; false: no bias variables, no bias posterior or prior part).
 // tapir additions: sign_mode (Flipout only), divergence_fn (what losses() holds after a call;
 // default losses::kl_divergence_monte_carlo), seed on deterministic layers (fixes their
 // initial values).
@@ -70,6 +71,7 @@ struct KernelBiasArgs {
   TAPIR_GETTER(std::string, name);
   TAPIR_OPTIONAL_GETTER(SignMode, sign_mode);
   TAPIR_GETTER(DivergenceFn, divergence_fn);
+  TAPIR_GETTER(bool, use_bias) = true;
 
  public:
 };
@@ -91,6 +93,7 @@ struct KernelBiasSetters : KernelBiasArgs {
   TAPIR_SETTER(KernelBiasArgs, std::string, name)
   TAPIR_SETTER(KernelBiasArgs, SignMode, sign_mode)
   TAPIR_SETTER(KernelBiasArgs, DivergenceFn, divergence_fn)
+  TAPIR_SETTER(KernelBiasArgs, bool, use_bias)
 };
 
 /// The convolution arguments (both conv families); filter_shape may instead be the
