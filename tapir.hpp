@@ -1,5 +1,7 @@
 // tapir: Bayesian deep learning in C++17 — the umbrella header.
 //   #include <tapir/tapir.hpp>      (pkg-config --cflags --libs tapir)
+// Pictures are the separate library tapir-viz: #include <tapir/viz/plots.hpp>
+// (pkg-config --cflags --libs tapir-viz).
 #pragma once
 
 #include "core/conv.hpp"
@@ -19,8 +21,5 @@
 #include "data/loader.hpp"
 #include "layers/layers.hpp"
 #include "layers/predictive.hpp"
-#include "viz/draw.hpp"
-#include "viz/plots.hpp"
-#include "viz/png.hpp"
 
 #include "distributions/distributions.hpp"
