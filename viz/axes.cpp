@@ -137,7 +137,8 @@ double y_label_offset(int label_px) {
 int legend_width_px(const std::vector<std::string>& names) {
   std::size_t longest = 0;
   for (const auto& s : names) longest = std::max(longest, s.size());
-  return 56 + static_cast<int>(7 * longest);  // mark + gaps + ~7 px per character at scale 1
+  // mark and gaps, then the names at the legend's 0.9 text scale (letters ~ as wide as digits)
+  return static_cast<int>(6 * kCharHeightPx + 0.9 * kDigitWidthPx * static_cast<double>(longest));
 }
 
 void check_size(const std::string& who, int width, int height, int min_width, int min_height) {

@@ -55,9 +55,8 @@ double y_label_offset(int label_px);
 /// Pixels a legend placed outside the axes needs on the right for these names.
 int legend_width_px(const std::vector<std::string>& names);
 
-/// Pixel sizes of PLplot's default text on the cairo driver, measured: a character's height
-/// and a digit's width at kTextScale.
-inline constexpr double kCharHeightPx = 9.4, kDigitWidthPx = 6.6;
+/// Width of a digit of PLplot's text (Pango's default sans) in pixels at kTextScale, measured.
+inline constexpr double kDigitWidthPx = 0.7 * kCharHeightPx;
 
 /// Character height multiplier for tick numbers and labels (PLplot's default, 1, is small at the
 /// sizes training programs write).

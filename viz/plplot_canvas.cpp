@@ -66,6 +66,9 @@ PlplotCanvas::PlplotCanvas(std::string who, int width, int height)
   plinit();
   open_ = true;
   pladv(0);
+  PLFLT x_min_mm = 0, x_max_mm = 0, y_min_mm = 0, y_max_mm = 0;
+  plgspa(&x_min_mm, &x_max_mm, &y_min_mm, &y_max_mm);  // the page in millimetres
+  plschr(kCharHeightPx * (x_max_mm - x_min_mm) / width, 1.0);
   plcol0(kInk);
 }
 

@@ -56,4 +56,9 @@ std::string plplot_text(const std::string& text);
 /// PLplot's index of the text and frame colour.
 inline constexpr int kInk = 1;
 
+/// Height of PLplot's default character in pixels. PLplot scales text with the page size by
+/// default; a figure's text should not grow with the figure (matplotlib keeps 10 pt), so the
+/// canvas fixes it.
+inline constexpr double kCharHeightPx = 10.0;
+
 }  // namespace tapir::viz::detail
