@@ -237,8 +237,12 @@ def check(nb, name, mode, order, outputs, displays, leftover, update, quiet):
         cell = nb["cells"][idx]
         where = "%s [%s]: FAILED at cell %d (code cell %d)" % (name, mode, idx, number)
         if idx not in outputs:
-            print("%s: the interpreter stopped (crash or uncaught exception)" % where)
-            print(leftover[-3000:])
+            # the first error is the cause; what follows is often fallout (a failed cell can leave
+            # clang-repl without its earlier declarations)
+            first = re.search(r"(^|\n)[^\n]*error: ", leftover)
+            start = max(0, first.start() - 1500) if first else max(0, len(leftover) - 3000)
+            kind = "compile error" if first else "the interpreter stopped (crash or uncaught exception)"
+            print("%s: %s\n%s" % (where, kind, leftover[start:start + 3000].strip()))
             return False
         text = outputs[idx]
         if is_error(text):

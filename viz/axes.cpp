@@ -54,7 +54,8 @@ void draw_labels(const std::string& x_label, const std::string& y_label, const s
   }
 }
 
-void draw_legend(const std::vector<LegendEntry>& entries, LegendMark mark, LegendPlace place) {
+void draw_legend(const std::vector<LegendEntry>& entries, LegendMark mark, LegendPlace place,
+                 const std::vector<int>& box_patterns) {
   if (entries.empty()) return;
   const std::size_t n = entries.size();
   std::vector<PLINT> opt(n), text_colors(n, kInk), colors(n), patterns(n, 0), line_styles(n, 1),
@@ -65,6 +66,7 @@ void draw_legend(const std::vector<LegendEntry>& entries, LegendMark mark, Legen
   for (std::size_t i = 0; i < n; ++i) {
     opt[i] = mark == LegendMark::line ? PL_LEGEND_LINE : mark == LegendMark::dot ? PL_LEGEND_SYMBOL : PL_LEGEND_COLOR_BOX;
     colors[i] = entries[i].color;
+    if (i < box_patterns.size()) patterns[i] = box_patterns[i];
     texts[i] = plplot_text(entries[i].name);
     text_ptrs[i] = texts[i].c_str();
   }
@@ -110,8 +112,8 @@ LegendPlace emptiest_corner(const std::vector<double>& xs, const std::vector<dou
   return places[best];
 }
 
-double nice_tick(double lo, double hi) {
-  const double raw = (hi - lo) / 6.0;
+double nice_tick(double lo, double hi, double ticks) {
+  const double raw = (hi - lo) / ticks;
   const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
   const double r = raw / magnitude;
   return (r < 1.5 ? 1.0 : r < 3.0 ? 2.0 : r < 7.0 ? 5.0 : 10.0) * magnitude;

@@ -38,15 +38,18 @@ struct LegendEntry {
 enum class LegendMark { line, dot, box };
 enum class LegendPlace { inside_top_right, inside_top_left, inside_bottom_right, inside_bottom_left, outside_right };
 /// A legend box of named entries for the current viewport.
-void draw_legend(const std::vector<LegendEntry>& entries, LegendMark mark, LegendPlace place);
+/// `box_patterns` (mark == box only): one PLplot fill pattern per entry, 0 = solid; empty = all solid.
+void draw_legend(const std::vector<LegendEntry>& entries, LegendMark mark, LegendPlace place,
+                 const std::vector<int>& box_patterns = {});
 /// matplotlib's loc="best", simplified: the inside corner whose quarter of the window
 /// [x0, x1] x [y0, y1] holds the fewest of the points (xs[i], ys[i]).
 LegendPlace emptiest_corner(const std::vector<double>& xs, const std::vector<double>& ys, double x0, double x1,
                             double y0, double y1);
 
-/// Major tick spacing for [lo, hi] (1, 2 or 5 times a power of ten, 4 to 10 ticks), passed to
-/// draw_frame so that the tick numbers' width is known before drawing them.
-double nice_tick(double lo, double hi);
+/// Major tick spacing for [lo, hi]: 1, 2 or 5 times a power of ten giving about `ticks` ticks
+/// (between 2/3 and 5/3 of it). Passed to draw_frame so that the tick numbers' width is known
+/// before drawing them.
+double nice_tick(double lo, double hi, double ticks = 6.0);
 /// Width in pixels of the widest number on an axis over [lo, hi] with ticks every `tick`.
 int tick_label_width_px(double lo, double hi, double tick);
 /// The y label's distance from the axis (PLplot's unit: character heights) that clears tick

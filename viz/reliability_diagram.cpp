@@ -15,6 +15,8 @@ namespace tapir::viz {
 
 namespace {
 
+constexpr int kGapPattern = 3;  // PLplot's fill pattern 3: lines at 45 degrees
+
 bool in_unit(double v) { return v >= 0.0 && v <= 1.0; }  // false for NaN too
 
 void validate(const std::vector<ReliabilityBin>& bins, double ece) {
@@ -56,7 +58,7 @@ Image reliability_diagram(const std::vector<ReliabilityBin>& bins, double ece, c
   std::size_t max_count = 1;
   for (const ReliabilityBin& b : bins) max_count = std::max(max_count, b.count);
   const double count_top = 1.25 * static_cast<double>(max_count);  // room for the numbers above the bars
-  const double count_tick = std::max(1.0, detail::nice_tick(0.0, count_top));
+  const double count_tick = std::max(1.0, detail::nice_tick(0.0, count_top, 3.0));  // a short panel: few ticks
   const double y_offset = detail::y_label_offset(std::max(detail::tick_label_width_px(0.0, 1.0, 0.2),
                                                           detail::tick_label_width_px(0.0, count_top, count_tick)));
   const int left = static_cast<int>(std::ceil((y_offset + 1.2) * detail::kCharHeightPx * detail::kTextScale)) + 6;
@@ -71,7 +73,7 @@ Image reliability_diagram(const std::vector<ReliabilityBin>& bins, double ece, c
   plwind(0.0, 1.0, 0.0, 1.0);
   detail::draw_grid(canvas);
   const int bar = canvas.color(palette()[0]), bar_edge = canvas.color(Rgb{20, 70, 120});
-  const int gap_fill = canvas.color(palette()[3], 0.3), gap_edge = canvas.color(palette()[3]);
+  const int gap_color = canvas.color(palette()[3]);
   const int diagonal = canvas.color(Rgb{90, 90, 90});
   for (const ReliabilityBin& b : bins) {
     if (b.count == 0) continue;
@@ -80,10 +82,16 @@ Image reliability_diagram(const std::vector<ReliabilityBin>& bins, double ece, c
     canvas.use(bar_edge);
     outline_rect(b.lower, b.upper, 0.0, b.accuracy);
     if (o.show_gap() && b.mean_confidence != b.accuracy) {
-      canvas.use(gap_fill);
-      fill_rect(b.lower, b.upper, std::min(b.accuracy, b.mean_confidence), std::max(b.accuracy, b.mean_confidence));
-      canvas.use(gap_edge);
-      outline_rect(b.lower, b.upper, std::min(b.accuracy, b.mean_confidence), std::max(b.accuracy, b.mean_confidence));
+      // hatched, so the gap reads the same over the bar (under-confidence) and over white
+      // (over-confidence), as its legend entry shows it
+      const double lo = std::min(b.accuracy, b.mean_confidence), hi = std::max(b.accuracy, b.mean_confidence);
+      canvas.use(gap_color);
+      plwidth(1.5);
+      plpsty(kGapPattern);
+      fill_rect(b.lower, b.upper, lo, hi);
+      plpsty(0);
+      outline_rect(b.lower, b.upper, lo, hi);
+      plwidth(1.0);
     }
   }
   canvas.use(diagonal);
@@ -96,8 +104,8 @@ Image reliability_diagram(const std::vector<ReliabilityBin>& bins, double ece, c
   detail::draw_frame(canvas, false, 0.2, 0.2);
   detail::draw_labels("", "accuracy", title, y_offset);
   std::vector<detail::LegendEntry> legend{{"accuracy per bin", bar}};
-  if (o.show_gap()) legend.push_back({"gap to confidence", gap_fill});
-  detail::draw_legend(legend, detail::LegendMark::box, detail::LegendPlace::inside_top_left);
+  if (o.show_gap()) legend.push_back({"gap to mean confidence", gap_color});
+  detail::draw_legend(legend, detail::LegendMark::box, detail::LegendPlace::inside_top_left, {0, kGapPattern});
 
   // ---- bottom: examples per bin, the number above each bar
   detail::set_viewport(canvas, {left, right, o.height() - bottom - count_h, bottom});
@@ -109,7 +117,7 @@ Image reliability_diagram(const std::vector<ReliabilityBin>& bins, double ece, c
     canvas.use(count_bar);
     fill_rect(b.lower, b.upper, 0.0, static_cast<double>(b.count));
     canvas.use(detail::kInk);
-    plschr(0, 0.8);
+    plschr(0, 0.7);
     const std::string number = std::to_string(b.count);
     plptex(0.5 * (b.lower + b.upper), static_cast<double>(b.count) + 0.04 * max_count, 1.0, 0.0, 0.5, number.c_str());
   }
