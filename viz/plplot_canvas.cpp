@@ -27,10 +27,28 @@ void on_abort(PLCHAR_VECTOR message) {
   abort_messages() += message ? message : "(no message)";
 }
 
+// Set when PLplot gave up (plexit): its state is then only good for a full plend().
+bool& plplot_failed() {
+  static bool failed = false;
+  return failed;
+}
+
 // plexit() would exit() once this returns; throwing unwinds back to the canvas instead (Debian
 // builds libplplot with unwind tables, so the exception crosses its C frames).
 int on_exit(PLCHAR_VECTOR message) {
+  plplot_failed() = true;
   throw IOError(std::string("PLplot failed: ") + (message ? message : "(no message)"));
+}
+
+// Ends the page: plend1() normally, a full plend() after a failure (it resets every stream).
+void end_page() {
+  if (plplot_failed()) {
+    plplot_failed() = false;
+    plsexit(nullptr);  // plend() must not meet our throwing handler
+    plend();
+  } else {
+    plend1();
+  }
 }
 
 // plinit() with an unknown device would prompt on stdin for another one: check first.
@@ -63,21 +81,30 @@ PlplotCanvas::PlplotCanvas(std::string who, int width, int height)
   plscmap0n(kColors);
   plscol0a(0, 255, 255, 255, 1.0);
   plscol0a(kInk, 0, 0, 0, 1.0);
-  plinit();
+  try {
+    plinit();
+    pladv(0);
+    PLFLT x_min_mm = 0, x_max_mm = 0, y_min_mm = 0, y_max_mm = 0;
+    plgspa(&x_min_mm, &x_max_mm, &y_min_mm, &y_max_mm);  // the page in millimetres
+    plschr(kCharHeightPx * (x_max_mm - x_min_mm) / width, 1.0);
+    plcol0(kInk);
+  } catch (...) {  // a constructor that throws gets no destructor: end the page here
+    try { end_page(); } catch (...) {}
+    plsabort(nullptr);
+    plsexit(nullptr);
+    throw;
+  }
   open_ = true;
-  pladv(0);
-  PLFLT x_min_mm = 0, x_max_mm = 0, y_min_mm = 0, y_max_mm = 0;
-  plgspa(&x_min_mm, &x_max_mm, &y_min_mm, &y_max_mm);  // the page in millimetres
-  plschr(kCharHeightPx * (x_max_mm - x_min_mm) / width, 1.0);
-  plcol0(kInk);
 }
 
 PlplotCanvas::~PlplotCanvas() {
   if (!open_) return;
   try {
-    plend1();
+    end_page();
   } catch (...) {  // a destructor running during unwinding must not throw again
   }
+  plsabort(nullptr);
+  plsexit(nullptr);
 }
 
 int PlplotCanvas::color(Rgb c, double alpha) {
@@ -91,8 +118,8 @@ int PlplotCanvas::color(Rgb c, double alpha) {
 void PlplotCanvas::use(int color_index) { plcol0(color_index); }
 
 Image PlplotCanvas::finish() {
-  open_ = false;
-  plend1();  // the memcairo device copies the page into image_ here
+  end_page();  // the memcairo device copies the page into image_ here
+  open_ = false;  // only now: if end_page threw (plexit), the destructor still resets PLplot
   plsabort(nullptr);
   plsexit(nullptr);
   if (!abort_messages().empty()) throw IOError(who_ + ": PLplot refused an operation: " + abort_messages());
