@@ -60,7 +60,7 @@ void draw_legend(const std::vector<LegendEntry>& entries, LegendMark mark, Legen
   const std::size_t n = entries.size();
   std::vector<PLINT> opt(n), text_colors(n, kInk), colors(n), patterns(n, 0), line_styles(n, 1),
       symbol_numbers(n, 1);
-  std::vector<PLFLT> box_scales(n, 0.8), box_line_widths(n, 1.0), line_widths(n, 2.0), symbol_scales(n, 1.4);
+  std::vector<PLFLT> box_scales(n, 0.8), box_line_widths(n, 1.0), line_widths(n, 2.0), symbol_scales(n, 2.2);
   std::vector<std::string> texts(n);
   std::vector<const char*> text_ptrs(n), symbols(n, "•");
   for (std::size_t i = 0; i < n; ++i) {
