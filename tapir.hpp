@@ -1,5 +1,7 @@
 // tapir: Bayesian deep learning in C++17 — the umbrella header.
 //   #include <tapir/tapir.hpp>      (pkg-config --cflags --libs tapir)
+// Pictures are the separate library tapir-viz: #include <tapir/viz/plots.hpp>
+// (pkg-config --cflags --libs tapir-viz).
 #pragma once
 
 #include <tapir/core/conv.hpp>
@@ -21,8 +23,5 @@
 #include <tapir/data/loader.hpp>
 #include <tapir/layers/layers.hpp>
 #include <tapir/metrics/predictive.hpp>
-#include <tapir/viz/draw.hpp>
-#include <tapir/viz/plots.hpp>
-#include <tapir/viz/png.hpp>
 
 #include <tapir/distributions/distributions.hpp>

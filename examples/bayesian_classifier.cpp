@@ -16,6 +16,7 @@
 #include <numeric>
 
 #include <tapir/tapir.hpp>
+#include <tapir/viz/plots.hpp>
 
 #include "common/checkpoint.hpp"
 #include "common/progress.hpp"
@@ -139,7 +140,10 @@ int main(int argc, char** argv) {
 
     // ---- pictures: reliability diagram; the 16 most and least certain test images
     namespace viz = tapir::viz;
-    viz::write_png(out_dir + "/reliability.png", viz::reliability_diagram(bins, viz::ReliabilityOptions().title("RELIABILITY (MC PREDICTIVE)")));
+    std::vector<viz::ReliabilityBin> plotted;
+    for (const auto& b : bins) plotted.push_back({b.lower, b.upper, b.mean_confidence, b.accuracy, b.count});
+    viz::write_png(out_dir + "/reliability.png",
+                   viz::reliability_diagram(plotted, ece, viz::ReliabilityOptions().title("MC predictive, test set")));
     std::vector<std::size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return entropy.at(a) < entropy.at(b); });

@@ -5,9 +5,11 @@ PACKAGES=(
   g++ meson ninja-build pkg-config ccache          # toolchain (ccache: faster rebuilds in CI)
   libxtensor-dev libxsimd-dev xtl-dev              # tensors, SIMD
   doctest-dev                                       # tests
+  cmake                                             # the install test builds a CMake project against tapir
   zlib1g-dev                                        # IDX (gzip) data files
   libzip-dev                                        # .npz model/optimizer files NumPy can read
-  libstb-dev                                        # PNG pictures (stb_image_write)
+  libstb-dev                                        # tapir-viz: PNG encoding, image grids (stb_image_write)
+  libplplot-dev plplot-driver-cairo fonts-dejavu-core  # tapir-viz: figures (PLplot's cairo driver, its text font)
   libcli11-dev nlohmann-json3-dev                   # example programs: flags, JSON summaries
   dataset-fashion-mnist                             # the main job's data
   python3 python3-nbformat                          # notebook runner, notebook validation

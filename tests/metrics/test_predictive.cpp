@@ -22,7 +22,7 @@ Tensor four_examples() {
 const std::vector<int> kFourLabels = {0, 2, 0, 2};
 }  // namespace
 
-TEST_SUITE("layers/predictive") {
+TEST_SUITE("metrics/predictive") {
 
 TEST_CASE("mean_std over the sample axis") {
   const Tensor s = Tensor::from_vector<double>({3, 2}, {1, 2, 3, 2, 5, 2});

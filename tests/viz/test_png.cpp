@@ -1,5 +1,7 @@
 #include "../testing.hpp"
 
+#include <tapir/viz/png.hpp>
+
 #include <stb/stb_image.h>
 
 #include <cstdio>
@@ -113,23 +115,6 @@ TEST_CASE("to_image maps [lo, hi] to 0..255") {
   CHECK_THROWS_WITH_AS(viz::to_image(Tensor::zeros({2, 2, 2}, DType::float32)), doctest::Contains("[2,2,2]"),
                        ShapeError);
   CHECK_THROWS_AS(viz::to_image(Tensor::full({1, 1}, DType::float64, NAN)), ValueError);
-}
-
-TEST_CASE("the pixel font draws known glyphs") {
-  Image img(8, 5, 1, 0);
-  viz::draw_text(img, 0, 0, "1-", Rgb{255, 255, 255});
-  // '1' = .#. / ##. / .#. / .#. / ###
-  CHECK(img.at(0, 0) == 0);
-  CHECK(img.at(1, 0) == 255);
-  CHECK(img.at(0, 1) == 255);
-  CHECK(img.at(0, 4) == 255);
-  CHECK(img.at(2, 4) == 255);
-  CHECK(img.at(3, 2) == 0);  // the gap between glyphs
-  // '-' occupies the middle row of the next cell
-  CHECK(img.at(4, 2) == 255);
-  CHECK(img.at(6, 2) == 255);
-  CHECK(img.at(5, 1) == 0);
-  CHECK(viz::text_width("ab", 2) == 14);
 }
 
 }
