@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     const std::vector<Config> configs{{"after backward, one pass", false, std::size_t(25) << 20},
                                       {"overlapped, 25 MiB buckets", true, std::size_t(25) << 20},
                                       {"overlapped, 4 MiB buckets", true, std::size_t(4) << 20},
-                                      {"overlapped, 1 MiB buckets", true, std::size_t(1) << 20}};
+                                      {"overlapped, 8 MiB buckets", true, std::size_t(8) << 20}};
     struct Times { std::vector<double> step, backward, finish; std::size_t buckets = 0, early = 0; };
     std::vector<Times> times(configs.size());
     for (std::size_t round = 0; round < rounds; ++round) {

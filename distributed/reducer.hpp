@@ -27,6 +27,10 @@
 // no rank waits for a bucket another rank never starts. After finish() every parameter has a
 // defined gradient, the sum over ranks divided by the world size.
 //
+// While a reducer with overlap exists, every backward that reaches its parameters starts
+// reductions: run it on every rank and follow it by finish() (a backward for something else —
+// a gradient check, a second loss — belongs before the reducer is made or after it is gone).
+//
 // Determinism: the buffer layout, the order of the reductions and their sizes are fixed, so for
 // a fixed world size Open MPI's allreduce algorithm and its order of additions are fixed too:
 // the same inputs give the same bits, and every rank receives the same bits (tested with

@@ -16,3 +16,13 @@ FLAGS=$(pc --cflags --libs)
 g++ -std=c++17 -O1 ${TAPIR_TEST_CXXFLAGS:-} "$SRC/tests/install/prog.cpp" $FLAGS -o "$TMP/prog"
 LIBDIR=$(pc --variable=libdir)
 LD_LIBRARY_PATH="$LIBDIR" "$TMP/prog"
+# With MPI, libtapir-distributed is installed with its own pkg-config file: a program using it
+# compiles and links with `pkg-config --cflags --libs tapir-distributed` (not run: that needs mpirun).
+if [ -n "$(find "$TMP/root" -name tapir-distributed.pc | head -n 1)" ]; then
+  printf '%s\n' '#include <tapir/distributed/distributed.hpp>' \
+    'int main(int argc, char** argv) { tapir::distributed::Context mpi(&argc, &argv); return tapir::distributed::world_size() > 0 ? 0 : 1; }' \
+    > "$TMP/dist.cpp"
+  DFLAGS=$(pkg-config --define-variable=prefix="$PREFIX" --cflags --libs tapir-distributed)
+  g++ -std=c++17 -O1 ${TAPIR_TEST_CXXFLAGS:-} "$TMP/dist.cpp" $DFLAGS -o "$TMP/dist"
+  echo "tapir-distributed: compiled and linked against the installed package"
+fi
