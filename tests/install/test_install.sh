@@ -22,7 +22,12 @@ if [ -n "$(find "$TMP/root" -name tapir-distributed.pc | head -n 1)" ]; then
   printf '%s\n' '#include <tapir/distributed/distributed.hpp>' \
     'int main(int argc, char** argv) { tapir::distributed::Context mpi(&argc, &argv); return tapir::distributed::world_size() > 0 ? 0 : 1; }' \
     > "$TMP/dist.cpp"
-  DFLAGS=$(pkg-config --define-variable=prefix="$PREFIX" --cflags --libs tapir-distributed)
+  # --define-variable would move Open MPI's prefix too: copies of the staged .pc files with
+  # their prefix rewritten, and ompi-c (Requires) from its real place.
+  mkdir -p "$TMP/pc"
+  for f in "$PC"/tapir*.pc; do sed "s|^prefix=.*|prefix=$PREFIX|" "$f" > "$TMP/pc/$(basename "$f")"; done
+  PKG_CONFIG_PATH="$TMP/pc" pkg-config --print-requires tapir-distributed | grep -q ompi-c
+  DFLAGS=$(PKG_CONFIG_PATH="$TMP/pc" pkg-config --cflags --libs tapir-distributed)
   g++ -std=c++17 -O1 ${TAPIR_TEST_CXXFLAGS:-} "$TMP/dist.cpp" $DFLAGS -o "$TMP/dist"
   echo "tapir-distributed: compiled and linked against the installed package"
 fi
