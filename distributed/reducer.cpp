@@ -28,7 +28,7 @@ void divide(Tensor& t, double ranks) {
 
 GradientReducer::GradientReducer(std::vector<Var> params, ReducerOptions options)
     : params_(std::move(params)), options_(options) {
-  Context& ctx = Context::current("distributed::GradientReducer");
+  Context::current("distributed::GradientReducer");  // fails early without a Context
   if (options_.bucket_bytes() == 0) throw ValueError("distributed::GradientReducer: bucket_bytes must be > 0");
   std::unordered_set<const VarImpl*> seen;
   for (std::size_t i = 0; i < params_.size(); ++i) {
@@ -39,34 +39,32 @@ GradientReducer::GradientReducer(std::vector<Var> params, ReducerOptions options
     if (!seen.insert(p.impl()).second)
       throw ValueError("distributed::GradientReducer: parameter '" + p.name() + "' is listed twice");
   }
-  // Reverse registration order: backward finishes the last layers first.
+  // Reverse registration order: backward finishes the last layers first. A bucket is closed
+  // when the next parameter has another dtype or would take it past bucket_bytes.
   bucket_of_.resize(params_.size());
   slot_of_.resize(params_.size());
   detail::Fnv1a layout;
   layout.word(params_.size());
-  std::size_t bucket_elements = 0;
   for (std::size_t k = params_.size(); k-- > 0;) {
     const Var& p = params_[k];
-    const std::size_t bytes_so_far = bucket_elements * dtype_size(p.dtype());
-    const bool new_bucket = buckets_.empty() || buckets_.back().buffer.dtype() != p.dtype() ||
-                            (bytes_so_far > 0 && bytes_so_far + p.value().nbytes() > options_.bucket_bytes());
+    const bool new_bucket = buckets_.empty() || buckets_.back().dtype != p.dtype() ||
+                            (buckets_.back().elements > 0 &&
+                             (buckets_.back().elements + p.size()) * dtype_size(p.dtype()) > options_.bucket_bytes());
     if (new_bucket) {
-      if (!buckets_.empty()) buckets_.back().buffer = Tensor::zeros({bucket_elements}, buckets_.back().buffer.dtype());
       buckets_.emplace_back();
-      buckets_.back().buffer = Tensor::zeros({0}, p.dtype());  // dtype marker until sized
-      bucket_elements = 0;
-      layout.word(0xB0C3E7ull);
+      buckets_.back().dtype = p.dtype();
+      layout.word(0xB0C3E7ull);  // bucket boundaries are part of the layout
     }
+    Bucket& b = buckets_.back();
     bucket_of_[k] = buckets_.size() - 1;
-    slot_of_[k] = buckets_.back().slots.size();
-    buckets_.back().slots.push_back({k, bucket_elements});
-    bucket_elements += p.size();
+    slot_of_[k] = b.slots.size();
+    b.slots.push_back({k, b.elements});
+    b.elements += p.size();
     layout.shape(p.shape(), p.dtype());
   }
-  if (!buckets_.empty()) buckets_.back().buffer = Tensor::zeros({bucket_elements}, buckets_.back().buffer.dtype());
+  for (Bucket& b : buckets_) b.buffer = Tensor::zeros({b.elements}, b.dtype);
   copied_.assign(params_.size(), false);
   check_same_on_all_ranks(layout.h, "distributed::GradientReducer: the bucket layout (parameter shapes and dtypes)");
-  (void)ctx;
   if (options_.overlap())
     for (std::size_t k = 0; k < params_.size(); ++k)
       hook_ids_.push_back(params_[k].add_grad_ready_hook([this, k](const Var&) { on_ready(k); }));
@@ -114,7 +112,6 @@ void GradientReducer::start(Bucket& b) {
   ctx.check(MPI_Iallreduce(MPI_IN_PLACE, b.buffer.raw_data(), static_cast<int>(b.buffer.size()),
                            detail::mpi_type(b.buffer.dtype()), MPI_SUM, ctx.comm(), &b.request),
             "distributed::GradientReducer: MPI_Iallreduce of bucket " + std::to_string(&b - buckets_.data()));
-  b.started = true;
 }
 
 void GradientReducer::start_ready_buckets() {
@@ -151,7 +148,6 @@ void GradientReducer::finish() {
       p.mutable_grad() = std::move(g);
     }
     b.ready = 0;
-    b.started = false;
   }
   copied_.assign(params_.size(), false);
   next_to_start_ = 0;

@@ -80,10 +80,11 @@ class GradientReducer {
     std::size_t offset;  // element offset in the bucket's buffer
   };
   struct Bucket {
-    Tensor buffer;       // 1-D, the bucket's dtype
+    DType dtype;
+    std::size_t elements = 0;
+    Tensor buffer;       // 1-D [elements] of dtype, allocated once the layout is known
     std::vector<Slot> slots;
-    std::size_t ready = 0;
-    bool started = false;
+    std::size_t ready = 0;  // slots filled in this step
     MPI_Request request = MPI_REQUEST_NULL;
   };
 
