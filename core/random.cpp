@@ -124,28 +124,31 @@ void philox_blocks(const RandomStream& stream, std::uint64_t first_block, std::s
   }
 }
 
-// Runs `tile_fn(words, tile_in_chunk, out_tile)` for every tile covering n outputs of which one
-// tile holds `per_tile`. A partial last tile is produced in a scratch buffer and copied, so every
-// element is computed the same way wherever it falls.
+// Runs `tile_fn(words, tile_in_chunk, out_tile)` for every tile covering elements
+// [first, first + n) of the draw, of which one tile holds `per_tile`; out[i] receives element
+// first + i. A partially covered tile is produced in a scratch buffer and copied, so every
+// element is computed the same way wherever it falls (and whatever `first` is).
 template <class T, std::size_t per_tile, class TileFn>
-void fill_tiles(T* out, std::size_t n, const RandomStream& stream, TileFn tile_fn) {
-  const std::size_t tiles = (n + per_tile - 1) / per_tile;
+void fill_tiles(T* out, std::size_t n, const RandomStream& stream, TileFn tile_fn, std::uint64_t first = 0) {
+  if (n == 0) return;
+  const std::uint64_t tile_begin = first / per_tile, tile_end = (first + n + per_tile - 1) / per_tile;
+  const std::size_t tiles = static_cast<std::size_t>(tile_end - tile_begin);
   const std::size_t chunks = (tiles + kChunkTiles - 1) / kChunkTiles;
 #pragma omp parallel for schedule(static) if (n >= kernels::kParallelGrain && chunks > 1)
   for (std::ptrdiff_t c = 0; c < static_cast<std::ptrdiff_t>(chunks); ++c) {
     ChunkWords words;
-    const std::size_t tile0 = static_cast<std::size_t>(c) * kChunkTiles;
-    const std::size_t ntiles = std::min(kChunkTiles, tiles - tile0);
+    const std::uint64_t tile0 = tile_begin + static_cast<std::uint64_t>(c) * kChunkTiles;
+    const std::size_t ntiles = static_cast<std::size_t>(std::min<std::uint64_t>(kChunkTiles, tile_end - tile0));
     philox_blocks(stream, tile0 * kTileBlocks, ntiles * kTileBlocks, words);
     for (std::size_t t = 0; t < ntiles; ++t) {
-      const std::size_t begin = (tile0 + t) * per_tile;
-      const std::size_t count = std::min(per_tile, n - begin);
-      if (count == per_tile) {
-        tile_fn(words, t, out + begin);
+      const std::uint64_t tile_first = (tile0 + t) * per_tile;  // element index of the tile's start
+      const std::uint64_t lo = std::max(tile_first, first), hi = std::min(tile_first + per_tile, first + n);
+      if (lo == tile_first && hi == tile_first + per_tile) {
+        tile_fn(words, t, out + (tile_first - first));
       } else {
         alignas(64) T scratch[per_tile];
         tile_fn(words, t, scratch);
-        std::copy(scratch, scratch + count, out + begin);
+        std::copy(scratch + (lo - tile_first), scratch + (hi - tile_first), out + (lo - first));
       }
     }
   }
@@ -185,7 +188,8 @@ void check_defined(const Tensor& out, const char* fn) {
 
 }  // namespace
 
-void fill_uniform(Tensor& out, const RandomStream& stream, double low, double high) {
+void fill_uniform(Tensor& out, const RandomStream& stream, double low, double high,
+                  std::uint64_t first_element) {
   check_defined(out, "fill_uniform");
   if (!(low < high) || !std::isfinite(low) || !std::isfinite(high))
     throw ValueError("random::fill_uniform: need finite low < high; got low=" + std::to_string(low) +
@@ -203,7 +207,7 @@ void fill_uniform(Tensor& out, const RandomStream& stream, double low, double hi
           o[k * kTileBlocks + j] = unit ? u : lo + width * u;
         }
       }
-    });
+    }, first_element);
   } else {
     fill_tiles<double, 32>(out.data<double>(), out.size(), stream,
                            [=](const ChunkWords& w, std::size_t t, double* o) {
@@ -216,11 +220,12 @@ void fill_uniform(Tensor& out, const RandomStream& stream, double low, double hi
           o[pair * kTileBlocks + j] = unit ? u : low + (high - low) * u;
         }
       }
-    });
+    }, first_element);
   }
 }
 
-void fill_normal(Tensor& out, const RandomStream& stream, double mean, double stddev) {
+void fill_normal(Tensor& out, const RandomStream& stream, double mean, double stddev,
+                 std::uint64_t first_element) {
   check_defined(out, "fill_normal");
   if (!(stddev >= 0) || !std::isfinite(stddev) || !std::isfinite(mean))
     throw ValueError("random::fill_normal: need finite mean and stddev >= 0; got mean=" +
@@ -241,7 +246,7 @@ void fill_normal(Tensor& out, const RandomStream& stream, double mean, double st
         float* block_out = o + 2 * pair * kTileBlocks;
         box_muller<float>(u1, u2, m, s, block_out, block_out + kTileBlocks);
       }
-    });
+    }, first_element);
   } else {
     fill_tiles<double, 32>(out.data<double>(), out.size(), stream,
                            [=](const ChunkWords& w, std::size_t t, double* o) {
@@ -253,12 +258,13 @@ void fill_normal(Tensor& out, const RandomStream& stream, double mean, double st
         u2[j] = unit_double(w.rows[2][off + j], w.rows[3][off + j]);
       }
       box_muller<double>(u1, u2, mean, stddev, o, o + kTileBlocks);
-    });
+    }, first_element);
   }
 }
 
 namespace {
-template <class T> void fill_rademacher_typed(T* out, std::size_t n, const RandomStream& stream) {
+template <class T>
+void fill_rademacher_typed(T* out, std::size_t n, const RandomStream& stream, std::uint64_t first) {
   fill_tiles<T, 2048>(out, n, stream, [](const ChunkWords& w, std::size_t t, T* o) {
     for (std::size_t k = 0; k < 4; ++k) {
       const std::uint32_t* row = w.rows[k] + t * kTileBlocks;
@@ -269,30 +275,32 @@ template <class T> void fill_rademacher_typed(T* out, std::size_t n, const Rando
           dst[j] = static_cast<T>(static_cast<int>((row[j] >> bit) & 1u) * 2 - 1);
       }
     }
-  });
+  }, first);
 }
 }  // namespace
 
-void fill_rademacher(Tensor& out, const RandomStream& stream) {
+void fill_rademacher(Tensor& out, const RandomStream& stream, std::uint64_t first_element) {
   check_defined(out, "fill_rademacher");
-  TAPIR_DISPATCH(out.dtype(), T, fill_rademacher_typed<T>(out.data<T>(), out.size(), stream));
+  TAPIR_DISPATCH(out.dtype(), T, fill_rademacher_typed<T>(out.data<T>(), out.size(), stream, first_element));
 }
 
-Tensor uniform(const Shape& shape, DType dtype, const RandomStream& stream, double low, double high) {
+Tensor uniform(const Shape& shape, DType dtype, const RandomStream& stream, double low, double high,
+               std::uint64_t first_element) {
   Tensor t = Tensor::empty(shape, dtype);
-  fill_uniform(t, stream, low, high);
+  fill_uniform(t, stream, low, high, first_element);
   return t;
 }
 
-Tensor normal(const Shape& shape, DType dtype, const RandomStream& stream, double mean, double stddev) {
+Tensor normal(const Shape& shape, DType dtype, const RandomStream& stream, double mean, double stddev,
+              std::uint64_t first_element) {
   Tensor t = Tensor::empty(shape, dtype);
-  fill_normal(t, stream, mean, stddev);
+  fill_normal(t, stream, mean, stddev, first_element);
   return t;
 }
 
-Tensor rademacher(const Shape& shape, DType dtype, const RandomStream& stream) {
+Tensor rademacher(const Shape& shape, DType dtype, const RandomStream& stream, std::uint64_t first_element) {
   Tensor t = Tensor::empty(shape, dtype);
-  fill_rademacher(t, stream);
+  fill_rademacher(t, stream, first_element);
   return t;
 }
 

@@ -126,22 +126,28 @@ class SeedStream {
 /// Bulk sampling into float32/float64 tensors: SIMD Philox and transforms, OpenMP over tiles.
 /// The `fill_*` forms overwrite an existing tensor (what benchmarks and hot loops call); the
 /// others allocate. Element i depends only on (stream, i) — see the layout at the top.
+/// `first_element` draws a window: the tensor's flat element j is element first_element + j of
+/// the draw, i.e. exactly what a larger tensor drawn from the same stream holds there. This is
+/// how one shard of a batch takes its rows of the whole batch's noise (nn::ExampleOffsetGuard).
 namespace random {
 
 /// Uniform on [low, high): exactly [0, 1) on the 2^-24 (float32) or 2^-53 (float64) grid for the
 /// defaults; for other bounds low + (high - low) * u, which rounding may carry onto `high`.
-void fill_uniform(Tensor& out, const RandomStream& stream, double low = 0.0, double high = 1.0);
+void fill_uniform(Tensor& out, const RandomStream& stream, double low = 0.0, double high = 1.0,
+                  std::uint64_t first_element = 0);
 /// Normal(mean, stddev) by the Box–Muller transform (exact, no rejection; the tails are cut at
 /// about 5.9 sigma in float32 and 8.6 sigma in float64 by the uniform grid).
-void fill_normal(Tensor& out, const RandomStream& stream, double mean = 0.0, double stddev = 1.0);
+void fill_normal(Tensor& out, const RandomStream& stream, double mean = 0.0, double stddev = 1.0,
+                 std::uint64_t first_element = 0);
 /// Rademacher signs: -1 or +1 with probability 1/2 each.
-void fill_rademacher(Tensor& out, const RandomStream& stream);
+void fill_rademacher(Tensor& out, const RandomStream& stream, std::uint64_t first_element = 0);
 
 Tensor uniform(const Shape& shape, DType dtype, const RandomStream& stream, double low = 0.0,
-               double high = 1.0);
+               double high = 1.0, std::uint64_t first_element = 0);
 Tensor normal(const Shape& shape, DType dtype, const RandomStream& stream, double mean = 0.0,
-              double stddev = 1.0);
-Tensor rademacher(const Shape& shape, DType dtype, const RandomStream& stream);
+              double stddev = 1.0, std::uint64_t first_element = 0);
+Tensor rademacher(const Shape& shape, DType dtype, const RandomStream& stream,
+                  std::uint64_t first_element = 0);
 
 }  // namespace random
 }  // namespace tapir

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace tapir {
@@ -50,6 +51,23 @@ Tensor& Var::mutable_value() {
 }
 
 Tensor& Var::mutable_grad() { return checked(impl_)->grad; }
+
+std::uint64_t Var::add_grad_ready_hook(GradReadyHook hook) {
+  static std::atomic<std::uint64_t> next_id{1};
+  auto& impl = checked(impl_);
+  if (impl->grad_fn || !impl->requires_grad)
+    throw AutodiffError("Var::add_grad_ready_hook: '" + impl->name + "' is not a trainable leaf");
+  if (!hook) throw ValueError("Var::add_grad_ready_hook: the hook for '" + impl->name + "' is empty");
+  const std::uint64_t id = next_id++;
+  impl->grad_ready_hooks.emplace_back(id, std::move(hook));
+  return id;
+}
+
+void Var::remove_grad_ready_hook(std::uint64_t id) {
+  auto& hooks = checked(impl_)->grad_ready_hooks;
+  hooks.erase(std::remove_if(hooks.begin(), hooks.end(), [id](const auto& h) { return h.first == id; }),
+              hooks.end());
+}
 
 Var parameter(const Tensor& value, std::string name) {
   auto impl = std::make_shared<VarImpl>();
@@ -100,6 +118,33 @@ void accumulate(Tensor& slot, const Tensor& g) {
     slot.add_(g);
   }
 }
+
+// Grad-ready hooks: a leaf's gradient is final once every edge of the reachable graph that
+// points at it has been run. Only leaves with hooks are counted, so backward without hooks does
+// no extra work beyond one emptiness check per edge.
+using PendingEdges = std::unordered_map<VarImpl*, std::size_t>;
+
+void run_grad_ready_hooks(const std::shared_ptr<VarImpl>& leaf) {
+  const auto hooks = leaf->grad_ready_hooks;  // a copy: a hook may remove itself
+  const Var v(leaf);
+  for (const auto& [id, hook] : hooks) hook(v);
+}
+
+PendingEdges count_hooked_edges(const std::vector<std::shared_ptr<Node>>& order) {
+  PendingEdges pending;
+  for (const auto& n : order)
+    for (const auto& in : n->inputs)
+      if (!in->grad_fn && !in->grad_ready_hooks.empty()) ++pending[in.get()];
+  return pending;
+}
+
+void release_edges(PendingEdges& pending, const Node& n) {
+  if (pending.empty()) return;
+  for (const auto& in : n.inputs) {
+    auto it = pending.find(in.get());
+    if (it != pending.end() && --it->second == 0) run_grad_ready_hooks(in);
+  }
+}
 }  // namespace
 
 void backward(const Var& root, const Tensor& grad_output) {
@@ -120,6 +165,7 @@ void backward(const Var& root, const Tensor& grad_output) {
   }
   if (!r->grad_fn) {  // the root is itself a parameter
     accumulate(r->grad, seed);
+    if (!r->grad_ready_hooks.empty()) run_grad_ready_hooks(r);
     return;
   }
   // Collect the reachable nodes, then run them in reverse tape order.
@@ -140,6 +186,7 @@ void backward(const Var& root, const Tensor& grad_output) {
   std::sort(order.begin(), order.end(),
             [](const auto& a, const auto& b) { return a->sequence > b->sequence; });
   accumulate(r->grad_fn->pending_grad, seed);
+  PendingEdges hooked = count_hooked_edges(order);
   NoGradGuard no_grad;  // backward closures use ops; record nothing while they run
   for (auto& n : order) {
     if (n->pending_grad.defined()) {
@@ -159,6 +206,7 @@ void backward(const Var& root, const Tensor& grad_output) {
         accumulate(in->grad_fn ? in->grad_fn->pending_grad : in->grad, grads[i]);
       }
     }
+    release_edges(hooked, *n);
     // Free as we go: the closure's saved tensors and the links to the inputs.
     n->backward = nullptr;
     n->inputs.clear();

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <tapir/core/tensor.hpp>
@@ -21,6 +22,7 @@
 namespace tapir {
 
 struct VarImpl;
+class Var;
 
 /// Maps the gradient of an op's output to one gradient per input (undefined = no gradient).
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
@@ -37,12 +39,17 @@ struct Node {
   Node& operator=(const Node&) = delete;
 };
 
+/// Runs inside backward() when a leaf's gradient is complete for that backward (see
+/// Var::add_grad_ready_hook).
+using GradReadyHook = std::function<void(const Var& leaf)>;
+
 struct VarImpl {
   Tensor value;
   Tensor grad;
   bool requires_grad = false;
   std::string name;
   std::shared_ptr<Node> grad_fn;  // null for leaves (parameters, constants)
+  std::vector<std::pair<std::uint64_t, GradReadyHook>> grad_ready_hooks;  // (id, hook), leaves only
 };
 
 class Var {
@@ -73,6 +80,20 @@ class Var {
   Tensor& mutable_value();
   /// Mutable access to the gradient buffer (e.g. for clipping); undefined if no gradient yet.
   Tensor& mutable_grad();
+
+  /// PyTorch's register_post_accumulate_grad_hook, for a trainable leaf: during every later
+  /// backward() that reaches this leaf, `hook(leaf)` runs once, right after the last
+  /// contribution of that backward has been added to grad() — no node still to run can add to
+  /// it, so the gradient is final (it may be undefined when every contribution was). A
+  /// backward that does not reach the leaf does not call the hook. Hooks run on the thread of
+  /// backward(), in the order added, under the NoGradGuard of the backward pass; an exception
+  /// from a hook leaves backward() (the rest of the graph is not run). This is how a gradient
+  /// reducer starts communicating a bucket while backward is still running
+  /// (distributed/reducer.hpp). Returns an id for remove_grad_ready_hook. AutodiffError for a
+  /// Var that is not a trainable leaf.
+  std::uint64_t add_grad_ready_hook(GradReadyHook hook);
+  /// Removes the hook with that id (no effect if it is not there).
+  void remove_grad_ready_hook(std::uint64_t id);
 
   VarImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<VarImpl>& shared_impl() const { return impl_; }

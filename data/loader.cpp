@@ -61,14 +61,29 @@ DataLoader::DataLoader(Dataset dataset, std::size_t batch_size, bool shuffle, st
   if (batch_size == 0) throw ValueError("DataLoader: batch_size must be > 0, got 0");
 }
 
+DataLoader::DataLoader(Dataset dataset, std::size_t batch_size, Sampler sampler, bool drop_remainder)
+    : DataLoader(std::move(dataset), batch_size, /*shuffle=*/false, /*seed=*/0, drop_remainder) {
+  if (!sampler.order) throw ValueError("DataLoader: the sampler has no order function");
+  sampler_ = std::move(sampler);
+}
+
 std::size_t DataLoader::num_batches() const {
-  const std::size_t n = dataset_.size();
+  const std::size_t n = sampler_.order ? sampler_.size : dataset_.size();
   return drop_remainder_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
 }
 
 Epoch DataLoader::epoch(std::uint64_t epoch) const {
   std::vector<std::size_t> order;
-  if (shuffle_) {
+  if (sampler_.order) {
+    order = sampler_.order(epoch);
+    if (order.size() != sampler_.size)
+      throw ValueError("DataLoader: the sampler gave " + std::to_string(order.size()) + " indices for epoch " +
+                       std::to_string(epoch) + ", it announced " + std::to_string(sampler_.size));
+    for (std::size_t i : order)
+      if (i >= dataset_.size())
+        throw ValueError("DataLoader: the sampler gave index " + std::to_string(i) + " for a data set of " +
+                         std::to_string(dataset_.size()) + " examples");
+  } else if (shuffle_) {
     order = shuffled_indices(dataset_.size(), seed_, epoch);
   } else {
     order.resize(dataset_.size());

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <utility>
@@ -41,6 +42,14 @@ struct Batch {
   std::vector<int> labels;
   std::vector<std::size_t> indices;
   std::size_t size() const { return labels.size(); }
+};
+
+/// Which examples an epoch visits, in order, as a pure function of the epoch; every epoch
+/// visits `size` examples. DataLoader's own shuffling is one sampler; a data-parallel run gives
+/// each rank its share (distributed::DistributedSampler).
+struct Sampler {
+  std::size_t size = 0;
+  std::function<std::vector<std::size_t>(std::uint64_t epoch)> order;
 };
 
 class Epoch;
@@ -95,6 +104,10 @@ class DataLoader {
   /// (so every batch has the same shape); otherwise it is yielded short.
   DataLoader(Dataset dataset, std::size_t batch_size, bool shuffle = true, std::uint64_t seed = 0,
              bool drop_remainder = false);
+  /// Visits the examples `sampler` picks for each epoch. ValueError for an empty `order`
+  /// function, and (at epoch()) when it returns other than `size` indices or one outside the
+  /// data set.
+  DataLoader(Dataset dataset, std::size_t batch_size, Sampler sampler, bool drop_remainder = false);
 
   /// Batches per epoch.
   std::size_t num_batches() const;
@@ -109,6 +122,7 @@ class DataLoader {
   bool shuffle_;
   std::uint64_t seed_;
   bool drop_remainder_;
+  Sampler sampler_;  // empty order: the loader's own (shuffled or data-set) order
 };
 
 }  // namespace tapir::data

@@ -7,6 +7,9 @@
 // class probabilities averaged over S weight samples (never averaged logits), and reports
 // accuracy, NLL, Brier score and the expected calibration error (15 bins), with a reliability
 // diagram and the most and least certain test images.
+//
+// Started by `mpirun -np K` it trains data-parallel (common/data_parallel.hpp): --batch-size is
+// per rank, the global batch is K times it; rank 0 prints, evaluates and writes.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -19,6 +22,7 @@
 #include <tapir/viz/plots.hpp>
 
 #include "common/checkpoint.hpp"
+#include "common/data_parallel.hpp"
 #include "common/progress.hpp"
 #include "common/training_flags.hpp"
 
@@ -53,6 +57,7 @@ tapir::Tensor labels_tensor(const std::vector<int>& labels) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  examples::DataParallel dp(&argc, &argv);
   CLI::App app{"Bayesian CNN classifier (Flipout) on Fashion-MNIST: trains, then reports accuracy, NLL, Brier "
                "score and ECE of the Monte Carlo predictive, with a reliability diagram and certainty grids."};
   examples::TrainingFlags flags;
@@ -79,7 +84,7 @@ int main(int argc, char** argv) {
     opt::Adam adam(model->trainable_variables(), opt::AdamOptions().learning_rate(flags.learning_rate));
     tfn::losses::KLWeight kl_weight(train.size(), kl_warmup);
 
-    tapir::data::DataLoader loader(train, batch_size, /*shuffle=*/true, seed, /*drop_remainder=*/true);
+    tapir::data::DataLoader loader = dp.loader(train, batch_size, seed);
     const std::size_t steps_per_epoch = loader.num_batches(), total_steps = steps_per_epoch * epochs;
     if (lr_schedule == "cosine") adam.set_schedule(opt::cosine_decay(static_cast<std::int64_t>(total_steps)));
     examples::Checkpoint checkpoint(out_dir + "/checkpoint");
@@ -87,9 +92,13 @@ int main(int argc, char** argv) {
     if (flags.resume) {
       pos = checkpoint.load(*model, adam);
     }
-    std::printf("Bayesian classifier: %zu train / %zu test images, %zu epochs x %zu steps, batch %zu, %d threads\n",
-                train.size(), test.size(), epochs, steps_per_epoch, batch_size, flags.threads);
-    std::printf("%s", model->summary().c_str());
+    dp.replicate(*model);
+    const std::size_t global_batch = batch_size * static_cast<std::size_t>(dp.world_size());
+    if (dp.is_root()) {
+      std::printf("Bayesian classifier: %zu train / %zu test images, %zu epochs x %zu steps, batch %zu x %d ranks, %d threads\n",
+                  train.size(), test.size(), epochs, steps_per_epoch, batch_size, dp.world_size(), flags.threads);
+      std::printf("%s", model->summary().c_str());
+    }
 
     examples::Progress progress(total_steps, steps_per_epoch);
     std::size_t trained_now = 0;
@@ -103,6 +112,7 @@ int main(int argc, char** argv) {
       Var loss = nll + kl * kl_weight(step);
       adam.zero_grad();
       tapir::backward(loss);
+      dp.reduce_gradients();
       adam.step();
       pos.step = step + 1;
       pos.loss.push_back(loss.item());
@@ -111,10 +121,17 @@ int main(int argc, char** argv) {
       ++trained_now;
       char metrics[160];
       std::snprintf(metrics, sizeof metrics, "-ELBO %.3f  NLL %.3f  KL/N %.3f", pos.loss.back(), pos.nll.back(), pos.kl.back());
-      progress.update(step, metrics, batch_size);
-      if (pos.step % flags.checkpoint_every == 0 || pos.step == last_step) checkpoint.save(*model, adam, pos);
+      if (dp.is_root()) progress.update(step, metrics, global_batch);
+      if (pos.step % flags.checkpoint_every == 0 || pos.step == last_step) {
+        dp.check_in_sync(adam);
+        if (dp.is_root()) checkpoint.save(*model, adam, pos);
+      }
     }
     const double train_seconds = progress.elapsed_seconds();
+    if (!dp.is_root()) {  // the replicas are identical: rank 0 evaluates and writes
+      dp.barrier();
+      return 0;
+    }
 
     // ---- Monte Carlo predictive: average class probabilities over S weight samples
     tapir::NoGradGuard no_grad;
@@ -156,21 +173,21 @@ int main(int argc, char** argv) {
     nlohmann::json summary = {
         {"program", "bayesian_classifier"},
         {"train_images", train.size()}, {"test_images", n}, {"epochs", epochs}, {"steps", pos.step},
-        {"batch_size", batch_size}, {"lr_schedule", lr_schedule}, {"threads", flags.threads}, {"seed", seed}, {"sign_mode", flags.sign}, {"mc_samples", mc_samples},
+        {"batch_size", batch_size}, {"world_size", dp.world_size()}, {"global_batch_size", global_batch}, {"lr_schedule", lr_schedule}, {"threads", flags.threads}, {"seed", seed}, {"sign_mode", flags.sign}, {"mc_samples", mc_samples},
         {"test_accuracy", accuracy}, {"test_nll", nll}, {"test_brier", brier}, {"test_ece_15_bins", ece},
         {"mean_mutual_information", mean_mi},
         {"least_certain_entropy", entropy.at(order.back())}, {"most_certain_entropy", entropy.at(order.front())},
         {"train_seconds_this_run", train_seconds},
-        {"train_images_per_second", trained_now ? trained_now * batch_size / train_seconds : 0.0},
+        {"train_images_per_second", trained_now ? trained_now * global_batch / train_seconds : 0.0},
         {"pictures", {out_dir + "/reliability.png", out_dir + "/certainty.png"}},
         {"certainty_png", "top row: the 16 most certain test images (lowest predictive entropy); bottom row: the 16 least certain"}};
     tapir::io::write_file_atomic(out_dir + "/summary.json", summary.dump(2) + "\n");
     std::printf("test accuracy %.2f%%  NLL %.4f  Brier %.4f  ECE %.2f%%  (MC predictive, %zu samples)\n", 100 * accuracy,
                 nll, brier, 100 * ece, mc_samples);
     std::printf("wrote %s/{reliability,certainty}.png and summary.json\n", out_dir.c_str());
+    dp.barrier();
   } catch (const tapir::Error& e) {
-    std::fprintf(stderr, "bayesian_classifier: %s\n", e.what());
-    return 1;
+    return dp.fail("bayesian_classifier", e.what());
   }
   return 0;
 }

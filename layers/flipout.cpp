@@ -16,10 +16,12 @@ Var Flipout::estimate(const Var& x, const KernelCall& call, const Var& kernel, c
   Var y = x;
   if (kernel.defined()) {
     const auto q = posterior_normal(0, true);
-    const Tensor r_in = random::rademacher(applier_.sign_shape(x.shape(), sign_mode_), dtype_, s_in);
+    const Shape in_signs = applier_.sign_shape(x.shape(), sign_mode_);
+    const Tensor r_in = random::rademacher(in_signs, dtype_, s_in, ExampleOffsetGuard::first_element(in_signs));
     const Tensor eps = random::normal(applier_.kernel_shape(), dtype_, s_eps);
     const Var perturbation = applier_.apply(x * constant(r_in), q->scale() * constant(eps), call);
-    const Tensor r_out = random::rademacher(applier_.sign_shape(perturbation.shape(), sign_mode_), dtype_, s_out);
+    const Shape out_signs = applier_.sign_shape(perturbation.shape(), sign_mode_);
+    const Tensor r_out = random::rademacher(out_signs, dtype_, s_out, ExampleOffsetGuard::first_element(out_signs));
     y = applier_.apply(x, q->loc(), call) + perturbation * constant(r_out);
   }
   return bias.defined() ? y + bias : y;

@@ -21,7 +21,9 @@ Var LocalReparameterization::estimate(const Var& x, const KernelCall& call, cons
   } else if (bias.defined()) {
     mean = mean + bias;
   }
-  return mean + sqrt(variance) * constant(random::normal(mean.shape(), dtype_, s_noise));
+  const Tensor noise = random::normal(mean.shape(), dtype_, s_noise, 0.0, 1.0,
+                                      ExampleOffsetGuard::first_element(mean.shape()));
+  return mean + sqrt(variance) * constant(noise);
 }
 
 }  // namespace tapir::nn

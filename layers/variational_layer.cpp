@@ -8,7 +8,20 @@ namespace tapir::nn {
 
 namespace {
 thread_local bool keep_divergence = false;
+thread_local std::size_t example_offset = 0;
 }  // namespace
+
+ExampleOffsetGuard::ExampleOffsetGuard(std::size_t first_example) : previous_(example_offset) {
+  example_offset = first_example;
+}
+ExampleOffsetGuard::~ExampleOffsetGuard() { example_offset = previous_; }
+std::size_t ExampleOffsetGuard::current() { return example_offset; }
+std::uint64_t ExampleOffsetGuard::first_element(const Shape& shape) {
+  if (example_offset == 0 || shape.empty() || shape[0] == 0) return 0;
+  std::uint64_t per_example = 1;
+  for (std::size_t i = 1; i < shape.size(); ++i) per_example *= shape[i];
+  return static_cast<std::uint64_t>(example_offset) * per_example;
+}
 
 KeepDivergenceGuard::KeepDivergenceGuard() : previous_(keep_divergence) { keep_divergence = true; }
 KeepDivergenceGuard::~KeepDivergenceGuard() { keep_divergence = previous_; }

@@ -74,6 +74,28 @@ class KeepDivergenceGuard {
   bool previous_;
 };
 
+/// Inside its scope (on this thread) the batch a variational layer is called with is taken to be
+/// rows [first_example, first_example + B) of a larger batch: per-example draws (Flipout's sign
+/// vectors r_in, r_out; the local reparameterization's output noise) are those rows of the draw
+/// the whole batch would get (random::rademacher's `first_element` window), while the weight
+/// draws (θ, ε), shared by the batch, are unchanged. So K shards of a batch of K·B reproduce
+/// the noise of the whole batch exactly: the data-parallel equivalence test
+/// (distributed::SingleProcessNoise), gradient accumulation over micro-batches.
+class ExampleOffsetGuard {
+ public:
+  explicit ExampleOffsetGuard(std::size_t first_example);
+  ~ExampleOffsetGuard();
+  ExampleOffsetGuard(const ExampleOffsetGuard&) = delete;
+  ExampleOffsetGuard& operator=(const ExampleOffsetGuard&) = delete;
+  /// The offset in force on this thread (0 outside any guard).
+  static std::size_t current();
+  /// The first flat element of a per-example draw of `shape` (axis 0 = examples).
+  static std::uint64_t first_element(const Shape& shape);
+
+ private:
+  std::size_t previous_;
+};
+
 class VariationalKernelBiasLayer : public VariationalLayer {
  public:
   Var operator()(const Var& x) override;

@@ -14,6 +14,7 @@ PACKAGES=(
   dataset-fashion-mnist                             # the main job's data
   python3 python3-nbformat                          # notebook runner, notebook validation
   clang-19 clang-tools-19                           # clang-repl-19 executes the notebooks
+  libopenmpi-dev openmpi-bin                        # tapir::distributed (optional: meson -Dmpi=auto)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

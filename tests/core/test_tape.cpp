@@ -1,5 +1,7 @@
 #include "../testing.hpp"
 
+#include <cmath>
+#include <string>
 #include <thread>
 
 using namespace tapir;
@@ -123,6 +125,40 @@ TEST_CASE("NoGradGuard is per thread; graphs on separate threads are independent
   CHECK(other_thread_recording);
   CHECK(grads[0] == 2.0);
   CHECK(grads[1] == 4.0);
+}
+
+TEST_CASE("grad-ready hooks run once per backward, after a leaf's last contribution") {
+  Var a = parameter(Tensor::from_vector<double>({2}, {1.0, 2.0}), "a");
+  Var b = parameter(Tensor::from_vector<double>({2}, {3.0, 4.0}), "b");
+  Var unused = parameter(Tensor::scalar(1.0, DType::float64), "unused");
+  std::vector<std::string> calls;
+  std::vector<double> seen;
+  auto record = [&](const Var& v) {
+    calls.push_back(v.name());
+    seen.push_back(v.grad().at(0));  // the complete gradient, not a partial sum
+  };
+  const auto ia = a.add_grad_ready_hook(record);
+  b.add_grad_ready_hook(record);
+  unused.add_grad_ready_hook(record);
+  // a is used early and late on the tape; b only in the last op.
+  Var h = exp(a) * 2.0;
+  Var y = sum(h * a) + sum(h) + sum(b * b);
+  backward(y);
+  REQUIRE(calls.size() == 2);  // `unused` is not reached: no call
+  CHECK(calls[0] == "b");      // b's only edge is the last node: it is final first
+  CHECK(calls[1] == "a");
+  CHECK(seen[0] == doctest::Approx(6.0));
+  CHECK(seen[1] == doctest::Approx(2 * std::exp(1.0) * 1.0 + 2 * std::exp(1.0) + 2 * std::exp(1.0)));
+  CHECK(seen[1] == doctest::Approx(a.grad().at(0)));
+  // removed hooks stay silent; a root that is itself a leaf calls its hooks too
+  a.remove_grad_ready_hook(ia);
+  calls.clear();
+  backward(sum(a * 3.0));
+  CHECK(calls.empty());
+  backward(unused);
+  CHECK(calls == std::vector<std::string>{"unused"});
+  CHECK_THROWS_AS(constant(Tensor::scalar(1.0, DType::float64)).add_grad_ready_hook(record), AutodiffError);
+  CHECK_THROWS_AS((a * 2.0).add_grad_ready_hook(record), AutodiffError);
 }
 
 }

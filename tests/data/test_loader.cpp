@@ -8,6 +8,7 @@ using namespace tapir;
 using data::Batch;
 using data::DataLoader;
 using data::Dataset;
+using data::Sampler;
 
 namespace {
 // N examples of shape [2, 2, 1]; every pixel of example i holds i, its label is i % 10.
@@ -152,6 +153,21 @@ TEST_CASE("the shuffle is roughly uniform: each position sees each example about
 
 TEST_CASE("batch_size 0 is refused") {
   CHECK_THROWS_WITH_AS(DataLoader(toy(4), 0), doctest::Contains("batch_size must be > 0"), ValueError);
+}
+
+TEST_CASE("a Sampler decides the examples of each epoch; the old constructor is unchanged") {
+  Sampler evens{3, [](std::uint64_t epoch) { return std::vector<std::size_t>{0, 2, epoch % 2 ? 6u : 4u}; }};
+  DataLoader loader(toy(8), 2, evens);
+  CHECK(loader.num_batches() == 2);
+  CHECK(loader.epoch(0).order() == std::vector<std::size_t>{0, 2, 4});
+  CHECK(loader.epoch(1)[1].indices == std::vector<std::size_t>{6});
+  CHECK(DataLoader(toy(8), 2, evens, /*drop_remainder=*/true).num_batches() == 1);
+  Sampler too_far{1, [](std::uint64_t) { return std::vector<std::size_t>{8}; }};
+  CHECK_THROWS_WITH_AS(DataLoader(toy(8), 2, too_far).epoch(0), doctest::Contains("index 8"), ValueError);
+  Sampler wrong_size{2, [](std::uint64_t) { return std::vector<std::size_t>{1}; }};
+  CHECK_THROWS_AS(DataLoader(toy(8), 2, wrong_size).epoch(0), ValueError);
+  CHECK_THROWS_AS(DataLoader(toy(8), 2, Sampler{}), ValueError);
+  CHECK(DataLoader(toy(8), 3, true, 5).epoch(2).order() == data::shuffled_indices(8, 5, 2));
 }
 
 }

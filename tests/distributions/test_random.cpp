@@ -97,6 +97,27 @@ TEST_CASE("element i is a pure function of (stream, i): prefixes agree whatever 
   }
 }
 
+TEST_CASE("first_element draws a window: the elements a longer draw holds there") {
+  const RandomStream s(12, "window");
+  for (DType dt : {DType::float32, DType::float64}) {
+    const Tensor u = random::uniform({9000}, dt, s), z = random::normal({9000}, dt, s);
+    const Tensor r = random::rademacher({9000}, dt, s);
+    for (std::uint64_t first : {0u, 1u, 31u, 64u, 100u, 2048u, 2049u, 4000u}) {
+      for (std::size_t n : {1u, 33u, 2100u, 4999u}) {
+        const Tensor uw = random::uniform({n}, dt, s, 0.0, 1.0, first);
+        const Tensor zw = random::normal({n}, dt, s, 0.0, 1.0, first);
+        const Tensor rw = random::rademacher({n}, dt, s, first);
+        bool same = true;
+        for (std::size_t i = 0; i < n; ++i)
+          same = same && uw.at(i) == u.at(first + i) && zw.at(i) == z.at(first + i) && rw.at(i) == r.at(first + i);
+        CAPTURE(first);
+        CAPTURE(n);
+        CHECK(same);
+      }
+    }
+  }
+}
+
 TEST_CASE("the same seed gives identical bits at 1 and 2 threads") {
   const int before = num_threads();
   const RandomStream s(42, "threads");

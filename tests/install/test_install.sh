@@ -51,3 +51,18 @@ if cmake -S "$TMP/project" -B "$TMP/refused2" -DCMAKE_PREFIX_PATH="$PREFIX" -DWA
 fi
 grep -q "no component 'nosuch'" "$TMP/refused2.log" || { cat "$TMP/refused2.log"; exit 1; }
 echo "cmake: ok"
+# With MPI, libtapir-distributed is installed with its own pkg-config file: a program using it
+# compiles and links with `pkg-config --cflags --libs tapir-distributed` (not run: that needs mpirun).
+if [ -n "$(find "$TMP/root" -name tapir-distributed.pc | head -n 1)" ]; then
+  printf '%s\n' '#include <tapir/distributed/distributed.hpp>' \
+    'int main(int argc, char** argv) { tapir::distributed::Context mpi(&argc, &argv); return tapir::distributed::world_size() > 0 ? 0 : 1; }' \
+    > "$TMP/dist.cpp"
+  # --define-variable would move Open MPI's prefix too: copies of the staged .pc files with
+  # their prefix rewritten, and ompi-c (Requires) from its real place.
+  mkdir -p "$TMP/pc"
+  for f in "$PC"/tapir*.pc; do sed "s|^prefix=.*|prefix=$PREFIX|" "$f" > "$TMP/pc/$(basename "$f")"; done
+  PKG_CONFIG_PATH="$TMP/pc" pkg-config --print-requires tapir-distributed | grep -q ompi-c
+  DFLAGS=$(PKG_CONFIG_PATH="$TMP/pc" pkg-config --cflags --libs tapir-distributed)
+  g++ -std=c++17 -O1 ${TAPIR_TEST_CXXFLAGS:-} "$TMP/dist.cpp" $DFLAGS -o "$TMP/dist"
+  echo "tapir-distributed: compiled and linked against the installed package"
+fi

@@ -646,3 +646,38 @@ TEST_CASE("Flipout's gradient of E[sum(tanh(y))] w.r.t. loc and rho matches the 
     CHECK(worst < 4.5);
   }
 }
+
+TEST_CASE("ExampleOffsetGuard: two halves of a batch draw the whole batch's per-example noise") {
+  const Shape x_shape{6, 5};
+  Tensor xv = Tensor::from_vector<double>(x_shape, std::vector<double>(30, 0.0));
+  for (std::size_t i = 0; i < 30; ++i) xv.data<double>()[i] = std::sin(0.3 * i);
+  auto rows = [&](std::size_t begin, std::size_t end) {
+    std::vector<double> v(xv.data<double>() + begin * 5, xv.data<double>() + end * 5);
+    return constant(Tensor::from_vector<double>({end - begin, 5}, v));
+  };
+  auto flip = []() -> std::shared_ptr<tfn::VariationalLayer> { return std::make_shared<tfn::AffineVariationalFlipout>(5, 3, tfn::AffineOptions().seed(9).name("f").dtype(DType::float64)); };
+  auto local = []() -> std::shared_ptr<tfn::VariationalLayer> { return std::make_shared<tfn::AffineVariationalReparameterizationLocal>(5, 3, tfn::AffineOptions().seed(9).name("l").dtype(DType::float64)); };
+  for (int kind = 0; kind < 2; ++kind) {
+    auto whole = kind ? local() : flip();
+    auto half = kind ? local() : flip();
+    const std::vector<double> y = (*whole)(constant(xv)).value().to_vector<double>();
+    std::vector<double> top = (*half)(rows(0, 2)).value().to_vector<double>();
+    half->seed_stream().set_counter(0);  // the same weight draws for the second part
+    std::vector<double> bottom;
+    {
+      tfn::ExampleOffsetGuard offset(2);
+      CHECK(tfn::ExampleOffsetGuard::current() == 2);
+      bottom = (*half)(rows(2, 6)).value().to_vector<double>();
+    }
+    CHECK(tfn::ExampleOffsetGuard::current() == 0);
+    top.insert(top.end(), bottom.begin(), bottom.end());
+    REQUIRE(top.size() == y.size());
+    for (std::size_t i = 0; i < y.size(); ++i) CHECK(top[i] == doctest::Approx(y[i]).epsilon(1e-13));
+    // without the guard the second part repeats the first rows' noise: different outputs
+    half->seed_stream().set_counter(0);
+    const std::vector<double> unshifted = (*half)(rows(2, 6)).value().to_vector<double>();
+    bool differs = false;
+    for (std::size_t i = 0; i < unshifted.size(); ++i) differs = differs || std::abs(unshifted[i] - y[6 + i]) > 1e-9;
+    CHECK(differs);
+  }
+}
