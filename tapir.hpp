@@ -9,6 +9,7 @@
 #include "core/ops.hpp"
 #include "core/parallel.hpp"
 #include "core/random.hpp"
+#include "core/shape_arith.hpp"
 #include "core/tensor.hpp"
 #include "core/tensor_ops.hpp"
 #include "core/var.hpp"

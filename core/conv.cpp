@@ -17,6 +17,7 @@
 #include "kernels/conv_columns.hpp"
 #include "kernels/conv_thin.hpp"
 #include "kernels/gemm.hpp"
+#include "shape_arith.hpp"
 #include "tensor_ops.hpp"
 
 namespace tapir {
@@ -82,8 +83,8 @@ Var convolution(const Var& x, const Var& kernel, const ConvOptions& options) {
   const std::vector<std::size_t> filter(kernel.shape().begin(), kernel.shape().begin() + static_cast<long>(c.rank));
   const ConvGeometry geom = conv_geometry(in, filter, options);
   const Geo3 g = to_geo3(geom);
-  const std::size_t M = c.images * static_cast<std::size_t>(g.small_pixels());
-  const std::size_t K = static_cast<std::size_t>(g.taps()) * c.c_in;
+  const std::size_t M = checked_mul(c.images, static_cast<std::size_t>(g.small_pixels()), "convolution: images * output pixels");
+  const std::size_t K = checked_mul(static_cast<std::size_t>(g.taps()), c.c_in, "convolution: taps * c_in");
   const Tensor xv = x.value(), wv = kernel.value();
   const bool need_x = x.requires_grad(), need_w = kernel.requires_grad();
   const Shape x_shape = xs, w_shape = kernel.shape();
@@ -142,8 +143,8 @@ Var conv_transpose(const Var& x, const Var& kernel, const ConvTransposeOptions& 
   const ConvGeometry geom = conv_transpose_geometry(in, filter, options);
   const Geo3 g = to_geo3(geom);
   const std::size_t taps = static_cast<std::size_t>(g.taps());
-  const std::size_t M = c.images * static_cast<std::size_t>(g.small_pixels());
-  const std::size_t N = taps * c.c_out;
+  const std::size_t M = checked_mul(c.images, static_cast<std::size_t>(g.small_pixels()), "conv_transpose: images * input pixels");
+  const std::size_t N = checked_mul(taps, c.c_out, "conv_transpose: taps * c_out");
   const Tensor xv = x.value();
   const bool need_x = x.requires_grad(), need_w = kernel.requires_grad();
   const Shape x_shape = xs, w_shape = kernel.shape();

@@ -2,6 +2,8 @@
 // shared/spec/semantics.md), with every argument validated once, here.
 #include <algorithm>
 #include <cctype>
+#include <utility>
+#include <cstdint>
 
 #include "conv.hpp"
 
@@ -19,7 +21,7 @@ std::vector<int> IntOrList::expand(std::size_t rank, const char* what) const {
 
 std::size_t ConvGeometry::taps() const {
   std::size_t t = 1;
-  for (auto f : filter) t *= f;
+  for (auto f : filter) t *= f;  // cannot wrap: the geometry functions checked the filter's product
   return t;
 }
 
@@ -84,6 +86,57 @@ CheckedArgs check_common(const std::vector<std::size_t>& in, const std::vector<s
 
 }  // namespace
 
+namespace {
+
+// Overflow-checked extent arithmetic for one spatial dimension; a wrap names the op, the
+// dimension and the arguments instead of producing a tiny (or zero) output size.
+class Extent {
+ public:
+  Extent(const char* who, std::size_t dim, const std::vector<std::size_t>& in,
+         const std::vector<std::size_t>& filter, const std::vector<int>& strides)
+      : who_(who), dim_(dim), in_(in), filter_(filter), strides_(strides) {}
+  std::size_t mul(std::size_t a, std::size_t b) const {
+    std::size_t r;
+    if (__builtin_mul_overflow(a, b, &r)) fail(a, " * ", b);
+    return r;
+  }
+  std::size_t add(std::size_t a, std::size_t b) const {
+    std::size_t r;
+    if (__builtin_add_overflow(a, b, &r)) fail(a, " + ", b);
+    return r;
+  }
+
+ private:
+  [[noreturn]] void fail(std::size_t a, const char* op, std::size_t b) const {
+    throw ShapeError(std::string(who_) + ": size along spatial dim " + std::to_string(dim_) + " overflows (" +
+                     std::to_string(a) + op + std::to_string(b) + ") for input " + shape_str(in_) +
+                     ", filter " + shape_str(filter_) + ", strides " + list_str(strides_));
+  }
+  const char* who_;
+  std::size_t dim_;
+  const std::vector<std::size_t>& in_;
+  const std::vector<std::size_t>& filter_;
+  const std::vector<int>& strides_;
+};
+
+// Every pixel count the kernels form (Geo3 works in signed longs) must fit a signed offset.
+void check_extents(const ConvGeometry& g, const char* who) {
+  const std::pair<const char*, const std::vector<std::size_t>*> sides[] = {
+      {"small side (conv output / conv-transpose input)", &g.small},
+      {"big side (conv input / conv-transpose output)", &g.big},
+      {"filter", &g.filter}};
+  for (const auto& [side, sizes] : sides) {
+    std::size_t n = 1;
+    bool overflow = false;
+    for (auto v : *sizes) overflow = overflow || __builtin_mul_overflow(n, v, &n);
+    if (overflow || n > static_cast<std::size_t>(PTRDIFF_MAX))
+      throw ShapeError(std::string(who) + ": spatial sizes " + shape_str(*sizes) + " of the " + side +
+                       " have more pixels than a 64-bit offset holds (filter " + shape_str(g.filter) + ")");
+  }
+}
+
+}  // namespace
+
 ConvGeometry conv_geometry(const std::vector<std::size_t>& in, const std::vector<std::size_t>& filter,
                            const ConvOptions& options, const char* who) {
   const std::size_t rank = in.size();
@@ -96,12 +149,13 @@ ConvGeometry conv_geometry(const std::vector<std::size_t>& in, const std::vector
   g.big = in;
   g.filter = filter;
   for (std::size_t i = 0; i < rank; ++i) {
-    const std::size_t k_eff = static_cast<std::size_t>(d[i]) * (filter[i] - 1) + 1;
+    const Extent x(who, i, in, filter, s);
+    const std::size_t k_eff = x.add(x.mul(static_cast<std::size_t>(d[i]), filter[i] - 1), 1);
     const std::size_t st = static_cast<std::size_t>(s[i]);
     std::size_t out, pad = 0;
     if (same) {
-      out = (in[i] + st - 1) / st;
-      const std::size_t needed = (out - 1) * st + k_eff;
+      out = (in[i] - 1) / st + 1;  // ceil(in / st) without forming in + st - 1
+      const std::size_t needed = x.add(x.mul(out - 1, st), k_eff);
       pad = needed > in[i] ? (needed - in[i]) / 2 : 0;
     } else {
       if (in[i] < k_eff)
@@ -115,6 +169,7 @@ ConvGeometry conv_geometry(const std::vector<std::size_t>& in, const std::vector
     g.dilation.push_back(static_cast<std::size_t>(d[i]));
     g.pad_lead.push_back(pad);
   }
+  check_extents(g, who);
   return g;
 }
 
@@ -139,24 +194,29 @@ ConvGeometry conv_transpose_geometry(const std::vector<std::size_t>& in,
   g.small = in;
   g.filter = filter;
   for (std::size_t i = 0; i < rank; ++i) {
-    const long k_eff = static_cast<long>(d[i]) * (static_cast<long>(filter[i]) - 1) + 1;
-    const long n = static_cast<long>(in[i]), st = s[i];
-    long out;
+    const Extent x(who, i, in, filter, s);
+    const std::size_t k_eff = x.add(x.mul(static_cast<std::size_t>(d[i]), filter[i] - 1), 1);
+    const std::size_t n = in[i], st = static_cast<std::size_t>(s[i]);
+    // full: the extent every input position's taps cover, before any cropping
+    const std::size_t full = x.add(x.mul(n - 1, st), k_eff);
+    std::size_t out;
     if (!options.output_padding_) {  // Keras deconv_output_length, output_padding=None
-      out = same ? n * st : n * st + std::max(k_eff - st, 0L);
+      out = same ? x.mul(n, st) : x.add(x.mul(n, st), k_eff > st ? k_eff - st : 0);
     } else {
-      const long pad = same ? k_eff / 2 : 0;
-      out = (n - 1) * st + k_eff - 2 * pad + op[i];
+      const std::size_t pad = same ? k_eff / 2 : 0;
+      const std::size_t grown = x.add(full, static_cast<std::size_t>(op[i]));
+      if (grown <= 2 * pad)
+        throw ValueError(std::string(who) + ": output size along dim " + std::to_string(i) + " would be " +
+                         (grown == 2 * pad ? "0" : "-" + std::to_string(2 * pad - grown)) + " (input " + shape_str(in) +
+                         ", filter " + shape_str(filter) + ")");
+      out = grown - 2 * pad;
     }
-    if (out < 1)
-      throw ValueError(std::string(who) + ": output size along dim " + std::to_string(i) + " would be " +
-                       std::to_string(out) + " (input " + shape_str(in) + ", filter " + shape_str(filter) + ")");
-    const long full = (n - 1) * st + k_eff;
-    g.big.push_back(static_cast<std::size_t>(out));
-    g.stride.push_back(static_cast<std::size_t>(st));
+    g.big.push_back(out);
+    g.stride.push_back(st);
     g.dilation.push_back(static_cast<std::size_t>(d[i]));
-    g.pad_lead.push_back(static_cast<std::size_t>(std::max(full - out, 0L) / 2));
+    g.pad_lead.push_back(full > out ? (full - out) / 2 : 0);
   }
+  check_extents(g, who);
   return g;
 }
 

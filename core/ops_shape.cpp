@@ -1,5 +1,6 @@
 // Shape ops: data movement only; each backward is the adjoint movement.
 #include "ops.hpp"
+#include "shape_arith.hpp"
 #include "tensor_ops.hpp"
 
 namespace tapir {
@@ -45,13 +46,17 @@ Var concat(const std::vector<Var>& xs, int axis) {
   out_shape[ax] = 0;
   for (const auto& x : xs) {
     Shape s = x.shape();
-    bool ok = s.size() == first.size() && x.dtype() == xs[0].dtype();
+    if (x.dtype() != xs[0].dtype())
+      throw TypeError("concat: input " + shape_str(s) + " " + dtype_name(x.dtype()) +
+                      " has another dtype than the first input " + shape_str(first) + " " +
+                      dtype_name(xs[0].dtype()));
+    bool ok = s.size() == first.size();
     for (std::size_t d = 0; ok && d < s.size(); ++d) ok = d == ax || s[d] == first[d];
     if (!ok)
       throw ShapeError("concat: input " + shape_str(s) + " " + dtype_name(x.dtype()) +
                        " does not match " + shape_str(first) + " " + dtype_name(xs[0].dtype()) +
                        " outside axis " + std::to_string(ax));
-    out_shape[ax] += s[ax];
+    out_shape[ax] = checked_add(out_shape[ax], s[ax], "concat: size along axis " + std::to_string(ax));
   }
   // write each input into its block of the output: `outer` rows of `row` bytes each
   Tensor out = Tensor::empty(out_shape, xs[0].dtype());
@@ -117,7 +122,10 @@ Var pad(const Var& x, const std::vector<std::pair<std::size_t, std::size_t>>& pa
   Shape out_shape = in_shape;
   std::vector<std::size_t> begin(in_shape.size()), step(in_shape.size(), 1);
   for (std::size_t d = 0; d < pads.size(); ++d) {
-    out_shape[d] += pads[d].first + pads[d].second;
+    const std::string what = "pad: axis " + std::to_string(d) + " of shape " + shape_str(in_shape) +
+                             " padded by (" + std::to_string(pads[d].first) + ", " +
+                             std::to_string(pads[d].second) + ")";
+    out_shape[d] = checked_add(checked_add(out_shape[d], pads[d].first, what), pads[d].second, what);
     begin[d] = pads[d].first;
   }
   Tensor out = to::unslice(x.value(), out_shape, begin, step);

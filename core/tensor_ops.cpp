@@ -5,6 +5,7 @@
 #include "dispatch.hpp"
 #include "kernels/elementwise.hpp"
 #include "kernels/gemm.hpp"
+#include "shape_arith.hpp"
 
 namespace tapir::tensor_ops {
 
@@ -164,6 +165,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   out_shape.push_back(m);
   out_shape.push_back(n);
   Tensor out = Tensor::empty(out_shape, a.dtype());
+  if (out.size() == 0) return out;  // nothing to compute (and k may be huge when m or n is 0)
   const std::size_t lda = a.dim(ar - 1), ldb = b.dim(br - 1);
   TAPIR_DISPATCH(a.dtype(), T, {
     const T* pa = a.data<T>();
