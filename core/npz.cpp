@@ -25,7 +25,7 @@ std::string header_field(const std::string& header, const std::string& key, cons
   const auto k = header.find("'" + key + "'");
   if (k == std::string::npos) throw IOError(what + ": npy header has no '" + key + "': " + header);
   auto v = header.find(':', k);
-  if (v == std::string::npos) throw IOError(what + ": malformed npy header: " + header);
+  if (v == std::string::npos) throw IOError(what + ": npy header field '" + key + "' has no ':' : " + header);
   ++v;
   while (v < header.size() && header[v] == ' ') ++v;
   std::size_t end = v;
@@ -33,7 +33,8 @@ std::string header_field(const std::string& header, const std::string& key, cons
   if (header[v] == '(') end = header.find(')', v) + 1;
   else if (header[v] == '\'') end = header.find('\'', v + 1) + 1;
   else end = header.find_first_of(",}", v);
-  if (end == std::string::npos || end == 0) throw IOError(what + ": malformed npy header: " + header);
+  if (end == std::string::npos || end == 0)
+    throw IOError(what + ": npy header field '" + key + "' has no closing delimiter: " + header);
   return header.substr(v, end - v);
 }
 
@@ -75,7 +76,8 @@ struct NpyHeader {
 // How many bytes of the file the header needs (magic, version, length field and the header
 // text); 0 if `prefix` (at least 12 bytes, or the whole file) is not yet enough to say.
 std::size_t npy_header_extent(const char* p, std::size_t n, const std::string& what) {
-  if (n < 10 || std::memcmp(p, kMagic, 6) != 0) throw IOError(what + ": not an .npy file (bad magic)");
+  if (n >= 6 && std::memcmp(p, kMagic, 6) != 0) throw IOError(what + ": not an .npy file (bad magic)");
+  if (n < 10) throw IOError(what + ": truncated .npy header (" + std::to_string(n) + " bytes)");
   const int major = static_cast<unsigned char>(p[6]);
   if (major == 1)
     return 10 + (static_cast<std::size_t>(static_cast<unsigned char>(p[8])) |
