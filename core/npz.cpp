@@ -41,6 +41,25 @@ std::string header_field(const std::string& header, const std::string& key, cons
 std::string temp_path_for(const std::string& path) {
   return path + ".tmp." + std::to_string(::getpid());
 }
+
+// Durability: the data of `path` reaches the disk before the rename that publishes it, and the
+// rename itself reaches the disk (the folder's entry) before the caller goes on. Without the
+// second fsync a power loss can undo a rename that the program already relied on.
+void fsync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw IOError("cannot reopen '" + path + "' to sync it: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw IOError("cannot sync '" + path + "': " + std::strerror(errno));
+}
+void fsync_parent_dir(const std::string& path) {
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;  // some file systems do not let a folder be opened; the rename still happened
+  ::fsync(fd);
+  ::close(fd);
+}
 }  // namespace
 
 std::string npy_bytes(const Tensor& t) {
@@ -178,12 +197,17 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     }
     done += static_cast<std::size_t>(n);
   }
-  ::fsync(fd);
+  const int sync_rc = ::fsync(fd);
   ::close(fd);
+  if (sync_rc != 0) {
+    std::remove(tmp.c_str());
+    throw IOError("cannot sync '" + tmp + "': " + std::strerror(errno));
+  }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
     throw IOError("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
   }
+  fsync_parent_dir(path);
 }
 
 void save_npy(const std::string& path, const Tensor& t) { write_file_atomic(path, npy_bytes(t)); }
@@ -227,10 +251,17 @@ void save_npz(const std::string& path, const NamedTensors& arrays) {
     std::remove(tmp.c_str());
     throw IOError("save_npz '" + path + "': " + msg);
   }
+  try {
+    fsync_file(tmp);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
     throw IOError("save_npz: cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
   }
+  fsync_parent_dir(path);
 }
 
 namespace {

@@ -17,7 +17,6 @@
 
 #include <tapir/tapir.hpp>
 
-#include "common/checkpoint.hpp"
 #include "common/progress.hpp"
 #include "common/training_flags.hpp"
 
@@ -81,11 +80,10 @@ int main(int argc, char** argv) {
     tapir::data::DataLoader loader(train, batch_size, /*shuffle=*/true, seed, /*drop_remainder=*/true);
     const std::size_t steps_per_epoch = loader.num_batches(), total_steps = steps_per_epoch * epochs;
     if (lr_schedule == "cosine") adam.set_schedule(opt::cosine_decay(static_cast<std::int64_t>(total_steps)));
-    examples::Checkpoint checkpoint(out_dir + "/checkpoint");
+    tfn::Checkpoint checkpoint(out_dir + "/checkpoint");
+    checkpoint.track(*model).track(adam);
     examples::TrainingPosition pos;
-    if (flags.resume) {
-      pos = checkpoint.load(*model, adam);
-    }
+    if (flags.resume) pos = examples::TrainingPosition::from(checkpoint.restore());
     std::printf("Bayesian classifier: %zu train / %zu test images, %zu epochs x %zu steps, batch %zu, %d threads\n",
                 train.size(), test.size(), epochs, steps_per_epoch, batch_size, flags.threads);
     std::printf("%s", model->summary().c_str());
@@ -111,7 +109,7 @@ int main(int argc, char** argv) {
       char metrics[160];
       std::snprintf(metrics, sizeof metrics, "-ELBO %.3f  NLL %.3f  KL/N %.3f", pos.loss.back(), pos.nll.back(), pos.kl.back());
       progress.update(step, metrics, batch_size);
-      if (pos.step % flags.checkpoint_every == 0 || pos.step == last_step) checkpoint.save(*model, adam, pos);
+      if (pos.step % flags.checkpoint_every == 0 || pos.step == last_step) checkpoint.save(pos.step, pos.entries());
     }
     const double train_seconds = progress.elapsed_seconds();
 

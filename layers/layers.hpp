@@ -3,6 +3,7 @@
 #pragma once
 
 #include "affine.hpp"
+#include "checkpoint.hpp"
 #include "convolution.hpp"
 #include "convolution_transpose.hpp"
 #include "flipout.hpp"
