@@ -2,6 +2,7 @@
 //   #include <tapir/tapir.hpp>      (pkg-config --cflags --libs tapir)
 #pragma once
 
+#include "core/anomaly.hpp"
 #include "core/conv.hpp"
 #include "core/error.hpp"
 #include "core/gradcheck.hpp"
