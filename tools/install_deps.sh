@@ -12,6 +12,7 @@ PACKAGES=(
   dataset-fashion-mnist                             # the main job's data
   python3 python3-nbformat                          # notebook runner, notebook validation
   clang-19 clang-tools-19                           # clang-repl-19 executes the notebooks
+  libclang-rt-19-dev                                # libFuzzer + sanitizer runtimes (tools/run_fuzzers.sh)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
