@@ -212,14 +212,6 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
 
 void save_npy(const std::string& path, const Tensor& t) { write_file_atomic(path, npy_bytes(t)); }
 
-Tensor load_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IOError("cannot open '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_npy(ss.str(), "'" + path + "'");
-}
-
 void save_npz(const std::string& path, const NamedTensors& arrays) {
   std::set<std::string> names;
   for (const auto& [name, t] : arrays) {
@@ -266,48 +258,63 @@ void save_npz(const std::string& path, const NamedTensors& arrays) {
 
 namespace {
 
-// Reads up to `n` more bytes of an entry onto `buf`; returns how many arrived. The buffer grows
-// with the data actually decompressed, never with a size some header claims.
-std::size_t read_more(zip_file_t* f, std::string& buf, std::size_t n, const std::string& what) {
+// Reads up to `n` more bytes onto `buf` with `read(dst, count) -> bytes read (0 at the end)`;
+// returns how many arrived. The buffer grows with the data actually read (or decompressed),
+// never with a size some header claims.
+template <class Read>
+std::size_t read_more(Read& read, std::string& buf, std::size_t n) {
   std::size_t got_total = 0;
   while (got_total < n) {
     const std::size_t chunk = std::min<std::size_t>(n - got_total, std::size_t(1) << 20);
     const std::size_t at = buf.size();
     buf.resize(at + chunk);
-    const zip_int64_t got = zip_fread(f, buf.data() + at, chunk);
-    if (got < 0) {
+    std::size_t got = 0;
+    try {
+      got = read(buf.data() + at, chunk);
+    } catch (...) {
       buf.resize(at);
-      throw IOError("load_npz " + what + ": corrupt compressed data (" + zip_file_strerror(f) + ")");
+      throw;
     }
-    buf.resize(at + static_cast<std::size_t>(got));
-    got_total += static_cast<std::size_t>(got);
+    buf.resize(at + got);
+    got_total += got;
     if (got == 0) break;
   }
   return got_total;
 }
 
-// One .npy entry, streamed: the header first (bounded by its own length field), then exactly the
-// declared data bytes, then one probe byte to catch trailing garbage. The zip's declared entry
-// size is not trusted for anything.
-Tensor read_npy_entry(zip_file_t* f, const std::string& what) {
+// One .npy stream: the header first (bounded by its own length field), then exactly the
+// declared data bytes, then one probe byte to catch trailing garbage. Nothing outside the
+// stream (a zip's declared entry size, a file's size) is trusted.
+template <class Read>
+Tensor read_npy_stream(Read read, const std::string& what) {
   std::string buf;
-  read_more(f, buf, 12, what);
+  read_more(read, buf, 12);
   const std::size_t extent = npy_header_extent(buf.data(), buf.size(), what);
-  if (extent > buf.size()) read_more(f, buf, extent - buf.size(), what);
+  if (extent > buf.size()) read_more(read, buf, extent - buf.size());
   const NpyHeader h = parse_npy_header(buf.data(), buf.size(), what);
   const std::size_t have = buf.size() - h.data_offset;  // buf may hold a few data bytes already
-  if (have < h.data_bytes) read_more(f, buf, h.data_bytes - have, what);
+  if (have < h.data_bytes) read_more(read, buf, h.data_bytes - have);
   if (buf.size() - h.data_offset < h.data_bytes)
     throw IOError(what + ": npy header field 'shape' " + shape_str(h.shape) + " declares " +
-                  std::to_string(h.data_bytes) + " data bytes, the entry holds " +
+                  std::to_string(h.data_bytes) + " data bytes, the file holds " +
                   std::to_string(buf.size() - h.data_offset) + " (truncated or corrupt)");
   std::string probe;
-  if (buf.size() - h.data_offset > h.data_bytes || read_more(f, probe, 1, what) != 0)
+  if (buf.size() - h.data_offset > h.data_bytes || read_more(read, probe, 1) != 0)
     throw IOError(what + ": data continues past the " + std::to_string(h.data_bytes) +
                   " bytes its npy header field 'shape' " + shape_str(h.shape) + " declares");
   Tensor t = Tensor::empty(h.shape, h.dtype);
   if (h.data_bytes) std::memcpy(t.raw_data(), buf.data() + h.data_offset, h.data_bytes);
   return t;
+}
+
+Tensor read_npy_entry(zip_file_t* f, const std::string& what) {
+  return read_npy_stream(
+      [&](char* dst, std::size_t n) -> std::size_t {
+        const zip_int64_t got = zip_fread(f, dst, n);
+        if (got < 0) throw IOError("load_npz " + what + ": corrupt compressed data (" + zip_file_strerror(f) + ")");
+        return static_cast<std::size_t>(got);
+      },
+      what);
 }
 
 }  // namespace
@@ -340,6 +347,20 @@ NamedTensors load_npz(const std::string& path) {
     out.emplace_back(name, read_npy_entry(file.get(), what));
   }
   return out;
+}
+
+Tensor load_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IOError("cannot open '" + path + "'");
+  // Streamed like an npz entry: a path such as /dev/zero or a huge file with a small header
+  // reads only what the header declares (and one byte more), never the whole file.
+  return read_npy_stream(
+      [&](char* dst, std::size_t n) -> std::size_t {
+        in.read(dst, static_cast<std::streamsize>(n));
+        if (in.bad()) throw IOError("cannot read '" + path + "'");
+        return static_cast<std::size_t>(in.gcount());
+      },
+      "'" + path + "'");
 }
 
 }  // namespace tapir::io

@@ -105,7 +105,7 @@ Var slice(const Var& x, const std::vector<SliceSpec>& spec) {
                        ":" + std::to_string(s.step) + "] is out of range");
     begin[d] = static_cast<std::size_t>(b);
     step[d] = static_cast<std::size_t>(s.step);
-    out_shape[d] = static_cast<std::size_t>((e - b + s.step - 1) / s.step);
+    out_shape[d] = e == b ? 0 : static_cast<std::size_t>((e - b - 1) / s.step + 1);  // ceil without e - b + step wrapping
   }
   const Shape in_shape = in;
   return custom_op("slice", to::slice(x.value(), begin, step, out_shape), {x},

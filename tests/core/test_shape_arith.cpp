@@ -71,6 +71,16 @@ TEST_CASE("pad and concat check their output sizes") {
   CHECK(concat({a, a}, 1).shape() == Shape{2, 6});
 }
 
+TEST_CASE("slice with a huge step counts its elements without wrapping") {
+  Var x = constant(Tensor::from_vector<float>({3}, {1, 2, 3}));
+  Var y = slice(x, {{0, 3, INT64_MAX}});
+  REQUIRE(y.shape() == Shape{1});
+  CHECK(y.value().at(0) == 1.0);
+  CHECK(slice(x, {{1, 3, INT64_MAX - 1}}).shape() == Shape{1});
+  CHECK(slice(x, {{2, 2, INT64_MAX}}).shape() == Shape{0});
+  CHECK(slice(x, {{0, 3, 2}}).shape() == Shape{2});
+}
+
 TEST_CASE("Tensor::add_ reports a dtype mismatch as TypeError and a shape mismatch as ShapeError") {
   Tensor a = Tensor::zeros({3}, DType::float32);
   CHECK_THROWS_WITH_AS(a.add_(Tensor::zeros({3}, DType::float64)), doctest::Contains("dtypes differ"), TypeError);

@@ -394,6 +394,8 @@ TEST_CASE("distributions") {
 TEST_CASE("loaders") {
   const std::string dir = "/tmp";
   g_total += run_cases("loaders", {
+      {"load_npy /dev/zero", [] { io::load_npy("/dev/zero"); }, Kind::io, "/dev/zero"},
+      {"load_npy lying header, long file", [] { io::load_npy(write_temp("long.npy", npy("(2,)", std::string(100000, 'x')))); }, Kind::io, "continues past the 8 bytes"},
       {"load_npy missing", [] { io::load_npy(temp_path("missing.npy")); }, Kind::io, "missing.npy"},
       {"load_npz missing", [] { io::load_npz(temp_path("missing.npz")); }, Kind::io, "missing.npz"},
       {"load_npz not a zip", [] { io::load_npz(write_temp("notzip.npz", "hello")); }, Kind::io, "notzip.npz"},
