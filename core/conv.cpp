@@ -82,6 +82,7 @@ Var convolution(const Var& x, const Var& kernel, const ConvOptions& options) {
   const std::vector<std::size_t> in(xs.end() - static_cast<long>(c.rank) - 1, xs.end() - 1);
   const std::vector<std::size_t> filter(kernel.shape().begin(), kernel.shape().begin() + static_cast<long>(c.rank));
   const ConvGeometry geom = conv_geometry(in, filter, options);
+  checked_tensor_bytes(with_spatial(c.batch, geom.small, c.c_out), x.dtype(), "convolution");
   const Geo3 g = to_geo3(geom);
   const std::size_t M = checked_mul(c.images, static_cast<std::size_t>(g.small_pixels()), "convolution: images * output pixels");
   const std::size_t K = checked_mul(static_cast<std::size_t>(g.taps()), c.c_in, "convolution: taps * c_in");
@@ -141,6 +142,7 @@ Var conv_transpose(const Var& x, const Var& kernel, const ConvTransposeOptions& 
   const std::vector<std::size_t> in(xs.end() - static_cast<long>(c.rank) - 1, xs.end() - 1);
   const std::vector<std::size_t> filter(kernel.shape().begin(), kernel.shape().begin() + static_cast<long>(c.rank));
   const ConvGeometry geom = conv_transpose_geometry(in, filter, options);
+  checked_tensor_bytes(with_spatial(c.batch, geom.big, c.c_out), x.dtype(), "conv_transpose");
   const Geo3 g = to_geo3(geom);
   const std::size_t taps = static_cast<std::size_t>(g.taps());
   const std::size_t M = checked_mul(c.images, static_cast<std::size_t>(g.small_pixels()), "conv_transpose: images * input pixels");

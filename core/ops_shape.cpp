@@ -59,6 +59,7 @@ Var concat(const std::vector<Var>& xs, int axis) {
     out_shape[ax] = checked_add(out_shape[ax], s[ax], "concat: size along axis " + std::to_string(ax));
   }
   // write each input into its block of the output: `outer` rows of `row` bytes each
+  checked_tensor_bytes(out_shape, xs[0].dtype(), "concat");
   Tensor out = Tensor::empty(out_shape, xs[0].dtype());
   std::size_t outer = 1;
   for (std::size_t d = 0; d < ax; ++d) outer *= out_shape[d];
@@ -128,6 +129,7 @@ Var pad(const Var& x, const std::vector<std::pair<std::size_t, std::size_t>>& pa
     out_shape[d] = checked_add(checked_add(out_shape[d], pads[d].first, what), pads[d].second, what);
     begin[d] = pads[d].first;
   }
+  checked_tensor_bytes(out_shape, x.dtype(), "pad");
   Tensor out = to::unslice(x.value(), out_shape, begin, step);
   if (value != 0.0) {
     Tensor fill = Tensor::full(out_shape, x.dtype(), value);

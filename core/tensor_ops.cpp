@@ -164,6 +164,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   Shape out_shape = batch;
   out_shape.push_back(m);
   out_shape.push_back(n);
+  checked_tensor_bytes(out_shape, a.dtype(), "matmul");  // names the op, not just "Tensor"
   Tensor out = Tensor::empty(out_shape, a.dtype());
   if (out.size() == 0) return out;  // nothing to compute (and k may be huge when m or n is 0)
   const std::size_t lda = a.dim(ar - 1), ldb = b.dim(br - 1);

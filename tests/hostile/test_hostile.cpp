@@ -191,10 +191,10 @@ TEST_CASE("reshape and shape ops") {
       {"slice end before begin", [] { tapir::slice(f32({3}), {{2, 1, 1}}); }, Kind::value, "axis 0"},
       {"slice INT64_MIN begin", [] { tapir::slice(f32({3}), {{INT64_MIN, 3, 1}}); }, Kind::value, "axis 0"},
       {"pad pair count", [] { tapir::pad(f32({2, 2}), {{1, 1}}); }, Kind::shape, "one pair per axis"},
-      {"pad by 2^62", [] { tapir::pad(f32({2}), {{kHuge, 0}}); }, Kind::shape, "would need"},
+      {"pad by 2^62", [] { tapir::pad(f32({2}), {{kHuge, 0}}); }, Kind::shape, "pad: tensor of shape [4611686018427387906]"},
       {"pad SIZE_MAX + 1", [] { tapir::pad(f32({2}), {{SIZE_MAX, 1}}); }, Kind::shape, "pad: axis 0"},
       {"pad SIZE_MAX after", [] { tapir::pad(f32({2, 2}), {{0, 0}, {0, SIZE_MAX}}); }, Kind::shape, "pad: axis 1"},
-      {"pad over the limit", [] { MaxTensorBytesScope s(64); tapir::pad(f32({2}), {{100, 0}}); }, Kind::shape, "[102]"},
+      {"pad over the limit", [] { MaxTensorBytesScope s(64); tapir::pad(f32({2}), {{100, 0}}); }, Kind::shape, "pad: tensor of shape [102]"},
   });
 }
 
@@ -208,7 +208,7 @@ TEST_CASE("matmul") {
       {"to::matmul trans_a inner", [] { to::matmul(Tensor::zeros({2, 3}, DType::float32), Tensor::zeros({3, 2}, DType::float32), true); }, Kind::shape, "^T"},
       {"to::matmul trans_b inner", [] { to::matmul(Tensor::zeros({2, 3}, DType::float32), Tensor::zeros({3, 2}, DType::float32), false, true); }, Kind::shape, "^T"},
       {"zero-size huge k against a bad batch", [] { tapir::matmul(f32({2, 0, 4}), f32({3, 4, 0})); }, Kind::shape, "batch"},
-      {"result over the limit", [] { MaxTensorBytesScope s(1 << 12); tapir::matmul(f32({64, 1}), f32({1, 64})); }, Kind::shape, "[64,64]"},
+      {"result over the limit", [] { MaxTensorBytesScope s(1 << 12); tapir::matmul(f32({64, 1}), f32({1, 64})); }, Kind::shape, "matmul: tensor of shape [64,64]"},
   });
 }
 
@@ -239,7 +239,7 @@ TEST_CASE("convolution") {
       {"geometry zero input", [] { conv_geometry({0}, {3}, ConvOptions()); }, Kind::value, "spatial input sizes"},
       {"geometry zero filter", [] { conv_geometry({5}, {0}, ConvOptions()); }, Kind::value, "filter sizes"},
       {"geometry strides length", [] { conv_geometry({5, 5}, {3, 3}, ConvOptions().strides({1, 1, 1})); }, Kind::value, "strides"},
-      {"output over the limit", [] { MaxTensorBytesScope s(1 << 16); convolution(f32({1, 100, 100, 1}), f32({1, 1, 1, 4})); }, Kind::shape, "would need"},
+      {"output over the limit", [] { MaxTensorBytesScope s(1 << 16); convolution(f32({1, 100, 100, 1}), f32({1, 1, 1, 4})); }, Kind::shape, "convolution: tensor of shape [1,100,100,4]"},
       {"columns over the limit", [] { MaxTensorBytesScope s(1 << 20); convolution(f32({1, 64, 64, 16}), f32({5, 5, 16, 1}), ConvOptions().padding("SAME")); }, Kind::shape, "would need"},
   });
 }
@@ -260,7 +260,7 @@ TEST_CASE("conv-transpose") {
       {"output_padding negative", [=] { conv_transpose(x, w, ConvTransposeOptions().output_padding(-1)); }, Kind::value, "output_padding"},
       {"output_padding length", [=] { conv_transpose(x, w, ConvTransposeOptions().strides(2).output_padding({1, 1, 1})); }, Kind::value, "output_padding"},
       {"strides 2^30 wrap", [=] { conv_transpose(x, w, ConvTransposeOptions().strides(1 << 30)); }, Kind::shape, "64-bit"},
-      {"strides 2^30 SAME", [] { conv_transpose(f32({1, 2, 2, 1}), f32({3, 3, 1, 1}), ConvTransposeOptions().strides(1 << 30).padding("SAME")); }, Kind::shape, "would need"},
+      {"strides 2^30 SAME", [] { conv_transpose(f32({1, 2, 2, 1}), f32({3, 3, 1, 1}), ConvTransposeOptions().strides(1 << 30).padding("SAME")); }, Kind::shape, "conv_transpose: tensor of shape [1,2147483648,2147483648,1]"},
       {"strides INT_MAX 1-D", [] { conv_transpose(f32({1, 3, 1}), f32({3, 1, 1}), ConvTransposeOptions().strides(INT32_MAX)); }, Kind::shape, "would need"},
       {"geometry SIZE_MAX", [] { conv_transpose_geometry({SIZE_MAX}, {3}, ConvTransposeOptions()); }, Kind::shape, "spatial dim 0 overflows"},
       {"geometry SIZE_MAX SAME stride 2", [] { conv_transpose_geometry({SIZE_MAX}, {3}, ConvTransposeOptions().padding("SAME").strides(2)); }, Kind::shape, "overflows"},
