@@ -3,7 +3,7 @@
 killed at random moments and started again; each trial must end with exactly (bit for bit) the
 final metrics of a run that was never killed.
 
-usage: sigkill_resume.py CRASH_TRAIN [--kills 36] [--steps 60] [--seed 13] [--budget 80]
+usage: sigkill_resume.py CRASH_TRAIN [--kills 36] [--steps 300] [--seed 13] [--budget 150]
 Fails if any trial differs, if fewer than --kills kills hit a live process, or past --budget s.
 """
 import argparse, os, random, shutil, signal, subprocess, sys, tempfile, time
@@ -14,7 +14,7 @@ p.add_argument("--kills", type=int, default=36)
 p.add_argument("--kills-per-trial", type=int, default=4)
 p.add_argument("--steps", type=int, default=300)
 p.add_argument("--seed", type=int, default=int(os.environ.get("TAPIR_CRASH_SEED", "13")))
-p.add_argument("--budget", type=float, default=80.0)
+p.add_argument("--budget", type=float, default=150.0)
 a = p.parse_args()
 rng = random.Random(a.seed)
 env = dict(os.environ, OMP_NUM_THREADS="1")
@@ -42,7 +42,7 @@ try:
         for _ in range(a.kills_per_trial):
             proc = subprocess.Popen([a.program, d, str(a.steps)], env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            time.sleep(rng.uniform(0.0, full_run * 0.8))
+            time.sleep(rng.uniform(0.05 * full_run, 0.8 * full_run))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
