@@ -92,8 +92,8 @@ struct NpyHeader {
   std::size_t data_bytes = 0;   // how many bytes of values the header declares
 };
 
-// How many bytes of the file the header needs (magic, version, length field and the header
-// text); 0 if `prefix` (at least 12 bytes, or the whole file) is not yet enough to say.
+// How many bytes of the file the header occupies (magic, version, length field and the header
+// text), read from the first 10 or 12 bytes in `p[0, n)`; IOError if those are not an .npy start.
 std::size_t npy_header_extent(const char* p, std::size_t n, const std::string& what) {
   if (n >= 6 && std::memcmp(p, kMagic, 6) != 0) throw IOError(what + ": not an .npy file (bad magic)");
   if (n < 10) throw IOError(what + ": truncated .npy header (" + std::to_string(n) + " bytes)");

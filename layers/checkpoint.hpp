@@ -16,7 +16,8 @@
 //   var/<key>                                          extra tracked Vars (a likelihood scale, ...)
 //   user/<key>                                         the caller's entries (step, histories, ...)
 // It is written to a temporary file, fsync'd, renamed into place and the folder fsync'd, so the
-// folder holds only complete checkpoints; the newest `keep_last` are kept, older ones removed.
+// folder holds only complete checkpoints; the newest `keep_last` are kept, older ones removed
+// (and temporaries left by a writer killed mid-save). One writing process per folder.
 //
 // restore() reads the newest checkpoint and validates all of it — format, every model variable
 // (name, shape, dtype), every draw counter's layer, the optimizer's kind/groups/parameters, the
