@@ -86,10 +86,14 @@ std::size_t checked_tensor_bytes(const Shape& shape, DType dtype, const std::str
     bytes = d == 0 ? 0 : bytes;
   }
   overflow = overflow || span > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
-  if (overflow)
+  if (overflow) {
+    if (bytes == 0)  // empty, yet its strides would wrap
+      throw ShapeError(what + ": tensor of shape " + shape_str(shape) + " " + dtype_name(dtype) +
+                       " is empty but its non-zero dimensions overflow 64-bit byte offsets");
     throw ShapeError(what + ": tensor of shape " + shape_str(shape) + " " + dtype_name(dtype) +
                      " would need " + approx_product(shape, item) +
                      " bytes (its dimensions overflow 64-bit sizes)");
+  }
   if (bytes != 0) bytes = span;
   const std::size_t cap = max_tensor_bytes();
   if (bytes > cap)
