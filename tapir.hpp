@@ -4,6 +4,7 @@
 // (pkg-config --cflags --libs tapir-viz).
 #pragma once
 
+#include <tapir/core/anomaly.hpp>
 #include <tapir/core/conv.hpp>
 #include <tapir/core/error.hpp>
 #include <tapir/core/gradcheck.hpp>
@@ -13,6 +14,7 @@
 #include <tapir/core/parallel.hpp>
 #include <tapir/core/pooling.hpp>
 #include <tapir/core/random.hpp>
+#include <tapir/core/shape_arith.hpp>
 #include <tapir/core/tensor.hpp>
 #include <tapir/core/tensor_ops.hpp>
 #include <tapir/core/var.hpp>

@@ -20,6 +20,7 @@
 #include "kernels/conv_columns.hpp"
 #include "kernels/conv_thin.hpp"
 #include <tapir/core/kernels/gemm.hpp>
+#include <tapir/core/shape_arith.hpp>
 #include <tapir/core/tensor_ops.hpp>
 
 namespace tapir {
@@ -105,9 +106,10 @@ Var convolution(const Var& x, const Var& kernel, const ConvGeometry& geom) {
   const ConvCall c = inspect(x, kernel, "convolution");
   check_geometry(c, x, kernel, geom, /*transpose=*/false, "convolution");
   const Shape& xs = x.shape();
+  checked_tensor_bytes(with_spatial(c.batch, geom.small, c.c_out), x.dtype(), "convolution");
   const Geo3 g = to_geo3(geom);
-  const std::size_t M = c.images * static_cast<std::size_t>(g.small_pixels());
-  const std::size_t K = static_cast<std::size_t>(g.taps()) * c.c_in;
+  const std::size_t M = checked_mul(c.images, static_cast<std::size_t>(g.small_pixels()), "convolution: images * output pixels");
+  const std::size_t K = checked_mul(static_cast<std::size_t>(g.taps()), c.c_in, "convolution: taps * c_in");
   const Tensor xv = x.value(), wv = kernel.value();
   const bool need_x = x.requires_grad(), need_w = kernel.requires_grad();
   const Shape x_shape = xs, w_shape = kernel.shape();
@@ -167,10 +169,11 @@ Var conv_transpose(const Var& x, const Var& kernel, const ConvGeometry& geom) {
   const ConvCall c = inspect(x, kernel, "conv_transpose");
   check_geometry(c, x, kernel, geom, /*transpose=*/true, "conv_transpose");
   const Shape& xs = x.shape();
+  checked_tensor_bytes(with_spatial(c.batch, geom.big, c.c_out), x.dtype(), "conv_transpose");
   const Geo3 g = to_geo3(geom);
   const std::size_t taps = static_cast<std::size_t>(g.taps());
-  const std::size_t M = c.images * static_cast<std::size_t>(g.small_pixels());
-  const std::size_t N = taps * c.c_out;
+  const std::size_t M = checked_mul(c.images, static_cast<std::size_t>(g.small_pixels()), "conv_transpose: images * input pixels");
+  const std::size_t N = checked_mul(taps, c.c_out, "conv_transpose: taps * c_out");
   const Tensor xv = x.value();
   const bool need_x = x.requires_grad(), need_w = kernel.requires_grad();
   const Shape x_shape = xs, w_shape = kernel.shape();

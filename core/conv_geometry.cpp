@@ -3,6 +3,8 @@
 // else: conv_spec checks what does not depend on the input, ConvSpec::geometry the rest.
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <utility>
 
 #include <tapir/core/conv.hpp>
 
@@ -77,6 +79,53 @@ ConvSpec check_common(const std::vector<std::size_t>& filter, const IntOrList& s
   return spec;
 }
 
+// Overflow-checked extent arithmetic for one spatial dimension; a wrap names the op, the
+// dimension and the arguments instead of producing a tiny (or zero) output size.
+class Extent {
+ public:
+  Extent(const char* who, std::size_t dim, const std::vector<std::size_t>& in,
+         const std::vector<std::size_t>& filter, const std::vector<std::size_t>& strides)
+      : who_(who), dim_(dim), in_(in), filter_(filter), strides_(strides) {}
+  std::size_t mul(std::size_t a, std::size_t b) const {
+    std::size_t r;
+    if (__builtin_mul_overflow(a, b, &r)) fail(a, " * ", b);
+    return r;
+  }
+  std::size_t add(std::size_t a, std::size_t b) const {
+    std::size_t r;
+    if (__builtin_add_overflow(a, b, &r)) fail(a, " + ", b);
+    return r;
+  }
+
+ private:
+  [[noreturn]] void fail(std::size_t a, const char* op, std::size_t b) const {
+    throw ShapeError(std::string(who_) + ": size along spatial dim " + std::to_string(dim_) + " overflows (" +
+                     std::to_string(a) + op + std::to_string(b) + ") for input " + shape_str(in_) +
+                     ", filter " + shape_str(filter_) + ", strides " + shape_str(strides_));
+  }
+  const char* who_;
+  std::size_t dim_;
+  const std::vector<std::size_t>& in_;
+  const std::vector<std::size_t>& filter_;
+  const std::vector<std::size_t>& strides_;
+};
+
+// Every pixel count the kernels form (Geo3 works in signed longs) must fit a signed offset.
+void check_extents(const ConvGeometry& g, const char* who) {
+  const std::pair<const char*, const std::vector<std::size_t>*> sides[] = {
+      {"small side (conv output / conv-transpose input)", &g.small},
+      {"big side (conv input / conv-transpose output)", &g.big},
+      {"filter", &g.filter}};
+  for (const auto& [side, sizes] : sides) {
+    std::size_t n = 1;
+    bool overflow = false;
+    for (auto v : *sizes) overflow = overflow || __builtin_mul_overflow(n, v, &n);
+    if (overflow || n > static_cast<std::size_t>(PTRDIFF_MAX))
+      throw ShapeError(std::string(who) + ": spatial sizes " + shape_str(*sizes) + " of the " + side +
+                       " have more pixels than a 64-bit offset holds (filter " + shape_str(g.filter) + ")");
+  }
+}
+
 }  // namespace
 
 ConvSpec conv_spec(const std::vector<std::size_t>& filter, const ConvOptions& options, const char* who) {
@@ -112,13 +161,14 @@ ConvGeometry ConvSpec::geometry(const std::vector<std::size_t>& in, const char* 
   g.stride = stride;
   g.dilation = dilation;
   for (std::size_t i = 0; i < rank(); ++i) {
-    const std::size_t k_eff = dilation[i] * (filter[i] - 1) + 1;
+    const Extent x(who, i, in, filter, stride);
+    const std::size_t k_eff = x.add(x.mul(dilation[i], filter[i] - 1), 1);
     const std::size_t st = stride[i];
     if (!transpose) {
       std::size_t out, pad = 0;
       if (same) {
-        out = (in[i] + st - 1) / st;
-        const std::size_t needed = (out - 1) * st + k_eff;
+        out = (in[i] - 1) / st + 1;  // ceil(in / st) without forming in + st - 1
+        const std::size_t needed = x.add(x.mul(out - 1, st), k_eff);
         pad = needed > in[i] ? (needed - in[i]) / 2 : 0;
       } else {
         if (in[i] < k_eff)
@@ -132,22 +182,26 @@ ConvGeometry ConvSpec::geometry(const std::vector<std::size_t>& in, const char* 
       g.pad_lead.push_back(pad);
       continue;
     }
-    const long ke = static_cast<long>(k_eff), n = static_cast<long>(in[i]), sl = static_cast<long>(st);
-    long out;
+    const std::size_t n = in[i];
+    // full: the extent every input position's taps cover, before any cropping
+    const std::size_t full = x.add(x.mul(n - 1, st), k_eff);
+    std::size_t out;
     if (!output_padding) {  // Keras deconv_output_length, output_padding=None
-      out = same ? n * sl : n * sl + std::max(ke - sl, 0L);
+      out = same ? x.mul(n, st) : x.add(x.mul(n, st), k_eff > st ? k_eff - st : 0);
     } else {
-      const long pad = same ? ke / 2 : 0;
-      out = (n - 1) * sl + ke - 2 * pad + static_cast<long>((*output_padding)[i]);
+      const std::size_t pad = same ? k_eff / 2 : 0;
+      const std::size_t grown = x.add(full, (*output_padding)[i]);
+      if (grown <= 2 * pad)
+        throw ValueError(std::string(who) + ": output size along dim " + std::to_string(i) + " would be " +
+                         (grown == 2 * pad ? "0" : "-" + std::to_string(2 * pad - grown)) + " (input " + shape_str(in) +
+                         ", filter " + shape_str(filter) + ")");
+      out = grown - 2 * pad;
     }
-    if (out < 1)
-      throw ValueError(std::string(who) + ": output size along dim " + std::to_string(i) + " would be " +
-                       std::to_string(out) + " (input " + shape_str(in) + ", filter " + shape_str(filter) + ")");
-    const long full = (n - 1) * sl + ke;
-    g.small.push_back(in[i]);
-    g.big.push_back(static_cast<std::size_t>(out));
-    g.pad_lead.push_back(static_cast<std::size_t>(std::max(full - out, 0L) / 2));
+    g.small.push_back(n);
+    g.big.push_back(out);
+    g.pad_lead.push_back(full > out ? (full - out) / 2 : 0);
   }
+  check_extents(g, who);
   return g;
 }
 

@@ -20,12 +20,13 @@ Tensor parse_npy(const std::string& bytes, const std::string& what);
 void save_npy(const std::string& path, const Tensor& t);
 Tensor load_npy(const std::string& path);
 
-/// Saves arrays under their names (each stored as "<name>.npy"; names must be unique).
+/// Saves arrays under their names (each stored as "<name>.npy"; names must be unique), as one
+/// commit: temp file, fsync, rename, fsync of the folder.
 void save_npz(const std::string& path, const NamedTensors& arrays);
 /// Loads every array of an .npz (stored or deflated), in file order, keys without ".npy".
 NamedTensors load_npz(const std::string& path);
 
-/// Writes `bytes` to `path` atomically (temp file + fsync + rename).
+/// Writes `bytes` to `path` atomically and durably (temp file + fsync + rename + folder fsync).
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
 }  // namespace tapir::io

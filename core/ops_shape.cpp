@@ -1,5 +1,6 @@
 // Shape ops: data movement only; each backward is the adjoint movement.
 #include <tapir/core/ops.hpp>
+#include <tapir/core/shape_arith.hpp>
 #include <tapir/core/tensor_ops.hpp>
 
 namespace tapir {
@@ -45,15 +46,20 @@ Var concat(const std::vector<Var>& xs, int axis) {
   out_shape[ax] = 0;
   for (const auto& x : xs) {
     Shape s = x.shape();
-    bool ok = s.size() == first.size() && x.dtype() == xs[0].dtype();
+    if (x.dtype() != xs[0].dtype())
+      throw TypeError("concat: input " + shape_str(s) + " " + dtype_name(x.dtype()) +
+                      " has another dtype than the first input " + shape_str(first) + " " +
+                      dtype_name(xs[0].dtype()));
+    bool ok = s.size() == first.size();
     for (std::size_t d = 0; ok && d < s.size(); ++d) ok = d == ax || s[d] == first[d];
     if (!ok)
       throw ShapeError("concat: input " + shape_str(s) + " " + dtype_name(x.dtype()) +
                        " does not match " + shape_str(first) + " " + dtype_name(xs[0].dtype()) +
                        " outside axis " + std::to_string(ax));
-    out_shape[ax] += s[ax];
+    out_shape[ax] = checked_add(out_shape[ax], s[ax], "concat: size along axis " + std::to_string(ax));
   }
   // write each input into its block of the output: `outer` rows of `row` bytes each
+  checked_tensor_bytes(out_shape, xs[0].dtype(), "concat");
   Tensor out = Tensor::empty(out_shape, xs[0].dtype());
   std::size_t outer = 1;
   for (std::size_t d = 0; d < ax; ++d) outer *= out_shape[d];
@@ -138,7 +144,7 @@ Var slice(const Var& x, const std::vector<SliceSpec>& spec) {
                        ":" + std::to_string(s.step) + "] is out of range");
     begin[d] = static_cast<std::size_t>(b);
     step[d] = static_cast<std::size_t>(s.step);
-    out_shape[d] = static_cast<std::size_t>((e - b + s.step - 1) / s.step);
+    out_shape[d] = e == b ? 0 : static_cast<std::size_t>((e - b - 1) / s.step + 1);  // ceil without e - b + step wrapping
   }
   const Shape in_shape = in;
   return custom_op("slice", to::slice(x.value(), begin, step, out_shape), {x},
@@ -155,9 +161,13 @@ Var pad(const Var& x, const std::vector<std::pair<std::size_t, std::size_t>>& pa
   Shape out_shape = in_shape;
   std::vector<std::size_t> begin(in_shape.size()), step(in_shape.size(), 1);
   for (std::size_t d = 0; d < pads.size(); ++d) {
-    out_shape[d] += pads[d].first + pads[d].second;
+    const std::string what = "pad: axis " + std::to_string(d) + " of shape " + shape_str(in_shape) +
+                             " padded by (" + std::to_string(pads[d].first) + ", " +
+                             std::to_string(pads[d].second) + ")";
+    out_shape[d] = checked_add(checked_add(out_shape[d], pads[d].first, what), pads[d].second, what);
     begin[d] = pads[d].first;
   }
+  checked_tensor_bytes(out_shape, x.dtype(), "pad");
   Tensor out = to::unslice(x.value(), out_shape, begin, step);
   if (value != 0.0) {
     Tensor fill = Tensor::full(out_shape, x.dtype(), value);

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "kernels/elementwise.hpp"
+#include <tapir/core/shape_arith.hpp>
 
 namespace tapir {
 
@@ -23,11 +24,7 @@ std::int64_t live_tensor_bytes() { return g_live_bytes.load(); }
 const char* dtype_name(DType d) { return d == DType::float32 ? "float32" : "float64"; }
 std::size_t dtype_size(DType d) { return d == DType::float32 ? 4 : 8; }
 
-std::size_t numel(const Shape& shape) {
-  std::size_t n = 1;
-  for (auto s : shape) n *= s;
-  return n;
-}
+std::size_t numel(const Shape& shape) { return checked_numel(shape, "numel"); }
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   const std::size_t rank = std::max(a.size(), b.size());
@@ -116,11 +113,12 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   if (shape.size() > kMaxRank)
     throw ShapeError("Tensor: rank " + std::to_string(shape.size()) + " exceeds the maximum " +
                      std::to_string(kMaxRank) + " (shape " + shape_str(shape) + ")");
+  const std::size_t bytes = checked_tensor_bytes(shape, dtype, "Tensor");
   Tensor t;
   t.shape_ = shape;
   t.dtype_ = dtype;
-  t.size_ = numel(shape);
-  t.storage_ = std::make_shared<Storage>(t.size_ * dtype_size(dtype));
+  t.size_ = bytes / dtype_size(dtype);
+  t.storage_ = std::make_shared<Storage>(bytes);
   return t;
 }
 
@@ -137,7 +135,7 @@ Tensor Tensor::full(const Shape& shape, DType dtype, double value) {
 
 template <class T>
 Tensor Tensor::from_vector(const Shape& shape, const std::vector<T>& values) {
-  if (numel(shape) != values.size())
+  if (checked_numel(shape, "Tensor::from_vector") != values.size())
     throw ShapeError("Tensor::from_vector: shape " + shape_str(shape) + " holds " +
                      std::to_string(numel(shape)) + " elements, but " +
                      std::to_string(values.size()) + " values were given");
@@ -193,7 +191,8 @@ Tensor Tensor::clone() const {
 }
 
 Tensor Tensor::reshape(const Shape& shape) const {
-  if (numel(shape) != size_)
+  // checked: a product that wraps around to size_ (e.g. [2, 2^63 + 3] for 6 elements) is refused
+  if (checked_numel(shape, "reshape: cannot reshape " + shape_str(shape_) + " into " + shape_str(shape)) != size_)
     throw ShapeError("reshape: cannot reshape " + shape_str(shape_) + " (" +
                      std::to_string(size_) + " elements) into " + shape_str(shape));
   if (shape.size() > kMaxRank)
@@ -230,7 +229,11 @@ void Tensor::fill(double value) {
 }
 
 void Tensor::add_(const Tensor& other) {
-  if (other.shape_ != shape_ || other.dtype_ != dtype_)
+  if (other.dtype_ != dtype_)
+    throw TypeError("Tensor::add_: cannot add " + shape_str(other.shape_) + " " +
+                    dtype_name(other.dtype_) + " into " + shape_str(shape_) + " " +
+                    dtype_name(dtype_) + " (dtypes differ)");
+  if (other.shape_ != shape_)
     throw ShapeError("Tensor::add_: cannot add " + shape_str(other.shape_) + " " +
                      dtype_name(other.dtype_) + " into " + shape_str(shape_) + " " +
                      dtype_name(dtype_));

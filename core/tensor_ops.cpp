@@ -5,6 +5,7 @@
 #include <tapir/core/simd.hpp>
 #include "kernels/elementwise.hpp"
 #include <tapir/core/kernels/gemm.hpp>
+#include <tapir/core/shape_arith.hpp>
 
 namespace tapir::tensor_ops {
 
@@ -163,7 +164,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   Shape out_shape = batch;
   out_shape.push_back(m);
   out_shape.push_back(n);
+  checked_tensor_bytes(out_shape, a.dtype(), "matmul");  // names the op, not just "Tensor"
   Tensor out = Tensor::empty(out_shape, a.dtype());
+  if (out.size() == 0) return out;  // nothing to compute (and k may be huge when m or n is 0)
   const std::size_t lda = a.dim(ar - 1), ldb = b.dim(br - 1);
   TAPIR_DISPATCH(a.dtype(), T, {
     const T* pa = a.data<T>();

@@ -1,5 +1,7 @@
 #include <tapir/core/var.hpp>
 
+#include <tapir/core/anomaly.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <unordered_map>
@@ -92,6 +94,12 @@ void zero_grad(const std::vector<Var>& vars) {
 
 Var custom_op(const std::string& op_name, const Tensor& value, const std::vector<Var>& inputs,
               BackwardFn backward) {
+  const bool anomaly = anomaly_mode_enabled();
+  if (anomaly) {
+    std::vector<const Tensor*> in_values;
+    for (const auto& in : inputs) in_values.push_back(&checked(in.shared_impl())->value);
+    detail::check_forward(op_name, value, in_values);
+  }
   auto impl = std::make_shared<VarImpl>();
   impl->value = value;
   bool needs = false;
@@ -99,6 +107,7 @@ Var custom_op(const std::string& op_name, const Tensor& value, const std::vector
   if (needs && t_grad_enabled) {
     auto node = std::make_shared<Node>();
     node->op = op_name;
+    if (anomaly) node->scope = current_op_scope();
     node->inputs.reserve(inputs.size());
     for (const auto& in : inputs) node->inputs.push_back(in.shared_impl());
     node->backward = std::move(backward);
@@ -188,6 +197,7 @@ void backward(const Var& root, const Tensor& grad_output) {
   accumulate(r->grad_fn->pending_grad, seed);
   PendingEdges hooked = count_hooked_edges(order);
   NoGradGuard no_grad;  // backward closures use ops; record nothing while they run
+  const bool anomaly = anomaly_mode_enabled();
   for (auto& n : order) {
     if (n->pending_grad.defined()) {
       std::vector<Tensor> grads = n->backward(n->pending_grad);
@@ -203,6 +213,11 @@ void backward(const Var& root, const Tensor& grad_output) {
                               " a gradient of shape " + shape_str(grads[i].shape()) + " " +
                               dtype_name(grads[i].dtype()) + ", expected " +
                               shape_str(in->value.shape()) + " " + dtype_name(in->value.dtype()));
+        if (anomaly) {
+          std::vector<const Tensor*> in_values;
+          for (const auto& x : n->inputs) in_values.push_back(&x->value);
+          detail::check_backward(n->op, n->scope, i, grads[i], in_values);
+        }
         accumulate(in->grad_fn ? in->grad_fn->pending_grad : in->grad, grads[i]);
       }
     }

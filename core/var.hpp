@@ -33,6 +33,7 @@ struct Node {
   std::string op;
   std::uint64_t sequence = 0;  // creation order = position on the tape
   Tensor pending_grad;         // gradient of this node's output, summed over its consumers
+  std::string scope;           // OpScope names when recorded (kept only in anomaly mode)
   Node();
   ~Node();
   Node(const Node&) = delete;

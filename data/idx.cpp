@@ -8,6 +8,7 @@
 #include <memory>
 
 #include <tapir/core/error.hpp>
+#include <tapir/core/shape_arith.hpp>
 
 namespace tapir::data {
 
@@ -85,11 +86,16 @@ IdxArray read_idx(const std::string& path) {
                     " of " + std::to_string(rank) + " missing)");
     const std::size_t dim = (std::size_t(b[0]) << 24) | (std::size_t(b[1]) << 16) |
                             (std::size_t(b[2]) << 8) | std::size_t(b[3]);
-    if (dim != 0 && total > std::numeric_limits<std::size_t>::max() / dim)
-      throw IOError("IDX file '" + path + "': dimensions overflow");
-    total *= dim;
     out.shape.push_back(dim);
+    if (__builtin_mul_overflow(total, dim, &total))
+      throw IOError("IDX file '" + path + "': header dimension " + std::to_string(d) +
+                    ": the dimensions " + shape_str(out.shape) + "... overflow 64-bit sizes");
   }
+  // The same limit as for one tensor: the values become one (a data set's images).
+  if (total > max_tensor_bytes())
+    throw IOError("IDX file '" + path + "': header dimensions " + shape_str(out.shape) + " declare " +
+                  std::to_string(total) + " bytes, more than the limit of " +
+                  std::to_string(max_tensor_bytes()) + " bytes for one tensor (tapir::set_max_tensor_bytes)");
 
   // Grow while reading rather than trusting the header with one big allocation: a corrupt
   // header then fails as "truncated" instead of exhausting memory.

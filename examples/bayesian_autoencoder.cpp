@@ -19,7 +19,6 @@
 #include <tapir/tapir.hpp>
 #include <tapir/viz/plots.hpp>
 
-#include "common/checkpoint.hpp"
 #include "common/progress.hpp"
 #include "common/training_flags.hpp"
 
@@ -110,21 +109,14 @@ int main(int argc, char** argv) {
 
     tapir::data::DataLoader loader(train, batch_size, /*shuffle=*/true, seed, /*drop_remainder=*/true);
     const std::size_t steps_per_epoch = loader.num_batches(), total_steps = steps_per_epoch * epochs;
-    examples::Checkpoint checkpoint(out_dir + "/checkpoint");
+    tfn::Checkpoint checkpoint(out_dir + "/checkpoint");
+    checkpoint.track(*model.all).track(adam).track("likelihood_rho", model.rho_scale);
     examples::TrainingPosition pos;
-    if (flags.resume) {
-      pos = checkpoint.load(*model.all, adam);
-      tapir::io::NamedTensors lik = tapir::io::load_npz(checkpoint.path("likelihood.npz"));
-      model.rho_scale.set_value(lik.at(0).second);
-    }
+    if (flags.resume) pos = examples::TrainingPosition::from(checkpoint.restore());
     std::printf("Bayesian autoencoder: %zu train / %zu test images, %zu epochs x %zu steps, batch %zu, %d threads\n",
                 train.size(), test.size(), epochs, steps_per_epoch, batch_size, flags.threads);
     std::printf("%s", model.all->summary().c_str());
 
-    auto save_checkpoint = [&] {
-      checkpoint.save(*model.all, adam, pos);
-      tapir::io::save_npz(checkpoint.path("likelihood.npz"), {{"likelihood_rho", model.rho_scale.value()}});
-    };
     examples::Progress progress(total_steps, steps_per_epoch);
     const double train_start = progress.elapsed_seconds();
     std::size_t trained_now = 0;
@@ -147,7 +139,7 @@ int main(int argc, char** argv) {
       char metrics[160];
       std::snprintf(metrics, sizeof metrics, "-ELBO %.1f  NLL %.1f  KL/N %.1f", pos.loss.back(), pos.nll.back(), pos.kl.back());
       progress.update(step, metrics, batch_size);
-      if (pos.step % flags.checkpoint_every == 0 || pos.step == last_step) save_checkpoint();
+      if (pos.step % flags.checkpoint_every == 0 || pos.step == last_step) checkpoint.save(pos.step, pos.entries());
     }
     const double train_seconds = progress.elapsed_seconds() - train_start;
 

@@ -21,7 +21,6 @@
 #include <tapir/tapir.hpp>
 #include <tapir/viz/plots.hpp>
 
-#include "common/checkpoint.hpp"
 #include "common/data_parallel.hpp"
 #include "common/progress.hpp"
 #include "common/training_flags.hpp"
@@ -87,11 +86,10 @@ int main(int argc, char** argv) {
     tapir::data::DataLoader loader = dp.loader(train, batch_size, seed);
     const std::size_t steps_per_epoch = loader.num_batches(), total_steps = steps_per_epoch * epochs;
     if (lr_schedule == "cosine") adam.set_schedule(opt::cosine_decay(static_cast<std::int64_t>(total_steps)));
-    examples::Checkpoint checkpoint(out_dir + "/checkpoint");
+    tfn::Checkpoint checkpoint(out_dir + "/checkpoint");
+    checkpoint.track(*model).track(adam);
     examples::TrainingPosition pos;
-    if (flags.resume) {
-      pos = checkpoint.load(*model, adam);
-    }
+    if (flags.resume) pos = examples::TrainingPosition::from(checkpoint.restore());
     dp.replicate(*model);
     const std::size_t global_batch = batch_size * static_cast<std::size_t>(dp.world_size());
     if (dp.is_root()) {
@@ -124,7 +122,7 @@ int main(int argc, char** argv) {
       if (dp.is_root()) progress.update(step, metrics, global_batch);
       if (pos.step % flags.checkpoint_every == 0 || pos.step == last_step) {
         dp.check_in_sync(adam);
-        if (dp.is_root()) checkpoint.save(*model, adam, pos);
+        if (dp.is_root()) checkpoint.save(pos.step, pos.entries());
       }
     }
     const double train_seconds = progress.elapsed_seconds();

@@ -2,6 +2,7 @@
 //   namespace tfn = tapir::nn;
 #pragma once
 
+#include <tapir/layers/checkpoint.hpp>
 #include <tapir/layers/deterministic.hpp>
 #include <tapir/layers/dnn_to_bnn.hpp>
 #include <tapir/layers/dropout.hpp>

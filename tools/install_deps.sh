@@ -15,6 +15,7 @@ PACKAGES=(
   python3 python3-nbformat                          # notebook runner, notebook validation
   clang-19 clang-tools-19                           # clang-repl-19 executes the notebooks
   libopenmpi-dev openmpi-bin                        # tapir::distributed (optional: meson -Dmpi=auto)
+  libclang-rt-19-dev                                # libFuzzer + sanitizer runtimes (tools/run_fuzzers.sh)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

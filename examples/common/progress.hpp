@@ -6,8 +6,31 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
+
+#include <tapir/layers/checkpoint.hpp>
 
 namespace examples {
+
+/// Where a run stands: optimizer steps taken and the per-step history (for the curves); saved
+/// as the user entries of a tfn::Checkpoint.
+struct TrainingPosition {
+  std::size_t step = 0;
+  std::vector<double> loss, nll, kl;
+
+  tapir::io::NamedTensors entries() const {
+    using C = tapir::nn::Checkpoint;
+    return {{"loss", C::history(loss)}, {"nll", C::history(nll)}, {"kl", C::history(kl)}};
+  }
+  static TrainingPosition from(const tapir::nn::RestoredCheckpoint& r) {
+    TrainingPosition pos;
+    pos.step = static_cast<std::size_t>(r.step);
+    pos.loss = r.vector("loss");
+    pos.nll = r.vector("nll");
+    pos.kl = r.vector("kl");
+    return pos;
+  }
+};
 
 class Progress {
  public:

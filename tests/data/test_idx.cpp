@@ -132,9 +132,20 @@ TEST_CASE("truncated files are IOErrors naming the file") {
     write_gz(path, std::string{0, 0});
     CHECK_THROWS_WITH_AS(data::read_idx(path), doctest::Contains("truncated header"), IOError);
   }
-  SUBCASE("a huge declared size in a tiny file fails as truncated, without a huge allocation") {
-    write_gz(path, idx_bytes({60000, 60000, 60000}, ramp(100)));
+  SUBCASE("a large declared size in a tiny file fails as truncated, without a large allocation") {
+    write_gz(path, idx_bytes({60000, 1000, 10}, ramp(100)));
     CHECK_THROWS_WITH_AS(data::read_idx(path), doctest::Contains("truncated data"), IOError);
+  }
+  SUBCASE("a declared size beyond the tensor-size limit is refused before reading the data") {
+    write_gz(path, idx_bytes({60000, 60000, 60000}, ramp(100)));
+    CHECK_THROWS_WITH_AS(data::read_idx(path), doctest::Contains("declare 216000000000000 bytes"), IOError);
+    MaxTensorBytesScope small(1000);
+    write_gz(path, idx_bytes({10, 101}, ramp(1010)));
+    CHECK_THROWS_WITH_AS(data::read_idx(path), doctest::Contains("header dimensions [10,101]"), IOError);
+  }
+  SUBCASE("four dimensions of 2^32 - 1 overflow 64 bits and say which dimension") {
+    write_gz(path, std::string{0, 0, 8, 4} + be32(0xFFFFFFFF) + be32(0xFFFFFFFF) + be32(0xFFFFFFFF) + be32(0xFFFFFFFF));
+    CHECK_THROWS_WITH_AS(data::read_idx(path), doctest::Contains("header dimension 2"), IOError);
   }
   SUBCASE("gzip stream cut off") {
     const std::string full = dir.file("full.gz");
