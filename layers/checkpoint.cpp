@@ -113,8 +113,8 @@ std::vector<double> RestoredCheckpoint::vector(const std::string& key) const {
 
 Checkpoint::Checkpoint(std::string dir, const CheckpointOptions& options) : dir_(std::move(dir)), options_(options) {
   if (dir_.empty()) throw ValueError("Checkpoint: dir must not be empty");
-  if (options_.keep_last_ < 1)
-    throw ValueError("Checkpoint '" + dir_ + "': keep_last must be >= 1, got " + std::to_string(options_.keep_last_));
+  if (options_.keep_last() < 1)
+    throw ValueError("Checkpoint '" + dir_ + "': keep_last must be >= 1, got " + std::to_string(options_.keep_last()));
 }
 
 Checkpoint& Checkpoint::track(Layer& model) {
@@ -143,10 +143,10 @@ Tensor Checkpoint::history(const std::vector<double>& values) {
   return Tensor::from_vector<double>({values.size()}, values);
 }
 
-std::vector<VariationalLayer*> Checkpoint::variational_layers(Layer& model) {
-  std::vector<VariationalLayer*> out;
+std::vector<Layer*> Checkpoint::drawing_layers(Layer& model) {
+  std::vector<Layer*> out;
   auto add = [&](Layer* l) {
-    if (auto* v = dynamic_cast<VariationalLayer*>(l)) out.push_back(v);
+    if (l->random_stream()) out.push_back(l);
   };
   add(&model);
   for (const auto& m : model.submodules()) add(m.get());
@@ -169,7 +169,7 @@ std::string Checkpoint::save(std::uint64_t step, const io::NamedTensors& user) c
       if (v.name().empty()) throw ValueError("Checkpoint '" + dir_ + "': save: a variable of " + m->name() + " has no name");
       add("model/" + v.name(), v.value());
     }
-    for (VariationalLayer* l : variational_layers(*m)) add("draws/" + l->name(), u64_entry(l->seed_stream().counter()));
+    for (Layer* l : drawing_layers(*m)) add("draws/" + l->name(), u64_entry(l->random_stream()->counter()));
   }
   if (optimizer_)
     for (auto& [key, t] : optim::state_dict(*optimizer_)) add("optimizer/" + key, t);
@@ -186,7 +186,7 @@ std::string Checkpoint::save(std::uint64_t step, const io::NamedTensors& user) c
   // Keep the newest keep_last; remove leftovers of writers killed mid-save (never ours: save_npz
   // has renamed or removed its temporary by now).
   std::vector<std::string> all = list();
-  for (std::size_t i = 0; i + options_.keep_last_ < all.size(); ++i) fs::remove(all[i]);
+  for (std::size_t i = 0; i + options_.keep_last() < all.size(); ++i) fs::remove(all[i]);
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir_, ec)) {
     const std::string name = e.path().filename().string();
@@ -224,14 +224,14 @@ RestoredCheckpoint Checkpoint::restore_file(const std::string& path) const {
 
   // Validate everything first; collect what to write.
   std::vector<std::pair<Var, Tensor>> values;
-  std::vector<std::pair<VariationalLayer*, std::uint64_t>> draws;
+  std::vector<std::pair<Layer*, std::uint64_t>> draws;
   for (Layer* m : models_) {
     for (const Var& v : m->variables()) {
       const Tensor& t = c.get("model/" + v.name(), "the variable '" + v.name() + "' of " + m->class_name() + " '" + m->name() + "'");
       check_like(c, "variable '" + v.name() + "'", t, v);
       values.emplace_back(v, t);
     }
-    for (VariationalLayer* l : variational_layers(*m))
+    for (Layer* l : drawing_layers(*m))
       draws.emplace_back(l, c.get_u64("draws/" + l->name(), "the draw counter of layer '" + l->name() + "'"));
   }
   for (const auto& [key, v] : vars_) {
@@ -255,7 +255,7 @@ RestoredCheckpoint Checkpoint::restore_file(const std::string& path) const {
     }
   }
   for (auto& [v, t] : values) Var(v).set_value(t);
-  for (auto& [l, n] : draws) l->seed_stream().set_counter(n);
+  for (auto& [l, n] : draws) l->random_stream()->set_counter(n);
   return r;
 }
 

@@ -10,8 +10,9 @@
 // One checkpoint is one .npz ("ckpt-<step>.npz", readable with np.load) holding
 //   checkpoint/format, checkpoint/step                 float64 scalars
 //   model/<variable name>                              every variable of each tracked layer
-//   draws/<layer name>                                 the draw counter of every VariationalLayer
-//                                                      in a tracked model ([hi, lo] 32-bit halves)
+//   draws/<layer name>                                 the draw counter of every layer that draws
+//                                                      random numbers (variational layers, Dropout;
+//                                                      Layer::random_stream), [hi, lo] 32-bit halves
 //   optimizer/<key>                                    optim::state_dict of each tracked optimizer
 //   var/<key>                                          extra tracked Vars (a likelihood scale, ...)
 //   user/<key>                                         the caller's entries (step, histories, ...)
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include <tapir/core/npz.hpp>
+#include <tapir/core/options.hpp>
 #include <tapir/optim/optimizer.hpp>
 
 #include <tapir/layers/layer.hpp>
@@ -40,8 +42,9 @@
 namespace tapir::nn {
 
 struct CheckpointOptions {
-  std::size_t keep_last_ = 3;  ///< checkpoints kept in the folder (>= 1)
-  CheckpointOptions& keep_last(std::size_t v) { keep_last_ = v; return *this; }
+  TAPIR_ARG(std::size_t, keep_last) = 3;  ///< checkpoints kept in the folder (>= 1)
+
+ public:
 };
 
 /// What restore() found beside the tracked objects (which it has already updated).
@@ -83,7 +86,8 @@ class Checkpoint {
   /// A metric history as a float64 vector entry.
   static Tensor history(const std::vector<double>& values);
   /// `model` and every submodule that draws random numbers, in submodule order.
-  static std::vector<VariationalLayer*> variational_layers(Layer& model);
+  /// The model and its submodules that draw random numbers (Layer::random_stream()).
+  static std::vector<Layer*> drawing_layers(Layer& model);
 
  private:
   std::string dir_;

@@ -1,10 +1,12 @@
 #include <tapir/layers/kernel_bias.hpp>
+#include <tapir/core/anomaly.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 
 #include <tapir/core/ops.hpp>
+#include <tapir/core/shape_arith.hpp>
 
 namespace tapir::nn {
 
@@ -127,13 +129,14 @@ KernelApplier KernelApplier::conv_family(KernelOp op, std::size_t input_size, st
   return k;
 }
 
-void KernelApplier::set_kernel_shapes(bool flat_kernel) {
+void KernelApplier::set_kernel_shapes(bool flat_kernel, const std::string& who) {
   conv_kernel_shape_ = spec_.filter;
   conv_kernel_shape_.push_back(input_size_);
   conv_kernel_shape_.push_back(output_size_);
-  std::size_t taps = 1;
-  for (auto f : spec_.filter) taps *= f;
-  kernel_shape_ = flat_kernel ? Shape{taps * input_size_, output_size_} : conv_kernel_shape_;
+  const std::size_t taps = checked_numel(spec_.filter, who + ": filter_shape " + shape_str(spec_.filter));
+  kernel_shape_ = flat_kernel ? Shape{checked_mul(taps, input_size_, who + ": kernel rows prod(filter_shape) * input_size"),
+                                      output_size_}
+                              : conv_kernel_shape_;
   bias_shape_ = {output_size_};
 }
 
@@ -143,7 +146,7 @@ KernelApplier KernelApplier::convolution(std::size_t input_size, std::size_t out
   ConvOptions options;
   KernelApplier k = conv_family(KernelOp::convolution, input_size, output_size, filter, args, who, options);
   k.spec_ = tapir::conv_spec(k.spec_.filter, options, who.c_str());  // construction fails, not the first call
-  k.set_kernel_shapes(flat_kernel);
+  k.set_kernel_shapes(flat_kernel, who);
   return k;
 }
 
@@ -154,8 +157,13 @@ KernelApplier KernelApplier::conv_transpose(std::size_t input_size, std::size_t 
   KernelApplier k = conv_family(KernelOp::conv_transpose, input_size, output_size, filter, args, who, options);
   if (output_padding) options.output_padding(*output_padding);
   k.spec_ = tapir::conv_transpose_spec(k.spec_.filter, options, who.c_str());
-  k.set_kernel_shapes(/*flat_kernel=*/true);
+  k.set_kernel_shapes(/*flat_kernel=*/true, who);
   return k;
+}
+
+void KernelApplier::check_tensor_limits(DType dtype, const std::string& who) const {
+  checked_tensor_bytes(kernel_shape_, dtype, who + ": kernel");
+  checked_tensor_bytes(bias_shape_, dtype, who + ": bias");
 }
 
 KernelCall KernelApplier::check_input(const Var& x, DType dtype, const std::string& who) const {
@@ -233,6 +241,7 @@ KernelBiasLayer::KernelBiasLayer(const std::string& class_name, const KernelBias
 }
 
 void KernelBiasLayer::build(KernelApplier applier, const KernelBiasArgs& args) {
+  applier.check_tensor_limits(dtype_, who());
   applier_ = std::move(applier);
   const MakeKernelBiasFn make = args.make_kernel_bias_fn() ? args.make_kernel_bias_fn() : MakeKernelBiasFn(util::make_kernel_bias);
   SeedStream seeds(args.seed(), name());
@@ -256,6 +265,7 @@ void KernelBiasLayer::build(KernelApplier applier, const KernelBiasArgs& args) {
 }
 
 Var KernelBiasLayer::operator()(const Var& x) {
+  OpScope scope(name());
   const KernelCall call = applier_.check_input(x, dtype_, who());
   if (validate_args()) check_finite_input(x, who());
   Var y = kernel_.defined() ? applier_.apply(x, kernel_, call) : x;

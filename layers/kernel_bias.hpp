@@ -57,6 +57,8 @@ class KernelApplier {
   /// Strides, dilations, padding and output_padding, validated by core at construction.
   const ConvSpec& conv_spec() const { return spec_; }
 
+  /// ShapeError naming `who` if the kernel or the bias of `dtype` would exceed the tensor limit.
+  void check_tensor_limits(DType dtype, const std::string& who) const;
   /// Validates x (typed errors naming `who`, the argument and the shapes) and computes the
   /// call's geometry and output shape.
   KernelCall check_input(const Var& x, DType dtype, const std::string& who) const;
@@ -73,7 +75,7 @@ class KernelApplier {
                                    const std::optional<IntOrList>& filter, const ConvArgs& args, const std::string& who,
                                    CoreOptions& options);
   /// kernel_shape_ (flat [taps*c_in, c_out] or [filter..., c_in, c_out]), conv_kernel_shape_, bias_shape_.
-  void set_kernel_shapes(bool flat_kernel);
+  void set_kernel_shapes(bool flat_kernel, const std::string& who);
   KernelOp op_ = KernelOp::affine;
   std::size_t input_size_ = 0, output_size_ = 0;
   ConvSpec spec_;

@@ -1,4 +1,5 @@
 #include <tapir/layers/normalization.hpp>
+#include <tapir/core/anomaly.hpp>
 
 #include <numeric>
 
@@ -40,6 +41,7 @@ BatchNormalization::BatchNormalization(std::size_t channels, const Normalization
 }
 
 Var BatchNormalization::operator()(const Var& x) {
+  OpScope scope(name());
   check_input(x, channels_, options_.dtype(), "channels", who());
   if (!training())
     return batch_normalization(x, moving_mean_, moving_variance_, beta_, gamma_, options_.epsilon());
@@ -68,6 +70,7 @@ LayerNormalization::LayerNormalization(std::size_t features, const Normalization
 }
 
 Var LayerNormalization::operator()(const Var& x) {
+  OpScope scope(name());
   check_input(x, features_, options_.dtype(), "features", who());
   return layer_norm(x, {-1}, gamma_, beta_, options_.epsilon());
 }

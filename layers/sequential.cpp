@@ -1,4 +1,5 @@
 #include <tapir/layers/sequential.hpp>
+#include <tapir/core/anomaly.hpp>
 
 #include <climits>
 #include <iostream>
@@ -27,9 +28,15 @@ Sequential::Sequential(std::vector<Element> elements, const std::string& name, b
 }
 
 Var Sequential::operator()(const Var& x) {
+  OpScope scope(name());  // anomaly reports say "model/layer"; the layers push their own names
   Var y = x;
   for (const auto& e : elements_) {
-    y = e(y);
+    if (e.layer) {
+      y = e(y);
+    } else {
+      OpScope fn_scope(e.label);
+      y = e(y);
+    }
     if (trace_) {
       std::ostream& os = trace_stream_ ? *trace_stream_ : std::cout;
       os << name() << " > " << e.label << ": " << shape_str(y.shape()) << " " << dtype_name(y.dtype()) << "\n";

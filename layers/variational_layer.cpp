@@ -1,4 +1,5 @@
 #include <tapir/layers/variational_layer.hpp>
+#include <tapir/core/anomaly.hpp>
 
 #include <tapir/core/ops.hpp>
 #include <tapir/distributions/independent.hpp>
@@ -56,6 +57,7 @@ VariationalKernelBiasLayer::VariationalKernelBiasLayer(const std::string& class_
 void VariationalKernelBiasLayer::build(KernelApplier applier, const KernelBiasArgs& args) {
   if (applier.kernel_batch_ndims() > 0)
     throw ValueError(who() + ": batch_shape is only supported by the deterministic Affine layer");
+  applier.check_tensor_limits(dtype_, who());
   applier_ = std::move(applier);
   const MakeDistributionFn make_posterior =
       args.make_posterior_fn() ? args.make_posterior_fn() : MakeDistributionFn(util::make_kernel_bias_posterior_mvn_diag);
@@ -108,6 +110,7 @@ std::shared_ptr<distributions::Normal> VariationalKernelBiasLayer::posterior_nor
 }
 
 Var VariationalKernelBiasLayer::operator()(const Var& x) {
+  OpScope scope(name());
   const KernelCall call = applier_.check_input(x, dtype_, who());
   if (validate_args()) check_finite_input(x, who());
   std::vector<Var> theta = posterior_value_fn_(*posterior_, seeds_.next());  // draw (1): θ

@@ -131,3 +131,17 @@ TEST_CASE("under NoGradGuard no divergence is computed unless a KeepDivergenceGu
   CHECK(std::isfinite(tfn::losses::compute_extra_loss(layer).item()));
   CHECK(!tfn::KeepDivergenceGuard::active());
 }
+
+TEST_CASE("layer sizes are checked under the layer's name; anomaly reports name the layer") {
+  CHECK_THROWS_WITH_AS(tfn::ConvolutionTransposeVariationalFlipout(16, 2, {1 << 30, 1 << 30}),
+                       doctest::Contains("ConvolutionTransposeVariationalFlipout"), ShapeError);
+  CHECK_THROWS_WITH_AS(tfn::AffineVariationalFlipout(std::size_t(1) << 62, 4), doctest::Contains("kernel"), ShapeError);
+  CHECK_THROWS_AS(tfn::Convolution(std::size_t(1) << 40, std::size_t(1) << 30, 3), ShapeError);
+  // a NaN made inside a Sequential's layer is reported with "model/layer"
+  auto dense = std::make_shared<tfn::Affine>(2, 2, tfn::AffineOptions().name("dense").seed(1)
+                                                       .activation_fn([](const Var& y) { return tapir::log(y - 10.0); }));
+  tfn::Sequential model(std::vector<tfn::Sequential::Element>{dense}, "model");
+  AnomalyMode anomaly;
+  CHECK_THROWS_WITH_AS(model(constant(Tensor::ones({1, 2}, DType::float32))), doctest::Contains("model/dense"),
+                       AnomalyError);
+}
