@@ -21,6 +21,7 @@
 
 #include "common/progress.hpp"
 #include "common/training_flags.hpp"
+#include "common/training_loop.hpp"
 
 namespace tfd = tapir::distributions;
 namespace opt = tapir::optim;
@@ -96,10 +97,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   const std::string& out_dir = flags.out_dir;
   const std::size_t batch_size = flags.batch_size, epochs = flags.epochs, mc_samples = flags.mc_samples;
-  const std::uint64_t seed = flags.seed;
 
   try {
     auto [train, test] = flags.prepare();
+    const std::uint64_t seed = flags.seed;
     const double n_train = static_cast<double>(train.size());
 
     Model model = build_model(seed, flags.sign_mode());
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
     opt::Adam adam(params, opt::AdamOptions().learning_rate(flags.learning_rate));
 
     tapir::data::DataLoader loader(train, batch_size, /*shuffle=*/true, seed, /*drop_remainder=*/true);
-    const std::size_t steps_per_epoch = loader.num_batches(), total_steps = steps_per_epoch * epochs;
+    const std::size_t steps_per_epoch = loader.num_batches();
     tfn::Checkpoint checkpoint(out_dir + "/checkpoint");
     checkpoint.track(*model.all).track(adam).track("likelihood_rho", model.rho_scale);
     examples::TrainingPosition pos;
@@ -117,73 +118,48 @@ int main(int argc, char** argv) {
                 train.size(), test.size(), epochs, steps_per_epoch, batch_size, flags.threads);
     std::printf("%s", model.all->summary().c_str());
 
-    examples::Progress progress(total_steps, steps_per_epoch);
-    const double train_start = progress.elapsed_seconds();
-    std::size_t trained_now = 0;
-    const std::size_t last_step = flags.last_step(pos.step, total_steps);
-    for (std::size_t step = pos.step; step < last_step; ++step) {
-      const tapir::data::Batch batch = loader.epoch(step / steps_per_epoch)[step % steps_per_epoch];
-      Var x = tapir::constant(squash(batch.images));
-      Var loc = (*model.all)(x);
-      Var nll = tapir::mean(negative_log_likelihood(loc, model.rho_scale, x));
-      Var kl = tfn::losses::compute_extra_loss(*model.all);
-      Var loss = nll + kl * (1.0 / n_train);
-      adam.zero_grad();
-      tapir::backward(loss);
-      adam.step();
-      pos.step = step + 1;
-      pos.loss.push_back(loss.item());
-      pos.nll.push_back(nll.item());
-      pos.kl.push_back(kl.item() / n_train);
-      ++trained_now;
-      char metrics[160];
-      std::snprintf(metrics, sizeof metrics, "-ELBO %.1f  NLL %.1f  KL/N %.1f", pos.loss.back(), pos.nll.back(), pos.kl.back());
-      progress.update(step, metrics, batch_size);
-      if (pos.step % flags.checkpoint_every == 0 || pos.step == last_step) checkpoint.save(pos.step, pos.entries());
-    }
-    const double train_seconds = progress.elapsed_seconds() - train_start;
+    const auto run = examples::train_steps(
+        loader, epochs, flags, adam, checkpoint, pos,
+        [&](const tapir::data::Batch& batch, std::size_t) {
+          Var x = tapir::constant(squash(batch.images));
+          Var nll = tapir::mean(negative_log_likelihood((*model.all)(x), model.rho_scale, x));
+          Var kl = tfn::losses::compute_extra_loss(*model.all);
+          return examples::StepObjective{nll + kl * (1.0 / n_train), nll, kl.item() / n_train};
+        },
+        examples::LoopHooks{{}, {}, true, 0, "-ELBO %.1f  NLL %.1f  KL/N %.1f"});
+    const double train_seconds = run.seconds;
+    const std::size_t trained_now = run.steps;
 
-    // ---- evaluation: MC predictive over S passes, in batches, without the tape
-    tapir::NoGradGuard no_grad;
+    // ---- evaluation: the MC predictive over S passes (tfn::predictive::monte_carlo), in chunks
     const std::size_t n_test = test.size();
     double test_nll = 0;
+    const tapir::Tensor latent_t =
+        tfn::predictive::monte_carlo(*model.encoder, squash(test.images()), 1).mean;  // one encoding per image
     std::vector<float> latent(2 * n_test), recon_mean, recon_std;
+    for (std::size_t i = 0; i < 2 * n_test; ++i) latent[i] = static_cast<float>(latent_t.at(i));
     const std::size_t shown = std::min<std::size_t>(16, n_test);
-    for (std::size_t begin = 0; begin < n_test; begin += batch_size) {
-      const std::size_t end = std::min(n_test, begin + batch_size);
-      tapir::data::Dataset part = test.slice(begin, end);
-      Var x = tapir::constant(squash(part.images()));
-      Var z = (*model.encoder)(x);
-      for (std::size_t i = 0; i < (end - begin) * 2; ++i) latent[begin * 2 + i] = static_cast<float>(z.value().at(i));
-      // predictive mean and std of the reconstructed image, sigmoid(loc), over S passes
-      std::vector<double> sum((end - begin) * 784, 0.0), sum_sq((end - begin) * 784, 0.0);
-      std::vector<double> log_liks;
+    for (std::size_t begin = 0; begin < n_test; begin += 500) {
+      const std::size_t end = std::min(n_test, begin + 500), rows = end - begin;
+      const tapir::Tensor x = squash(test.slice(begin, end).images());
+      const tapir::Tensor locs = tfn::predictive::monte_carlo(
+          *model.all, x, mc_samples, tfn::predictive::MonteCarloOptions().keep_samples(true)).samples;
+      tapir::NoGradGuard no_grad;
+      // test NLL of the MC predictive: −log (1/S) Σ_s p(x | w_s) per image, by logsumexp over s
+      std::vector<Var> log_liks;
       for (std::size_t s = 0; s < mc_samples; ++s) {
-        Var loc = (*model.all)(x);
-        Var nll = negative_log_likelihood(loc, model.rho_scale, x);
-        for (std::size_t i = 0; i < end - begin; ++i) log_liks.push_back(-nll.value().at(i));
-        Var img = tapir::sigmoid(loc);
-        for (std::size_t i = 0; i < sum.size(); ++i) {
-          const double v = img.value().at(i);
-          sum[i] += v;
-          sum_sq[i] += v * v;
+        const Var loc = tapir::constant(tapir::slice(tapir::constant(locs), {{static_cast<std::int64_t>(s), static_cast<std::int64_t>(s) + 1}}).value().reshape(x.shape()));
+        log_liks.push_back(tapir::reshape(-negative_log_likelihood(loc, model.rho_scale, tapir::constant(x)), {1, rows}));
+      }
+      const Var per_image = tapir::logsumexp(tapir::concat(log_liks, 0), {0}) - std::log(static_cast<double>(mc_samples));
+      test_nll -= tapir::sum(per_image).item();
+      if (begin == 0) {  // predictive mean and std of the reconstructed image, sigmoid(loc)
+        const auto ms = tfn::predictive::monte_carlo(*model.all, x, mc_samples,
+            tfn::predictive::MonteCarloOptions().transform([](const Var& loc) { return tapir::sigmoid(loc); }));
+        for (std::size_t i = 0; i < shown * 784; ++i) {
+          recon_mean.push_back(static_cast<float>(ms.mean.at(i)));
+          recon_std.push_back(static_cast<float>(std::sqrt(ms.variance.at(i))));
         }
       }
-      // test NLL of the MC predictive: −log mean_s p(x | w_s), per image
-      for (std::size_t i = 0; i < end - begin; ++i) {
-        double m = -INFINITY;
-        for (std::size_t s = 0; s < mc_samples; ++s) m = std::max(m, log_liks[s * (end - begin) + i]);
-        double acc = 0;
-        for (std::size_t s = 0; s < mc_samples; ++s) acc += std::exp(log_liks[s * (end - begin) + i] - m);
-        test_nll += -(m + std::log(acc / mc_samples));
-      }
-      if (begin < shown)
-        for (std::size_t i = 0; i < std::min(end, shown) - begin; ++i)
-          for (std::size_t p = 0; p < 784; ++p) {
-            const double mu = sum[i * 784 + p] / mc_samples;
-            recon_mean.push_back(static_cast<float>(mu));
-            recon_std.push_back(static_cast<float>(std::sqrt(std::max(0.0, sum_sq[i * 784 + p] / mc_samples - mu * mu))));
-          }
     }
     test_nll /= static_cast<double>(n_test);
     // the evaluation passes ran without gradients, so no layer kept a divergence: recompute it
