@@ -54,15 +54,17 @@ Batch Epoch::operator[](std::size_t i) const {
   return Batch{part.images(), part.labels(), std::move(idx)};
 }
 
-DataLoader::DataLoader(Dataset dataset, std::size_t batch_size, bool shuffle, std::uint64_t seed,
-                       bool drop_remainder)
-    : dataset_(std::move(dataset)), batch_size_(batch_size), shuffle_(shuffle), seed_(seed),
-      drop_remainder_(drop_remainder) {
+DataLoader::DataLoader(Dataset dataset, std::size_t batch_size, const DataLoaderOptions& options)
+    : dataset_(std::move(dataset)), batch_size_(batch_size), shuffle_(options.shuffle().value_or(true)),
+      seed_(options.seed().value_or(0)), drop_remainder_(options.drop_remainder()) {
   if (batch_size == 0) throw ValueError("DataLoader: batch_size must be > 0, got 0");
 }
 
-DataLoader::DataLoader(Dataset dataset, std::size_t batch_size, Sampler sampler, bool drop_remainder)
-    : DataLoader(std::move(dataset), batch_size, /*shuffle=*/false, /*seed=*/0, drop_remainder) {
+DataLoader::DataLoader(Dataset dataset, std::size_t batch_size, Sampler sampler, const DataLoaderOptions& options)
+    : DataLoader(std::move(dataset), batch_size,
+                 DataLoaderOptions().shuffle(false).drop_remainder(options.drop_remainder())) {
+  if (options.shuffle() || options.seed())
+    throw ValueError("DataLoader: with a sampler the order is the sampler's; options shuffle/seed must stay unset");
   if (!sampler.order) throw ValueError("DataLoader: the sampler has no order function");
   sampler_ = std::move(sampler);
 }

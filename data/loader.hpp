@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include <tapir/core/options.hpp>
 #include <tapir/data/dataset.hpp>
 
 namespace tapir::data {
@@ -97,17 +98,26 @@ class Epoch {
   std::size_t num_batches_;
 };
 
+/// shuffle (default true): a seeded permutation per epoch, else data-set order; seed (default 0);
+/// drop_remainder (default false): skip a last batch smaller than batch_size (so every batch has
+/// the same shape), else yield it short. With a Sampler, the order is the sampler's: setting
+/// shuffle or seed then is a ValueError.
+struct DataLoaderOptions {
+  TAPIR_OPTIONAL_ARG(bool, shuffle);
+  TAPIR_OPTIONAL_ARG(std::uint64_t, seed);
+  TAPIR_ARG(bool, drop_remainder) = false;
+
+ public:
+};
+
 class DataLoader {
  public:
-  /// `batch_size` > 0 (ValueError otherwise). Without `shuffle`, every epoch visits the examples
-  /// in data-set order. With `drop_remainder`, a last batch smaller than batch_size is skipped
-  /// (so every batch has the same shape); otherwise it is yielded short.
-  DataLoader(Dataset dataset, std::size_t batch_size, bool shuffle = true, std::uint64_t seed = 0,
-             bool drop_remainder = false);
+  /// `batch_size` > 0 (ValueError otherwise).
+  DataLoader(Dataset dataset, std::size_t batch_size, const DataLoaderOptions& options = {});
   /// Visits the examples `sampler` picks for each epoch. ValueError for an empty `order`
   /// function, and (at epoch()) when it returns other than `size` indices or one outside the
   /// data set.
-  DataLoader(Dataset dataset, std::size_t batch_size, Sampler sampler, bool drop_remainder = false);
+  DataLoader(Dataset dataset, std::size_t batch_size, Sampler sampler, const DataLoaderOptions& options = {});
 
   /// Batches per epoch.
   std::size_t num_batches() const;

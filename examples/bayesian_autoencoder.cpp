@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
     params.push_back(model.rho_scale);
     opt::Adam adam(params, opt::AdamOptions().learning_rate(flags.learning_rate));
 
-    tapir::data::DataLoader loader(train, batch_size, /*shuffle=*/true, seed, /*drop_remainder=*/true);
+    tapir::data::DataLoader loader(train, batch_size, tapir::data::DataLoaderOptions().seed(seed).drop_remainder(true));
     const std::size_t steps_per_epoch = loader.num_batches();
     tfn::Checkpoint checkpoint(out_dir + "/checkpoint");
     checkpoint.track(*model.all).track(adam).track("likelihood_rho", model.rho_scale);

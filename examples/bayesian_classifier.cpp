@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
     if (from_deterministic) {  // the deterministic twin, trained, then converted with MOPED
       auto det = build_model(false, seed, flags.sign_mode());
       opt::Adam det_adam(det->trainable_variables(), opt::AdamOptions().learning_rate(flags.learning_rate));
-      tapir::data::DataLoader det_loader(train, batch_size, /*shuffle=*/true, seed + 1, /*drop_remainder=*/true);
+      tapir::data::DataLoader det_loader(train, batch_size, tapir::data::DataLoaderOptions().seed(seed + 1).drop_remainder(true));
       det_adam.set_schedule(opt::cosine_decay(static_cast<std::int64_t>(det_loader.num_batches() * det_epochs)));
       tfn::Checkpoint det_checkpoint(out_dir + "/checkpoint_deterministic");
       det_checkpoint.track(*det).track(det_adam);

@@ -43,9 +43,9 @@ class DataParallel {
 #ifdef TAPIR_EXAMPLES_DISTRIBUTED
     if (mpi_)
       return tapir::data::DataLoader(train, batch_size, tapir::distributed::DistributedSampler(train.size(), seed),
-                                     /*drop_remainder=*/true);
+                                     tapir::data::DataLoaderOptions().drop_remainder(true));
 #endif
-    return tapir::data::DataLoader(train, batch_size, /*shuffle=*/true, seed, /*drop_remainder=*/true);
+    return tapir::data::DataLoader(train, batch_size, tapir::data::DataLoaderOptions().seed(seed).drop_remainder(true));
   }
   /// After backward: gradients become the mean over the ranks.
   void reduce_gradients() {

@@ -4,6 +4,7 @@
 #include <numeric>
 #include <set>
 
+using tapir::data::DataLoaderOptions;
 using namespace tapir;
 using data::Batch;
 using data::DataLoader;
@@ -82,7 +83,7 @@ TEST_CASE("one_hot") {
 }
 
 TEST_CASE("batches cover every example once per epoch; the last one is short") {
-  const DataLoader loader(toy(10), 4, /*shuffle=*/true, /*seed=*/42);
+  const DataLoader loader(toy(10), 4, DataLoaderOptions().seed(42));
   CHECK(loader.num_batches() == 3);
   std::vector<std::size_t> sizes;
   std::vector<std::size_t> seen;
@@ -103,17 +104,18 @@ TEST_CASE("batches cover every example once per epoch; the last one is short") {
 }
 
 TEST_CASE("drop_remainder keeps only full batches") {
-  const DataLoader loader(toy(10), 4, true, 1, /*drop_remainder=*/true);
+  const DataLoader loader(toy(10), 4, DataLoaderOptions().seed(1).drop_remainder(true));
   CHECK(loader.num_batches() == 2);
   std::size_t n = 0;
   for (const Batch& b : loader.epoch(5)) { CHECK(b.size() == 4); ++n; }
   CHECK(n == 2);
-  CHECK(DataLoader(toy(3), 4, true, 1, true).num_batches() == 0);
+  CHECK(DataLoader(toy(3), 4, DataLoaderOptions().seed(1).drop_remainder(true)).num_batches() == 0);
   CHECK(DataLoader(toy(0), 4).num_batches() == 0);
 }
 
 TEST_CASE("shuffling is reproducible from (seed, epoch) and differs across epochs and seeds") {
-  const DataLoader a(toy(100), 16, true, 7), b(toy(100), 16, true, 7), c(toy(100), 16, true, 8);
+  const DataLoader a(toy(100), 16, DataLoaderOptions().seed(7)), b(toy(100), 16, DataLoaderOptions().seed(7)),
+      c(toy(100), 16, DataLoaderOptions().seed(8));
   CHECK(visit_order(a, 3) == visit_order(b, 3));
   CHECK(visit_order(a, 3) == a.epoch(3).order());
   CHECK(visit_order(a, 0) != visit_order(a, 1));
@@ -129,7 +131,7 @@ TEST_CASE("shuffling is reproducible from (seed, epoch) and differs across epoch
 }
 
 TEST_CASE("without shuffle every epoch is in data-set order; random access matches iteration") {
-  const DataLoader loader(toy(7), 3, /*shuffle=*/false);
+  const DataLoader loader(toy(7), 3, DataLoaderOptions().shuffle(false));
   std::vector<std::size_t> expect(7);
   std::iota(expect.begin(), expect.end(), 0);
   CHECK(visit_order(loader, 0) == expect);
@@ -161,13 +163,14 @@ TEST_CASE("a Sampler decides the examples of each epoch; the old constructor is 
   CHECK(loader.num_batches() == 2);
   CHECK(loader.epoch(0).order() == std::vector<std::size_t>{0, 2, 4});
   CHECK(loader.epoch(1)[1].indices == std::vector<std::size_t>{6});
-  CHECK(DataLoader(toy(8), 2, evens, /*drop_remainder=*/true).num_batches() == 1);
+  CHECK(DataLoader(toy(8), 2, evens, DataLoaderOptions().drop_remainder(true)).num_batches() == 1);
   Sampler too_far{1, [](std::uint64_t) { return std::vector<std::size_t>{8}; }};
   CHECK_THROWS_WITH_AS(DataLoader(toy(8), 2, too_far).epoch(0), doctest::Contains("index 8"), ValueError);
   Sampler wrong_size{2, [](std::uint64_t) { return std::vector<std::size_t>{1}; }};
   CHECK_THROWS_AS(DataLoader(toy(8), 2, wrong_size).epoch(0), ValueError);
   CHECK_THROWS_AS(DataLoader(toy(8), 2, Sampler{}), ValueError);
-  CHECK(DataLoader(toy(8), 3, true, 5).epoch(2).order() == data::shuffled_indices(8, 5, 2));
+  CHECK_THROWS_WITH_AS(DataLoader(toy(8), 2, evens, DataLoaderOptions().seed(3)), doctest::Contains("sampler"), ValueError);
+  CHECK(DataLoader(toy(8), 3, DataLoaderOptions().seed(5)).epoch(2).order() == data::shuffled_indices(8, 5, 2));
 }
 
 }

@@ -147,7 +147,7 @@ TEST_CASE("DistributedSampler: the ranks' shares cover every kept example once p
     for (std::size_t k = 0; k < 51; ++k) REQUIRE(shares[1][k] == perm[2 * k + 1]);
   }
   tapir::data::Dataset data(Tensor::zeros({n, 2}, tapir::DType::float32), std::vector<int>(n, 0));
-  tapir::data::DataLoader loader(data, 10, dist::DistributedSampler(n, 5), /*drop_remainder=*/true);
+  tapir::data::DataLoader loader(data, 10, dist::DistributedSampler(n, 5), tapir::data::DataLoaderOptions().drop_remainder(true));
   const auto steps = mpi_test::allgather(std::vector<std::size_t>{loader.num_batches()});
   CHECK(steps[0] == steps[1]);
   CHECK(loader.num_batches() == 5);

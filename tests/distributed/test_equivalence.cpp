@@ -73,7 +73,7 @@ double train_both(bool single_process_noise) {
   dist::broadcast(replica->variables());
   dist::GradientReducer reducer(replica->trainable_variables(), dist::ReducerOptions().bucket_bytes(256));
   REQUIRE(reducer.num_buckets() > 1);
-  tapir::data::DataLoader loader(data, kBatch, dist::DistributedSampler(kN, kSeed), /*drop_remainder=*/true);
+  tapir::data::DataLoader loader(data, kBatch, dist::DistributedSampler(kN, kSeed), tapir::data::DataLoaderOptions().drop_remainder(true));
   const dist::DistributedSampler share0(kN, 0, 2, kSeed), share1(kN, 1, 2, kSeed);
   const std::size_t steps_per_epoch = loader.num_batches();
   double worst = 0;
