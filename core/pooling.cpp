@@ -6,7 +6,6 @@
 #include <tapir/core/pooling.hpp>
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -15,55 +14,55 @@
 #include <tapir/core/ops.hpp>
 #include <tapir/core/simd.hpp>
 
+#include "kernels/conv_columns.hpp"
+
 namespace tapir {
 
 namespace {
 
-enum class PoolKind { max, average };
-
-// The pooling geometry padded to 3 spatial dims (leading dims of size 1).
+// One pooling call: the geometry padded to 3 spatial dims (big = input, small = output,
+// filter = window; dilation 1), and the batch and channel split of x.
 struct PoolCall {
   std::size_t rank = 0, images = 0, channels = 0;
   Shape batch, out_shape;
-  std::array<long, 3> in{1, 1, 1}, out{1, 1, 1}, window{1, 1, 1}, stride{1, 1, 1}, pad{0, 0, 0};
-  long in_pixels() const { return in[0] * in[1] * in[2]; }
-  long out_pixels() const { return out[0] * out[1] * out[2]; }
+  kernels::Geo3 g;
 };
 
-PoolCall inspect(const Var& x, const IntOrList& pool_size, const PoolOptions& options, const char* who) {
-  if (!x.defined()) throw ValueError(std::string(who) + ": input is undefined");
+}  // namespace
+
+ConvSpec pool_spec(const IntOrList& pool_size, const PoolOptions& options, const char* who) {
   const int rank = options.rank() > 0 ? options.rank()
                                       : (pool_size.values().size() > 1 ? static_cast<int>(pool_size.values().size()) : 2);
   if (rank < 1 || rank > 3)
     throw ValueError(std::string(who) + ": rank must be 1, 2 or 3, got " + std::to_string(rank));
-  PoolCall c;
-  c.rank = static_cast<std::size_t>(rank);
-  const Shape& xs = x.shape();
-  if (xs.size() < c.rank + 1)
-    throw ShapeError(std::string(who) + ": input shape " + shape_str(xs) + " has rank " + std::to_string(xs.size()) +
-                     "; rank-" + std::to_string(rank) + " pooling needs [batch..., spatial x" + std::to_string(rank) +
-                     ", channels]");
-  const std::vector<int> window = pool_size.expand(c.rank, (std::string(who) + " pool_size").c_str());
+  const std::vector<int> window = pool_size.expand(static_cast<std::size_t>(rank), (std::string(who) + " pool_size").c_str());
   std::vector<std::size_t> filter;
   for (int w : window) {
     if (w < 1) throw ValueError(std::string(who) + ": pool_size must be >= 1, got " + std::to_string(w));
     filter.push_back(static_cast<std::size_t>(w));
   }
   const IntOrList strides = options.strides() ? *options.strides() : IntOrList(window);
-  const ConvSpec spec = conv_spec(filter, ConvOptions().strides(strides).padding(options.padding()), who);
+  return conv_spec(filter, ConvOptions().strides(strides).padding(options.padding()), who);
+}
+
+namespace {
+
+PoolCall inspect(const Var& x, const IntOrList& pool_size, const PoolOptions& options, const char* who) {
+  if (!x.defined()) throw ValueError(std::string(who) + ": input is undefined");
+  const ConvSpec spec = pool_spec(pool_size, options, who);
+  PoolCall c;
+  c.rank = spec.rank();
+  const Shape& xs = x.shape();
+  if (xs.size() < c.rank + 1)
+    throw ShapeError(std::string(who) + ": input shape " + shape_str(xs) + " has rank " + std::to_string(xs.size()) +
+                     "; rank-" + std::to_string(c.rank) + " pooling needs [batch..., spatial x" + std::to_string(c.rank) +
+                     ", channels]");
   const std::vector<std::size_t> in(xs.end() - static_cast<long>(c.rank) - 1, xs.end() - 1);
   const ConvGeometry g = spec.geometry(in, (std::string(who) + " (input shape " + shape_str(xs) + ")").c_str());
   c.batch.assign(xs.begin(), xs.end() - static_cast<long>(c.rank) - 1);
   c.images = numel(c.batch);
   c.channels = xs.back();
-  const std::size_t lead = 3 - c.rank;
-  for (std::size_t d = 0; d < c.rank; ++d) {
-    c.in[lead + d] = static_cast<long>(g.big[d]);
-    c.out[lead + d] = static_cast<long>(g.small[d]);
-    c.window[lead + d] = static_cast<long>(g.filter[d]);
-    c.stride[lead + d] = static_cast<long>(g.stride[d]);
-    c.pad[lead + d] = static_cast<long>(g.pad_lead[d]);
-  }
+  c.g = kernels::to_geo3(g);
   c.out_shape = c.batch;
   c.out_shape.insert(c.out_shape.end(), g.small.begin(), g.small.end());
   c.out_shape.push_back(c.channels);
@@ -72,29 +71,29 @@ PoolCall inspect(const Var& x, const IntOrList& pool_size, const PoolOptions& op
 
 // The window of output o along one dim, clipped to the input: [lo, hi).
 inline void window_range(const PoolCall& c, int d, long o, long& lo, long& hi) {
-  lo = std::max(0L, o * c.stride[d] - c.pad[d]);
-  hi = std::min(c.in[d], o * c.stride[d] - c.pad[d] + c.window[d]);
+  lo = std::max(0L, o * c.g.stride[d] - c.g.pad[d]);
+  hi = std::min(c.g.big[d], o * c.g.stride[d] - c.g.pad[d] + c.g.filter[d]);
 }
 
 // Calls f(output pixel, input pixel) for every (output, input) pair of image-relative indices,
 // outputs in order, taps in order within each window.
 template <class F>
 void for_each_window(const PoolCall& c, F f) {
-  for (long oz = 0; oz < c.out[0]; ++oz)
-    for (long oy = 0; oy < c.out[1]; ++oy)
-      for (long ox = 0; ox < c.out[2]; ++ox) {
+  for (long oz = 0; oz < c.g.small[0]; ++oz)
+    for (long oy = 0; oy < c.g.small[1]; ++oy)
+      for (long ox = 0; ox < c.g.small[2]; ++ox) {
         long z0, z1, y0, y1, x0, x1;
         window_range(c, 0, oz, z0, z1);
         window_range(c, 1, oy, y0, y1);
         window_range(c, 2, ox, x0, x1);
-        const long o = (oz * c.out[1] + oy) * c.out[2] + ox;
+        const long o = (oz * c.g.small[1] + oy) * c.g.small[2] + ox;
         f(o, z0, z1, y0, y1, x0, x1);
       }
 }
 
 template <class T>
 void max_forward(const PoolCall& c, const T* x, T* y, std::int64_t* arg) {
-  const long C = static_cast<long>(c.channels), in_px = c.in_pixels(), out_px = c.out_pixels();
+  const long C = static_cast<long>(c.channels), in_px = c.g.big_pixels(), out_px = c.g.small_pixels();
 #pragma omp parallel for schedule(static) if (c.images > 1 && c.images * out_px * C >= static_cast<long>(simd::kParallelGrain))
   for (long n = 0; n < static_cast<long>(c.images); ++n) {
     const T* xi = x + n * in_px * C;
@@ -108,7 +107,7 @@ void max_forward(const PoolCall& c, const T* x, T* y, std::int64_t* arg) {
       for (long z = z0; z < z1; ++z)
         for (long yy = y0; yy < y1; ++yy)
           for (long xx = x0; xx < x1; ++xx) {
-            const long p = (z * c.in[1] + yy) * c.in[2] + xx;
+            const long p = (z * c.g.big[1] + yy) * c.g.big[2] + xx;
             const T* xp = xi + p * C;
             for (long ch = 0; ch < C; ++ch)
               if (xp[ch] > yo[ch] || ao[ch] < 0) {  // first maximum wins; NaN propagates via the first tap
@@ -122,7 +121,7 @@ void max_forward(const PoolCall& c, const T* x, T* y, std::int64_t* arg) {
 
 template <class T>
 void max_backward(const PoolCall& c, const T* g, const std::int64_t* arg, T* dx) {
-  const long C = static_cast<long>(c.channels), in_px = c.in_pixels(), out_px = c.out_pixels();
+  const long C = static_cast<long>(c.channels), in_px = c.g.big_pixels(), out_px = c.g.small_pixels();
   std::fill(dx, dx + c.images * in_px * C, T(0));
 #pragma omp parallel for schedule(static) if (c.images > 1 && c.images * out_px * C >= static_cast<long>(simd::kParallelGrain))
   for (long n = 0; n < static_cast<long>(c.images); ++n) {
@@ -138,7 +137,7 @@ void max_backward(const PoolCall& c, const T* g, const std::int64_t* arg, T* dx)
 // window's divisor is its number of real (unpadded) elements.
 template <class T>
 void average(const PoolCall& c, const T* src, T* dst, bool backward) {
-  const long C = static_cast<long>(c.channels), in_px = c.in_pixels(), out_px = c.out_pixels();
+  const long C = static_cast<long>(c.channels), in_px = c.g.big_pixels(), out_px = c.g.small_pixels();
   if (backward) std::fill(dst, dst + c.images * in_px * C, T(0));
 #pragma omp parallel for schedule(static) if (c.images > 1 && c.images * out_px * C >= static_cast<long>(simd::kParallelGrain))
   for (long n = 0; n < static_cast<long>(c.images); ++n) {
@@ -150,7 +149,7 @@ void average(const PoolCall& c, const T* src, T* dst, bool backward) {
       for (long z = z0; z < z1; ++z)
         for (long yy = y0; yy < y1; ++yy)
           for (long xx = x0; xx < x1; ++xx) {
-            const long p = (z * c.in[1] + yy) * c.in[2] + xx;
+            const long p = (z * c.g.big[1] + yy) * c.g.big[2] + xx;
             if (backward)
               for (long ch = 0; ch < C; ++ch) di[p * C + ch] += si[o * C + ch] * inv;
             else

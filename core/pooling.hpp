@@ -26,6 +26,10 @@ struct PoolOptions {
  public:
 };
 
+/// Validates pool_size and options (ValueError naming `who` and the argument) and returns them
+/// as the convolution arguments a pool is computed with; layers call it at construction.
+ConvSpec pool_spec(const IntOrList& pool_size, const PoolOptions& options, const char* who = "pool");
+
 Var max_pool(const Var& x, const IntOrList& pool_size, const PoolOptions& options = {});
 Var avg_pool(const Var& x, const IntOrList& pool_size, const PoolOptions& options = {});
 /// Mean over the `rank` spatial dims before the channel dim: B + spatial + [c] -> B + [c].

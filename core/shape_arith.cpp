@@ -52,9 +52,7 @@ std::size_t checked_mul(std::size_t a, std::size_t b, const char* what) {
   return r;
 }
 std::size_t checked_mul(std::size_t a, std::size_t b, const std::string& what) {
-  std::size_t r;
-  if (__builtin_mul_overflow(a, b, &r)) overflow(a, " * ", b, what);
-  return r;
+  return checked_mul(a, b, what.c_str());
 }
 std::size_t checked_add(std::size_t a, std::size_t b, const char* what) {
   std::size_t r;
@@ -62,9 +60,7 @@ std::size_t checked_add(std::size_t a, std::size_t b, const char* what) {
   return r;
 }
 std::size_t checked_add(std::size_t a, std::size_t b, const std::string& what) {
-  std::size_t r;
-  if (__builtin_add_overflow(a, b, &r)) overflow(a, " + ", b, what);
-  return r;
+  return checked_add(a, b, what.c_str());
 }
 
 std::size_t checked_numel(const Shape& shape, const std::string& what) {

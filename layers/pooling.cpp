@@ -5,15 +5,9 @@ namespace tapir::nn {
 namespace {
 // Validates the arguments now (construction fails, not the first call) and converts them.
 PoolOptions core_options(const IntOrList& pool_size, const PoolingOptions& o, const std::string& who) {
-  if (o.rank() < 1 || o.rank() > 3) throw ValueError(who + ": rank must be 1, 2 or 3, got " + std::to_string(o.rank()));
   PoolOptions p = PoolOptions().rank(o.rank()).padding(o.padding());
   if (o.strides()) p.strides(*o.strides());
-  std::vector<std::size_t> window;
-  for (int w : pool_size.expand(static_cast<std::size_t>(o.rank()), (who + ": pool_size").c_str())) {
-    if (w < 1) throw ValueError(who + ": pool_size must be >= 1, got " + std::to_string(w));
-    window.push_back(static_cast<std::size_t>(w));
-  }
-  conv_spec(window, ConvOptions().strides(o.strides() ? *o.strides() : pool_size).padding(o.padding()), who.c_str());
+  pool_spec(pool_size, p, who.c_str());
   return p;
 }
 }  // namespace
