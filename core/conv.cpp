@@ -97,14 +97,8 @@ Tensor kernel_to_rows(const Tensor& w, std::size_t taps, std::size_t c_in, std::
 
 }  // namespace
 
-Var convolution(const Var& x, const Var& kernel, const ConvOptions& options) {
-  const ConvCall c = inspect(x, kernel, "convolution");
-  return convolution(x, kernel, conv_geometry(spatial_of(x, c.rank), filter_of(kernel, c.rank), options));
-}
-
-Var convolution(const Var& x, const Var& kernel, const ConvGeometry& geom) {
-  const ConvCall c = inspect(x, kernel, "convolution");
-  check_geometry(c, x, kernel, geom, /*transpose=*/false, "convolution");
+// The op on a checked call: x and kernel inspected (c), geom computed for them.
+static Var convolution_checked(const Var& x, const Var& kernel, const ConvCall& c, const ConvGeometry& geom) {
   const Shape& xs = x.shape();
   checked_tensor_bytes(with_spatial(c.batch, geom.small, c.c_out), x.dtype(), "convolution");
   const Geo3 g = to_geo3(geom);
@@ -160,14 +154,20 @@ Var convolution(const Var& x, const Var& kernel, const ConvGeometry& geom) {
   });
 }
 
-Var conv_transpose(const Var& x, const Var& kernel, const ConvTransposeOptions& options) {
-  const ConvCall c = inspect(x, kernel, "conv_transpose");
-  return conv_transpose(x, kernel, conv_transpose_geometry(spatial_of(x, c.rank), filter_of(kernel, c.rank), options));
+Var convolution(const Var& x, const Var& kernel, const ConvOptions& options) {
+  const ConvCall c = inspect(x, kernel, "convolution");
+  return convolution_checked(x, kernel, c,
+                             conv_geometry(spatial_of(x, c.rank), filter_of(kernel, c.rank), options));
 }
 
-Var conv_transpose(const Var& x, const Var& kernel, const ConvGeometry& geom) {
-  const ConvCall c = inspect(x, kernel, "conv_transpose");
-  check_geometry(c, x, kernel, geom, /*transpose=*/true, "conv_transpose");
+Var convolution(const Var& x, const Var& kernel, const ConvGeometry& geom) {
+  const ConvCall c = inspect(x, kernel, "convolution");
+  check_geometry(c, x, kernel, geom, /*transpose=*/false, "convolution");
+  return convolution_checked(x, kernel, c, geom);
+}
+
+// The op on a checked call: x and kernel inspected (c), geom computed for them.
+static Var conv_transpose_checked(const Var& x, const Var& kernel, const ConvCall& c, const ConvGeometry& geom) {
   const Shape& xs = x.shape();
   checked_tensor_bytes(with_spatial(c.batch, geom.big, c.c_out), x.dtype(), "conv_transpose");
   const Geo3 g = to_geo3(geom);
@@ -228,6 +228,18 @@ Var conv_transpose(const Var& x, const Var& kernel, const ConvGeometry& geom) {
     });
     return std::vector<Tensor>{dx, dw};
   });
+}
+
+Var conv_transpose(const Var& x, const Var& kernel, const ConvTransposeOptions& options) {
+  const ConvCall c = inspect(x, kernel, "conv_transpose");
+  return conv_transpose_checked(x, kernel, c,
+                                conv_transpose_geometry(spatial_of(x, c.rank), filter_of(kernel, c.rank), options));
+}
+
+Var conv_transpose(const Var& x, const Var& kernel, const ConvGeometry& geom) {
+  const ConvCall c = inspect(x, kernel, "conv_transpose");
+  check_geometry(c, x, kernel, geom, /*transpose=*/true, "conv_transpose");
+  return conv_transpose_checked(x, kernel, c, geom);
 }
 
 }  // namespace tapir
