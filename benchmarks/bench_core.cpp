@@ -1,8 +1,10 @@
 // Foundation cases: square SGEMM, elementwise kernels, and a plain copy as the bandwidth yardstick.
 #include <cstring>
+#include <vector>
 
 #include <tapir/tapir.hpp>
 #include <tapir/core/kernels/gemm.hpp>
+#include <tapir/core/simd.hpp>
 
 #include "bench.hpp"
 
@@ -42,4 +44,35 @@ BENCH_CASE("add_broadcast/16M") {
   auto b = std::make_shared<tapir::Var>(tapir::constant(tapir::Tensor::full({4096}, tapir::DType::float32, 0.1)));
   return {[=] { tapir::Var y = *x + *b; }, 0, 2.0 * 4 * k16M,
           "[4096,4096] + [4096], float32 (bytes = read + write)"};
+}
+
+// The machine's FMA peak, the yardstick printed beside every GFLOP/s figure: each thread runs
+// independent chains of vector multiply-adds on registers only (12 chains hide the FMA latency on
+// every x86 core we run on), so memory plays no part. flops = 2 per lane per FMA, all threads.
+namespace {
+float fma_chains(std::size_t iterations) {
+  using B = tapir::simd::Batch<float>;
+  constexpr int kChains = 12;
+  B acc[kChains];
+  for (int j = 0; j < kChains; ++j) acc[j] = B(1.0f + 0.001f * static_cast<float>(j));
+  const B m(0.999999f), a(1e-7f);
+  for (std::size_t it = 0; it < iterations; ++it)
+    for (int j = 0; j < kChains; ++j) acc[j] = xsimd::fma(acc[j], m, a);
+  B total(0.0f);
+  for (int j = 0; j < kChains; ++j) total += acc[j];
+  return xsimd::hadd(total);
+}
+}  // namespace
+
+BENCH_CASE("peak/fma") {
+  using B = tapir::simd::Batch<float>;
+  constexpr std::size_t kIterations = 1 << 22;
+  const int threads = tapir::num_threads();
+  auto sink = std::make_shared<std::vector<float>>(static_cast<std::size_t>(threads));
+  return {[=] {
+            #pragma omp parallel for num_threads(threads) schedule(static, 1)
+            for (int t = 0; t < threads; ++t) (*sink)[static_cast<std::size_t>(t)] = fma_chains(kIterations);
+          },
+          2.0 * B::size * 12 * static_cast<double>(kIterations) * threads, 0,
+          "fp32 FMA peak: 12 register chains per thread, 2 flops per lane per FMA"};
 }

@@ -118,10 +118,23 @@ Var custom_op(const std::string& op_name, const Tensor& value, const std::vector
 }
 
 namespace {
-// Accumulates g into `slot`: takes ownership the first time, adds in place afterwards.
-void accumulate(Tensor& slot, const Tensor& g) {
+// Adds g into a node's pending gradient. The first contribution is shared, not copied: pending
+// gradients are only read by backward closures, and a later contribution copies the buffer
+// first if anyone else still holds it (copy on write).
+void accumulate_pending(Tensor& slot, Tensor&& g) {
   if (!slot.defined()) {
-    slot = g.unique() ? g : g.clone();
+    slot = std::move(g);
+  } else {
+    if (!slot.unique()) slot = slot.clone();
+    slot.add_(g);
+  }
+}
+
+// Adds g into a leaf's gradient. A leaf owns its buffer (clipping and the reducer write it in
+// place), so a gradient someone else still holds is copied; a sole handle is moved in.
+void accumulate_leaf(Tensor& slot, Tensor&& g) {
+  if (!slot.defined()) {
+    slot = g.unique() ? std::move(g) : g.clone();
   } else {
     if (!slot.unique()) slot = slot.clone();
     slot.add_(g);
@@ -173,7 +186,7 @@ void backward(const Var& root, const Tensor& grad_output) {
                      shape_str(r->value.shape()) + " " + dtype_name(r->value.dtype()));
   }
   if (!r->grad_fn) {  // the root is itself a parameter
-    accumulate(r->grad, seed);
+    accumulate_leaf(r->grad, std::move(seed));
     if (!r->grad_ready_hooks.empty()) run_grad_ready_hooks(r);
     return;
   }
@@ -194,13 +207,16 @@ void backward(const Var& root, const Tensor& grad_output) {
   }
   std::sort(order.begin(), order.end(),
             [](const auto& a, const auto& b) { return a->sequence > b->sequence; });
-  accumulate(r->grad_fn->pending_grad, seed);
+  accumulate_pending(r->grad_fn->pending_grad, std::move(seed));
   PendingEdges hooked = count_hooked_edges(order);
   NoGradGuard no_grad;  // backward closures use ops; record nothing while they run
   const bool anomaly = anomaly_mode_enabled();
   for (auto& n : order) {
     if (n->pending_grad.defined()) {
+      // The node's gradient is released as soon as its closure has run, so a closure that passes
+      // it straight through (add, reshape, ...) hands its input a buffer no one else holds.
       std::vector<Tensor> grads = n->backward(n->pending_grad);
+      n->pending_grad = Tensor();
       if (grads.size() != n->inputs.size())
         throw AutodiffError("backward: op '" + n->op + "' returned " +
                             std::to_string(grads.size()) + " gradients for " +
@@ -218,7 +234,8 @@ void backward(const Var& root, const Tensor& grad_output) {
           for (const auto& x : n->inputs) in_values.push_back(&x->value);
           detail::check_backward(n->op, n->scope, i, grads[i], in_values);
         }
-        accumulate(in->grad_fn ? in->grad_fn->pending_grad : in->grad, grads[i]);
+        if (in->grad_fn) accumulate_pending(in->grad_fn->pending_grad, std::move(grads[i]));
+        else accumulate_leaf(in->grad, std::move(grads[i]));
       }
     }
     release_edges(hooked, *n);
