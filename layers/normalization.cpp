@@ -1,8 +1,6 @@
 #include <tapir/layers/normalization.hpp>
 #include <tapir/core/anomaly.hpp>
 
-#include <numeric>
-
 #include <tapir/core/nn.hpp>
 #include <tapir/core/ops.hpp>
 #include <tapir/core/tensor_ops.hpp>
@@ -48,17 +46,14 @@ Var BatchNormalization::operator()(const Var& x) {
   if (x.size() == channels_)
     throw ValueError(who() + ": training mode needs more than one value per channel (input shape " +
                      shape_str(x.shape()) + "); call eval() for inference");
-  std::vector<int> axes(x.ndim() - 1);
-  std::iota(axes.begin(), axes.end(), 0);
-  const Moments batch = moments(x, axes);
-  {
+  FusedBatchNorm batch = fused_batch_norm(x, gamma_, beta_, options_.epsilon());
+  {  // Keras: moving = moving·momentum + batch·(1 − momentum), with the biased batch variance
     namespace to = tensor_ops;
     const double m = options_.momentum();
-    const Tensor mu = batch.mean.value().reshape({channels_}), var = batch.variance.value().reshape({channels_});
-    moving_mean_.set_value(to::add(to::scale(moving_mean_.value(), m), to::scale(mu, 1 - m)));
-    moving_variance_.set_value(to::add(to::scale(moving_variance_.value(), m), to::scale(var, 1 - m)));
+    moving_mean_.set_value(to::add(to::scale(moving_mean_.value(), m), to::scale(batch.batch_mean, 1 - m)));
+    moving_variance_.set_value(to::add(to::scale(moving_variance_.value(), m), to::scale(batch.batch_variance, 1 - m)));
   }
-  return batch_normalization(x, batch.mean, batch.variance, beta_, gamma_, options_.epsilon());
+  return batch.y;
 }
 
 LayerNormalization::LayerNormalization(std::size_t features, const NormalizationOptions& options)

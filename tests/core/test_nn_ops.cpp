@@ -1,8 +1,9 @@
-// softmax, log_softmax, dropout, moments, batch_normalization, layer_norm, split: values from
+// softmax, log_softmax, dropout, moments, batch_normalization, fused_batch_norm, layer_norm, split: values from
 // their definitions and gradchecks in float64.
 #include "../testing.hpp"
 
 #include <cmath>
+#include <cstring>
 
 using namespace tapir;
 
@@ -81,6 +82,51 @@ TEST_CASE("moments, batch_normalization and layer_norm") {
   CHECK(row_sq == doctest::Approx(1.0).epsilon(1e-9));
   CHECK_THROWS_AS(batch_normalization(constant(x), m.mean, m.variance, Var(), Var(), 0.0), ValueError);
   CHECK_THROWS_AS(layer_norm(constant(x), {3}), ValueError);
+}
+
+TEST_CASE("fused_batch_norm: the composed op's value and gradients, thread-independent bits, errors") {
+  for (const Shape& shape : {Shape{6, 4}, Shape{3, 5, 7, 3}, Shape{2, 600, 5}}) {  // the last spans >1 block
+    INFO("shape " << shape_str(shape));
+    const std::size_t C = shape.back();
+    const Tensor x = testing::random_tensor(shape, 11, -2, 3);
+    const Tensor gamma = testing::random_tensor({C}, 12, 0.5, 1.5), beta = testing::random_tensor({C}, 13);
+    std::vector<int> axes(shape.size() - 1);
+    for (std::size_t i = 0; i < axes.size(); ++i) axes[i] = static_cast<int>(i);
+    const Moments mo = moments(constant(x), axes);
+    const Tensor want = batch_normalization(constant(x), mo.mean, mo.variance, constant(beta), constant(gamma), 1e-3).value();
+    const FusedBatchNorm got = fused_batch_norm(constant(x), constant(gamma), constant(beta), 1e-3);
+    for (std::size_t i = 0; i < want.size(); ++i) CHECK(got.y.value().at(i) == doctest::Approx(want.at(i)).epsilon(1e-12));
+    for (std::size_t c = 0; c < C; ++c) {
+      CHECK(got.batch_mean.at(c) == doctest::Approx(mo.mean.value().at(c)).epsilon(1e-12));
+      CHECK(got.batch_variance.at(c) == doctest::Approx(mo.variance.value().at(c)).epsilon(1e-12));
+    }
+    if (x.size() < 1000) {
+      auto f = [](const std::vector<Var>& v) { return fused_batch_norm(v[0], v[1], v[2], 1e-3).y; };
+      CHECK_GRADCHECK(f, (std::vector<Tensor>{x, gamma, beta}));
+      auto plain = [](const std::vector<Var>& v) { return fused_batch_norm(v[0]).y; };  // no scale/offset
+      CHECK_GRADCHECK(plain, {x});
+    }
+  }
+  // float32, large enough to run in parallel: the same bits at 1 and 2 threads, forward and backward
+  const Tensor x = testing::random_tensor({64, 14, 14, 32}, 21, -1, 2, DType::float32);
+  const Tensor gamma = Tensor::full({32}, DType::float32, 1.5), dy = testing::random_tensor(x.shape(), 22, -1, 1, DType::float32);
+  const int threads_before = num_threads();
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    Var xv = parameter(x), gv = parameter(gamma);
+    backward(fused_batch_norm(xv, gv).y, dy);
+    return std::vector<Tensor>{fused_batch_norm(constant(x), constant(gamma)).y.value(), xv.grad(), gv.grad()};
+  };
+  const auto one = run(1), two = run(2);
+  set_num_threads(threads_before);
+  for (std::size_t k = 0; k < one.size(); ++k)
+    CHECK(std::memcmp(one[k].raw_data(), two[k].raw_data(), one[k].nbytes()) == 0);
+  // errors name the argument and the shapes
+  CHECK_THROWS_AS(fused_batch_norm(constant(x), constant(Tensor::ones({31}, DType::float32))), ShapeError);
+  CHECK_THROWS_AS(fused_batch_norm(constant(x), constant(Tensor::ones({32}, DType::float64))), TypeError);
+  CHECK_THROWS_AS(fused_batch_norm(constant(x), Var(), Var(), 0.0), ValueError);
+  CHECK_THROWS_AS(fused_batch_norm(constant(Tensor::ones({1, 3}, DType::float32))), ValueError);
+  CHECK_THROWS_AS(fused_batch_norm(constant(Tensor::ones({3}, DType::float32))), ShapeError);
 }
 
 TEST_CASE("split is the inverse of concat, with gradients") {
