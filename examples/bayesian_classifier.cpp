@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   examples::TrainingFlags flags;
   flags.out_dir = "out/classifier";
   flags.epochs = 5;
-  flags.learning_rate = 3e-3;
+  flags.learning_rate = 4e-3;
   flags.batch_size = 64;
   flags.mc_samples = 8;
   flags.seed = 7;
