@@ -28,7 +28,7 @@ template <class T> struct GemmShape {
   static constexpr std::size_t W = xsimd::batch<T>::size;  // SIMD lanes
   static constexpr std::size_t NR = 2 * W;                 // tile columns: two vectors
   static constexpr std::size_t MR = W >= 4 ? 12 : 4;       // tile rows: 24 accumulators
-  static constexpr std::size_t KC = sizeof(T) == 4 ? 384 : 256;  // B micro-panel stays in L1
+  static constexpr std::size_t KC = 256;  // B micro-panel (KC x NR: 32 KiB float) leaves L1 room for A
   static constexpr std::size_t MC = sizeof(T) == 4 ? 480 : 240;  // A block stays in L2
   static constexpr std::size_t NC = 3072;                        // B block stays in L3
 };
@@ -61,6 +61,11 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restr
   using B = xsimd::batch<T>;
   constexpr std::size_t W = S::W, MR = S::MR;
   B acc0[MR], acc1[MR];
+  // the C tile is written after kc steps: fetch its lines now, so the stores do not wait on memory
+  for (std::size_t i = 0; i < m; ++i) {
+    __builtin_prefetch(c_rows[i] + j0, 1);
+    __builtin_prefetch(c_rows[i] + j0 + S::NR - 1, 1);
+  }
 #pragma GCC unroll 12
   for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = B(T(0));
   for (std::size_t k = 0; k < kc; ++k) {
