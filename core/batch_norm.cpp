@@ -4,7 +4,6 @@
 //   μ = Σ_r x / R,  σ² = Σ_r (x − μ)² / R,  s = 1 / √(σ² + ε),  x̂ = (x − μ)·s,  y = γ·x̂ + β
 // and the gradient through the batch statistics (the same as moments + batch_normalization's):
 //   dβ = Σ_r dy,  dγ = Σ_r dy·x̂,  dx = γ·s·(dy − dβ/R − x̂·dγ/R)
-// Sums are parallel over row blocks only: a batch of at most 256 rows sums on one thread.
 // Forward: three passes over x (mean, centred variance, output); backward: three (Σdy, Σdy·x̂, then
 // dx), with x̂ recomputed rather than stored. The composed version makes a dozen passes and as many
 // temporaries. Sums run over fixed blocks of rows whose partial sums are added in block order, so
@@ -23,17 +22,23 @@ namespace {
 
 constexpr std::size_t kBlockRows = 256;  // rows per partial sum: fixed, independent of threads
 
-// out[c] = Σ_r f(r, c) for c < C, summed in double, block by block in a fixed order.
+// out[c] = Σ_r f(r, c) for c < C, summed in double, block by block in a fixed order. The work is
+// split over (row block, channel chunk) pairs, so a short batch with many channels runs in
+// parallel too; every channel still sums its rows in the same order.
 template <class F> void channel_sums(std::size_t rows, std::size_t C, double* out, F f) {
-  const std::size_t blocks = (rows + kBlockRows - 1) / kBlockRows;
+  constexpr std::size_t kChunk = 64;  // channels per task
+  const std::size_t blocks = (rows + kBlockRows - 1) / kBlockRows, chunks = (C + kChunk - 1) / kChunk;
   std::vector<double> partial(blocks * C, 0.0);
+  const std::ptrdiff_t tasks = static_cast<std::ptrdiff_t>(blocks * chunks);
 #pragma omp parallel for schedule(static) if (rows * C >= simd::kParallelGrain)
-  for (std::size_t b = 0; b < blocks; ++b) {
+  for (std::ptrdiff_t t = 0; t < tasks; ++t) {
+    const std::size_t b = static_cast<std::size_t>(t) / chunks, c0 = (static_cast<std::size_t>(t) % chunks) * kChunk;
+    const std::size_t c1 = std::min(C, c0 + kChunk);
     double* p = partial.data() + b * C;
     const std::size_t end = std::min(rows, (b + 1) * kBlockRows);
     for (std::size_t r = b * kBlockRows; r < end; ++r)
 #pragma omp simd
-      for (std::size_t c = 0; c < C; ++c) p[c] += f(r, c);
+      for (std::size_t c = c0; c < c1; ++c) p[c] += f(r, c);
   }
   std::fill(out, out + C, 0.0);
   for (std::size_t b = 0; b < blocks; ++b)

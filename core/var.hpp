@@ -131,7 +131,9 @@ class NoGradGuard {
 
 /// Defines a differentiable op: `value` is the forward result computed by the caller, `backward`
 /// returns one gradient per input (each of that input's shape; undefined Tensor = no gradient).
-/// Records a node only if some input requires a gradient and recording is enabled.
+/// Records a node only if some input requires a gradient and recording is enabled. `backward`
+/// must not write into grad_output: the engine shares that buffer (copy on write) with other
+/// nodes' gradients and may pass it straight on as an input's gradient.
 Var custom_op(const std::string& op_name, const Tensor& value, const std::vector<Var>& inputs,
               BackwardFn backward);
 

@@ -118,9 +118,20 @@ TEST_CASE("fused_batch_norm: the composed op's value and gradients, thread-indep
     return std::vector<Tensor>{fused_batch_norm(constant(x), constant(gamma)).y.value(), xv.grad(), gv.grad()};
   };
   const auto one = run(1), two = run(2);
-  set_num_threads(threads_before);
   for (std::size_t k = 0; k < one.size(); ++k)
     CHECK(std::memcmp(one[k].raw_data(), two[k].raw_data(), one[k].nbytes()) == 0);
+  {  // a short batch with many channels: split over channel chunks, still the same bits
+    const Tensor wide = testing::random_tensor({100, 1000}, 23, -1, 2, DType::float32);
+    set_num_threads(1);
+    const Tensor a = fused_batch_norm(constant(wide)).y.value();
+    set_num_threads(2);
+    const Tensor b = fused_batch_norm(constant(wide)).y.value();
+    CHECK(std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0);
+    const Moments mo = moments(constant(wide.astype(DType::float64)), {0});
+    const Tensor want = batch_normalization(constant(wide.astype(DType::float64)), mo.mean, mo.variance, Var(), Var(), 1e-3).value();
+    CHECK(testing::max_abs_diff(a.astype(DType::float64), want) < 1e-5);
+  }
+  set_num_threads(threads_before);
   // errors name the argument and the shapes
   CHECK_THROWS_AS(fused_batch_norm(constant(x), constant(Tensor::ones({31}, DType::float32))), ShapeError);
   CHECK_THROWS_AS(fused_batch_norm(constant(x), constant(Tensor::ones({32}, DType::float64))), TypeError);
