@@ -242,7 +242,6 @@ void backward(const Var& root, const Tensor& grad_output) {
     // Free as we go: the closure's saved tensors and the links to the inputs.
     n->backward = nullptr;
     n->inputs.clear();
-    n->pending_grad = Tensor();
   }
 }
 

@@ -8,10 +8,10 @@
 // better here than TFP's spike-and-slab prior with its single-sample Monte Carlo KL, which
 // --prior spike_and_slab selects). loss = −mean log p(y | x) + KL / N_train, Adam (lr 3e-3) with
 // cosine decay. Evaluation uses the Monte Carlo predictive (tfn::predictive::monte_carlo, S = 16):
-// class probabilities averaged over S weight
-// samples (never averaged logits), in inference mode (BatchNorm's running statistics), and
-// reports accuracy, NLL, Brier score and the expected calibration error (15 bins), with a
-// reliability diagram and the most and least certain test images.
+// class probabilities averaged over S weight samples (never averaged logits), in inference mode
+// (BatchNorm's running statistics), and reports accuracy, NLL, Brier score and the expected
+// calibration error (15 bins), with a reliability diagram and the most and least certain test
+// images.
 // --from-deterministic first trains the deterministic twin (the same network with plain
 // Convolution/Affine layers), then converts it with tfn::dnn_to_bnn and MOPED (posterior
 // loc = the trained weights, σ = δ|w|, prior N(w, σ_p)) and trains the Bayesian model from

@@ -34,6 +34,10 @@ SHAPES = {  # n, h, c_in, c_out, k, stride
 }
 
 
+# Every conv case is timed in both memory layouts; the faster is reported.
+LAYOUTS = (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last))
+
+
 def flops_of(shape):
     n, h, ci, co, k, _ = shape
     return 2.0 * n * h * h * ci * co * k * k
@@ -105,7 +109,7 @@ def conv_transpose_case(shape, backward):
     n, h, ci, co, k, s = shape
     conv = conv_transpose_fn(shape)
     runs = {}
-    for layout, fmt in (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last)):
+    for layout, fmt in LAYOUTS:
         x = torch.full((n, ci, h, h), 0.5).to(memory_format=fmt).requires_grad_(backward)
         w = torch.full((ci, co, k, k), 0.01).to(memory_format=fmt).requires_grad_(backward)
         if backward:
@@ -127,7 +131,7 @@ def convolution_case(shape):
     big = h * s
     pad = (max((h - 1) * s + k - big, 0) + 1) // 2
     runs = {}
-    for layout, fmt in (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last)):
+    for layout, fmt in LAYOUTS:
         x = torch.full((n, co, big, big), 0.5).to(memory_format=fmt)
         w = torch.full((ci, co, k, k), 0.01).to(memory_format=fmt)
 
@@ -142,7 +146,7 @@ def flipout_case(shape):
     n, h, ci, co, k, s = shape
     conv = conv_transpose_fn(shape)
     runs = {}
-    for layout, fmt in (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last)):
+    for layout, fmt in LAYOUTS:
         p = FlipoutParams((ci, co, k, k), co)
         x = torch.randn(n, ci, h, h).to(memory_format=fmt).requires_grad_()
 
