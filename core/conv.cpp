@@ -1,33 +1,27 @@
-// Convolution and conv-transpose on the shared GEMM (the PyTorch/Caffe column method, with the
-// batch folded into the GEMM's M so that every product is one large GEMM):
+// Convolution and conv-transpose as implicit GEMMs (kernels/conv_gemm.hpp): image patches are
+// packed straight into the GEMM's panels, never into a column matrix. With W[tap, c_in, c_out]:
 //
-//   columns view: cols[o, (tap, c)] = big[o*s + tap*d - P, c]   (im2col; zero outside)
-//   its adjoint:  big[p, c] = sum over (o, tap) meeting p of cols[o, (tap, c)]   (col2im)
+//   convolution       y  = patches(x) @ W                       dW = patches(x)^T @ dy
+//                     dx = gather of dy through W^T, output-centric (phase by phase)
+//   conv_transpose    y  = gather of x through W, output-centric  dW = x^T @ patches(dy)
+//                     dx = patches(dy) @ W^T
 //
-//   convolution       y    = im2col(x) @ W              dW = im2col(x)^T @ dy
-//                     dx   = col2im(dy @ W^T)
-//   conv_transpose    y    = col2im(x @ Wr)             dWr = x^T @ im2col(dy)
-//                     dx   = im2col(dy) @ Wr^T          (Wr[c_in, (tap, c_out)] = W[tap, c_in, c_out])
-//
-// so the backward of one op is the forward machinery of the other. col2im is written as a
-// gather (each output pixel sums its own contributions in tap order), which makes it parallel
-// without atomics and the results bit-identical at any thread count. Channel counts up to
-// kernels::kThinChannels (a convolution's c_in, a conv-transpose's c_out) take the direct
-// kernels of kernels/conv_thin.hpp instead, without columns or GEMM.
+// so the backward of one op is the forward machinery of the other. The "gather" side computes
+// each output pixel from the taps that reach it (one GEMM per stride phase), which makes it
+// parallel without atomics and the results bit-identical at any thread count. Channel counts up
+// to kernels::kThinChannels (a convolution's c_in, a conv-transpose's c_out) take the direct
+// kernels of kernels/conv_thin.hpp instead, without GEMM.
 #include <tapir/core/conv.hpp>
 
 #include <tapir/core/simd.hpp>
-#include "kernels/conv_columns.hpp"
+#include "kernels/conv_gemm.hpp"
 #include "kernels/conv_thin.hpp"
-#include <tapir/core/kernels/gemm.hpp>
 #include <tapir/core/shape_arith.hpp>
 #include <tapir/core/tensor_ops.hpp>
 
 namespace tapir {
 
 using kernels::Geo3;
-using kernels::col2im;
-using kernels::im2col;
 using kernels::to_geo3;
 
 namespace {
@@ -90,10 +84,24 @@ Shape with_spatial(const Shape& batch, const std::vector<std::size_t>& spatial, 
   return s;
 }
 
-// Wr[c_in, (tap, c_out)] = W[tap, c_in, c_out], and back.
-Tensor kernel_to_rows(const Tensor& w, std::size_t taps, std::size_t c_in, std::size_t c_out) {
-  return tensor_ops::permute(w.reshape({taps, c_in, c_out}), {1, 0, 2}).reshape({c_in, taps * c_out});
-}
+// The patch plans of one call's geometry: built once in forward, shared by the backward.
+struct PatchPlans {
+  kernels::GatherPlan small_rows;               // output on the small side
+  std::vector<kernels::GatherPlan> big_rows;    // output on the big side, one plan per stride phase
+  PatchPlans(const Geo3& g, long images)
+      : small_rows(kernels::small_row_plan(g, images)), big_rows(kernels::big_row_plans(g, images)) {}
+
+  // out (small side) = patches(src on the big side) @ W
+  template <class T>
+  void to_small(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out) const {
+    kernels::patch_gemm<T>(small_rows, src, src_channels, w, read, out_channels, out);
+  }
+  // out (big side) = the gather, phase by phase, of src on the small side through W
+  template <class T>
+  void to_big(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out) const {
+    for (const auto& plan : big_rows) kernels::patch_gemm<T>(plan, src, src_channels, w, read, out_channels, out);
+  }
+};
 
 }  // namespace
 
@@ -102,8 +110,9 @@ static Var convolution_checked(const Var& x, const Var& kernel, const ConvCall& 
   const Shape& xs = x.shape();
   checked_tensor_bytes(with_spatial(c.batch, geom.small, c.c_out), x.dtype(), "convolution");
   const Geo3 g = to_geo3(geom);
-  const std::size_t M = checked_mul(c.images, static_cast<std::size_t>(g.small_pixels()), "convolution: images * output pixels");
-  const std::size_t K = checked_mul(static_cast<std::size_t>(g.taps()), c.c_in, "convolution: taps * c_in");
+  // the GEMM's dimensions (rows: images * pixels; depth: taps * channels) must fit
+  checked_mul(c.images, static_cast<std::size_t>(g.small_pixels()), "convolution: images * output pixels");
+  checked_mul(static_cast<std::size_t>(g.taps()), std::max(c.c_in, c.c_out), "convolution: taps * channels");
   const Tensor xv = x.value(), wv = kernel.value();
   const bool need_x = x.requires_grad(), need_w = kernel.requires_grad();
   const Shape x_shape = xs, w_shape = kernel.shape();
@@ -126,28 +135,20 @@ static Var convolution_checked(const Var& x, const Var& kernel, const ConvCall& 
       return std::vector<Tensor>{dx, dw};
     });
   }
-  Tensor cols = Tensor::empty({M, K}, xv.dtype());
+  const auto plans = std::make_shared<const PatchPlans>(g, images);
   Tensor y = Tensor::empty(with_spatial(c.batch, geom.small, c.c_out), xv.dtype());
-  TAPIR_DISPATCH(xv.dtype(), T, {
-    im2col<T>(xv.data<T>(), g, static_cast<long>(c.images), static_cast<long>(c.c_in), cols.data<T>());
-    kernels::gemm<T>(false, false, M, c.c_out, K, T(1), cols.data<T>(), K, wv.data<T>(), c.c_out, T(0),
-                     y.data<T>(), c.c_out);
-  });
-  if (!need_w) cols = Tensor();  // only the kernel gradient reads the columns
+  TAPIR_DISPATCH(xv.dtype(), T,
+                 plans->to_small(xv.data<T>(), c_in, wv.data<T>(), kernels::WeightRead::as_is, c_out, y.data<T>()));
   return custom_op("convolution", y, {x, kernel}, [=](const Tensor& gy) {
     Tensor dx, dw;
     TAPIR_DISPATCH(gy.dtype(), T, {
       if (need_x) {
-        Tensor dcols = Tensor::empty({M, K}, gy.dtype());
-        kernels::gemm<T>(false, true, M, K, c.c_out, T(1), gy.data<T>(), c.c_out, wv.data<T>(), c.c_out, T(0),
-                         dcols.data<T>(), K);
         dx = Tensor::empty(x_shape, gy.dtype());
-        col2im<T>(dcols.data<T>(), g, static_cast<long>(c.images), static_cast<long>(c.c_in), dx.data<T>());
+        plans->to_big(gy.data<T>(), c_out, wv.data<T>(), kernels::WeightRead::transposed, c_in, dx.data<T>());
       }
       if (need_w) {
         dw = Tensor::empty(w_shape, gy.dtype());
-        kernels::gemm<T>(true, false, K, c.c_out, M, T(1), cols.data<T>(), K, gy.data<T>(), c.c_out, T(0),
-                         dw.data<T>(), c.c_out);
+        kernels::conv_kernel_grad<T>(plans->small_rows, xv.data<T>(), c_in, gy.data<T>(), c_out, dw.data<T>());
       }
     });
     return std::vector<Tensor>{dx, dw};
@@ -172,14 +173,15 @@ static Var conv_transpose_checked(const Var& x, const Var& kernel, const ConvCal
   checked_tensor_bytes(with_spatial(c.batch, geom.big, c.c_out), x.dtype(), "conv_transpose");
   const Geo3 g = to_geo3(geom);
   const std::size_t taps = static_cast<std::size_t>(g.taps());
-  const std::size_t M = checked_mul(c.images, static_cast<std::size_t>(g.small_pixels()), "conv_transpose: images * input pixels");
-  const std::size_t N = checked_mul(taps, c.c_out, "conv_transpose: taps * c_out");
+  // the GEMM's dimensions (rows: images * pixels; depth: taps * channels) must fit
+  checked_mul(c.images, static_cast<std::size_t>(g.big_pixels()), "conv_transpose: images * output pixels");
+  checked_mul(taps, std::max(c.c_in, c.c_out), "conv_transpose: taps * channels");
   const Tensor xv = x.value();
   const bool need_x = x.requires_grad(), need_w = kernel.requires_grad();
   const Shape x_shape = xs, w_shape = kernel.shape();
+  const long images = static_cast<long>(c.images), c_in = static_cast<long>(c.c_in), c_out = static_cast<long>(c.c_out);
   if (c.c_out <= static_cast<std::size_t>(kernels::kThinChannels)) {
     // direct kernels on Wt[tap, c_out (thin), c_in (wide)]
-    const long images = static_cast<long>(c.images), c_in = static_cast<long>(c.c_in), c_out = static_cast<long>(c.c_out);
     const Tensor wt = tensor_ops::permute(kernel.value().reshape({taps, c.c_in, c.c_out}), {0, 2, 1});
     Tensor y = Tensor::empty(with_spatial(c.batch, geom.big, c.c_out), xv.dtype());
     TAPIR_DISPATCH(xv.dtype(), T, kernels::gather_to_big<T>(xv.data<T>(), wt.data<T>(), g, images, c_out, c_in, y.data<T>()));
@@ -199,31 +201,22 @@ static Var conv_transpose_checked(const Var& x, const Var& kernel, const ConvCal
       return std::vector<Tensor>{dx, dw};
     });
   }
-  const Tensor wr = kernel_to_rows(kernel.value(), taps, c.c_in, c.c_out);
+  const Tensor wv = kernel.value();
+  const auto plans = std::make_shared<const PatchPlans>(g, images);
   Tensor y = Tensor::empty(with_spatial(c.batch, geom.big, c.c_out), xv.dtype());
-  {
-    Tensor cols = Tensor::empty({M, N}, xv.dtype());
-    TAPIR_DISPATCH(xv.dtype(), T, {
-      kernels::gemm<T>(false, false, M, N, c.c_in, T(1), xv.data<T>(), c.c_in, wr.data<T>(), N, T(0),
-                       cols.data<T>(), N);
-      col2im<T>(cols.data<T>(), g, static_cast<long>(c.images), static_cast<long>(c.c_out), y.data<T>());
-    });
-  }
+  TAPIR_DISPATCH(xv.dtype(), T,
+                 plans->to_big(xv.data<T>(), c_in, wv.data<T>(), kernels::WeightRead::as_is, c_out, y.data<T>()));
   return custom_op("conv_transpose", y, {x, kernel}, [=](const Tensor& gy) {
     Tensor dx, dw;
     TAPIR_DISPATCH(gy.dtype(), T, {
-      Tensor dcols = Tensor::empty({M, N}, gy.dtype());
-      im2col<T>(gy.data<T>(), g, static_cast<long>(c.images), static_cast<long>(c.c_out), dcols.data<T>());
       if (need_x) {
         dx = Tensor::empty(x_shape, gy.dtype());
-        kernels::gemm<T>(false, true, M, c.c_in, N, T(1), dcols.data<T>(), N, wr.data<T>(), N, T(0),
-                         dx.data<T>(), c.c_in);
+        plans->to_small(gy.data<T>(), c_out, wv.data<T>(), kernels::WeightRead::transposed, c_in, dx.data<T>());
       }
       if (need_w) {
-        Tensor dwr = Tensor::empty({c.c_in, N}, gy.dtype());
-        kernels::gemm<T>(true, false, c.c_in, N, M, T(1), xv.data<T>(), c.c_in, dcols.data<T>(), N, T(0),
-                         dwr.data<T>(), N);
-        dw = tensor_ops::permute(dwr.reshape({c.c_in, taps, c.c_out}), {1, 0, 2}).reshape(w_shape);
+        dw = Tensor::empty(w_shape, gy.dtype());
+        kernels::conv_transpose_kernel_grad<T>(plans->small_rows, xv.data<T>(), c_in, gy.data<T>(), c_out,
+                                               dw.data<T>());
       }
     });
     return std::vector<Tensor>{dx, dw};

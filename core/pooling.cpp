@@ -14,7 +14,7 @@
 #include <tapir/core/ops.hpp>
 #include <tapir/core/simd.hpp>
 
-#include "kernels/conv_columns.hpp"
+#include "kernels/conv_geo3.hpp"
 
 namespace tapir {
 

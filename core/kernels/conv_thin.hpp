@@ -12,7 +12,7 @@
 // weight_grad sums over fixed-size row blocks, then adds the blocks in order, so its result does
 // not depend on the thread count.
 #pragma once
-#include "conv_columns.hpp"
+#include "conv_geo3.hpp"
 
 namespace tapir::kernels {
 

@@ -2,14 +2,18 @@
 // conv-transpose (internal header).
 //
 // C[i, :] (+)= alpha * sum_k A(i, k) * B(k, :), with A, B and the rows of C supplied by functors:
-//   pack_a(dst, i0, m, k0, kc)  writes the MR x kc micro-panel of rows i0..i0+m (k-major, MR
-//                               values per k, rows >= m zero-filled),
+//   pack_a(dst, i0, m, k0, kc)  writes the MR x kc micro-panel of rows i0..i0+m, rows >= m
+//                               zero-filled, in one of two layouts (APanel): k_major, MR values
+//                               per k (dst[k * MR + i]: for sources where A's columns are
+//                               contiguous), or rows, one row of stride KC per i (dst[i * KC + k]:
+//                               for sources where A's rows are contiguous, so packing is a copy),
 //   pack_b(dst, j0, n, k0, kc)  writes the kc x NR micro-panel of columns j0..j0+n (NR values
 //                               per k, columns >= n zero-filled),
-//   c_row(i)                    returns the address of row i of C (N contiguous values).
-// kernels::gemm packs from strided matrices. Convolutions do not call this driver directly: they
-// materialise column matrices (kernels/conv_columns.hpp: im2col/col2im) and multiply them with
-// kernels::gemm; thin-channel convolutions use the direct kernels of kernels/conv_thin.hpp.
+//   c_row(i)                    returns the address of row i of C (N contiguous values),
+//   s_row(i)   (optional)       returns the address of row i of an N-wide scale S, or nullptr:
+//                               then C (+)= S ⊙ (alpha * A B), elementwise (Flipout's sign epilogue).
+// kernels::gemm packs from strided matrices; the implicit-GEMM convolutions of
+// kernels/conv_gemm.hpp pack image patches and weights straight into the panels.
 #pragma once
 #include <algorithm>
 #include <cstddef>
@@ -53,37 +57,31 @@ template <class T> class Scratch {
   std::size_t cap_ = 0;
 };
 
-/// MR x NR register tile: KC rank-1 updates, then C rows (+)= alpha * tile.
+/// How pack_a lays out an A micro-panel (see the top of this file).
+enum class APanel { k_major, rows };
+
+/// The optional elementwise scale of C's update is absent.
+struct NoScale {
+  std::nullptr_t operator()(std::size_t) const { return nullptr; }
+};
+
+/// The epilogue of a register tile: C rows i < m, columns j0..j0+n:
+/// c = beta * c + s ⊙ (alpha * acc), s = 1 where s_rows is null; beta == 0 never reads c.
 template <class T>
-inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restrict b, T alpha,
-                         T beta, T* const* c_rows, std::size_t j0, std::size_t m, std::size_t n) {
-  using S = GemmShape<T>;
+inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1, T alpha, T beta,
+                       T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m,
+                       std::size_t n) {
   using B = xsimd::batch<T>;
-  constexpr std::size_t W = S::W, MR = S::MR;
-  B acc0[MR], acc1[MR];
-  // the C tile is written after kc steps: fetch its lines now, so the stores do not wait on memory
-  for (std::size_t i = 0; i < m; ++i) {
-    __builtin_prefetch(c_rows[i] + j0, 1);
-    __builtin_prefetch(c_rows[i] + j0 + S::NR - 1, 1);
-  }
-#pragma GCC unroll 12
-  for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = B(T(0));
-  for (std::size_t k = 0; k < kc; ++k) {
-    const B b0 = B::load_aligned(b), b1 = B::load_aligned(b + W);
-#pragma GCC unroll 12
-    for (std::size_t i = 0; i < MR; ++i) {
-      const B ai(a[i]);
-      acc0[i] = xsimd::fma(ai, b0, acc0[i]);
-      acc1[i] = xsimd::fma(ai, b1, acc1[i]);
-    }
-    a += MR;
-    b += S::NR;
-  }
+  constexpr std::size_t W = GemmShape<T>::W;
   const B va(alpha), vb(beta);
-  if (n == S::NR) {
+  if (n == GemmShape<T>::NR) {
     for (std::size_t i = 0; i < m; ++i) {
       T* c = c_rows[i] + j0;
       B r0 = va * acc0[i], r1 = va * acc1[i];
+      if (s_rows) {
+        r0 *= B::load_unaligned(s_rows[i] + j0);
+        r1 *= B::load_unaligned(s_rows[i] + j0 + W);
+      }
       if (beta != T(0)) {
         r0 = xsimd::fma(vb, B::load_unaligned(c), r0);
         r1 = xsimd::fma(vb, B::load_unaligned(c + W), r1);
@@ -97,14 +95,46 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restr
       T* c = c_rows[i] + j0;
       (va * acc0[i]).store_aligned(tile);
       (va * acc1[i]).store_aligned(tile + W);
+      if (s_rows)
+        for (std::size_t j = 0; j < n; ++j) tile[j] *= s_rows[i][j0 + j];
       for (std::size_t j = 0; j < n; ++j) c[j] = beta != T(0) ? beta * c[j] + tile[j] : tile[j];
     }
   }
 }
 
-template <class T, class PackA, class PackB, class CRow>
+/// MR x NR register tile: KC rank-1 updates, then C rows (+)= alpha * tile, times the scale rows
+/// s_rows[i] (length >= m) where s_rows is not null.
+template <class T, APanel L>
+inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restrict b, T alpha,
+                         T beta, T* const* c_rows, const T* const* s_rows, std::size_t j0,
+                         std::size_t m, std::size_t n) {
+  using S = GemmShape<T>;
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = S::W, MR = S::MR, KC = S::KC;
+  B acc0[MR], acc1[MR];
+  // the C tile is written after kc steps: fetch its lines now, so the stores do not wait on memory
+  for (std::size_t i = 0; i < m; ++i) {
+    __builtin_prefetch(c_rows[i] + j0, 1);
+    __builtin_prefetch(c_rows[i] + j0 + S::NR - 1, 1);
+  }
+#pragma GCC unroll 12
+  for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = B(T(0));
+  for (std::size_t k = 0; k < kc; ++k) {
+    const B b0 = B::load_aligned(b), b1 = B::load_aligned(b + W);
+#pragma GCC unroll 12
+    for (std::size_t i = 0; i < MR; ++i) {
+      const B ai(L == APanel::rows ? a[i * KC + k] : a[k * MR + i]);
+      acc0[i] = xsimd::fma(ai, b0, acc0[i]);
+      acc1[i] = xsimd::fma(ai, b1, acc1[i]);
+    }
+    b += S::NR;
+  }
+  store_tile<T>(acc0, acc1, alpha, beta, c_rows, s_rows, j0, m, n);
+}
+
+template <class T, APanel L = APanel::k_major, class PackA, class PackB, class CRow, class SRow = NoScale>
 void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, PackA&& pack_a,
-                 PackB&& pack_b, CRow&& c_row) {
+                 PackB&& pack_b, CRow&& c_row, SRow&& s_row = {}) {
   using S = GemmShape<T>;
   constexpr std::size_t MR = S::MR, NR = S::NR, KC = S::KC, NC = S::NC;
   if (M == 0 || N == 0) return;
@@ -138,6 +168,7 @@ void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, P
     static thread_local Scratch<T> a_scratch;
     T* ap = a_scratch.get(MC * KC);
     T* rows[MR];
+    const T* scale_rows[MR];
     for (std::size_t jc = 0; jc < N; jc += NC) {
       const std::size_t nc = std::min(NC, N - jc);
       const std::size_t n_panels = (nc + NR - 1) / NR;
@@ -159,14 +190,20 @@ void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, P
           const std::size_t p_end = n_panels * (split + 1) / n_splits;
           if (p_begin == p_end) continue;
           for (std::size_t ir = 0; ir < mc; ir += MR)
-            pack_a(ap + ir * kc, ic + ir, std::min(MR, mc - ir), pc, kc);
+            pack_a(ap + ir * KC, ic + ir, std::min(MR, mc - ir), pc, kc);
           for (std::size_t p = p_begin; p < p_end; ++p) {
             const std::size_t j0 = jc + p * NR;
             const std::size_t n = std::min(NR, jc + nc - j0);
             for (std::size_t ir = 0; ir < mc; ir += MR) {
               const std::size_t m = std::min(MR, mc - ir);
-              for (std::size_t i = 0; i < m; ++i) rows[i] = c_row(ic + ir + i);
-              micro_kernel<T>(kc, ap + ir * kc, bp + p * kc * NR, alpha, beta_here, rows, j0, m, n);
+              bool scaled = false;
+              for (std::size_t i = 0; i < m; ++i) {
+                rows[i] = c_row(ic + ir + i);
+                scale_rows[i] = s_row(ic + ir + i);
+                scaled = scaled || scale_rows[i] != nullptr;
+              }
+              micro_kernel<T, L>(kc, ap + ir * KC, bp + p * kc * NR, alpha, beta_here, rows,
+                              scaled ? scale_rows : nullptr, j0, m, n);
             }
           }
         }
@@ -175,7 +212,17 @@ void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, P
   }
 }
 
-/// Packs an MR x kc micro-panel of a strided matrix: element (i, k) at a[i * rs + k * cs].
+/// Packs an MR x kc micro-panel of a strided matrix with contiguous rows (element (i, k) at
+/// a[i * rs + k]) in the rows layout.
+template <class T>
+inline void pack_a_rows(T* dst, const T* a, std::size_t rs, std::size_t i0, std::size_t m, std::size_t k0,
+                        std::size_t kc) {
+  constexpr std::size_t MR = GemmShape<T>::MR, KC = GemmShape<T>::KC;
+  for (std::size_t i = 0; i < m; ++i) std::copy_n(a + (i0 + i) * rs + k0, kc, dst + i * KC);
+  for (std::size_t i = m; i < MR; ++i) std::fill_n(dst + i * KC, kc, T(0));
+}
+
+/// Packs an MR x kc micro-panel of a strided matrix in the k_major layout: element (i, k) at a[i * rs + k * cs].
 template <class T>
 inline void pack_a_strided(T* dst, const T* a, std::size_t rs, std::size_t cs, std::size_t i0,
                            std::size_t m, std::size_t k0, std::size_t kc) {

@@ -1,0 +1,295 @@
+#include "conv_gemm.hpp"
+
+#include <algorithm>
+
+#include "gemm_driver.hpp"
+
+namespace tapir::kernels {
+
+namespace {
+
+// The row side's pixel count along one dim, per plan kind.
+GatherAxis small_row_axis(const Geo3& g, int j) {
+  GatherAxis a;
+  const long rows = g.small[j], taps = g.filter[j];
+  a.out.resize(static_cast<std::size_t>(rows));
+  a.tap.resize(static_cast<std::size_t>(taps));
+  a.src.resize(static_cast<std::size_t>(rows * taps));
+  for (long u = 0; u < taps; ++u) a.tap[u] = u;
+  for (long o = 0; o < rows; ++o) {
+    a.out[o] = o;
+    for (long t = 0; t < taps; ++t) {
+      const long p = o * g.stride[j] + t * g.dil[j] - g.pad[j];
+      a.src[o * taps + t] = p >= 0 && p < g.big[j] ? p : -1;
+    }
+  }
+  return a;
+}
+
+// Phase phi of one dim: big positions p with (p + P) mod s == phi, and the taps t*d = phi (mod s).
+GatherAxis big_row_axis(const Geo3& g, int j, long phi) {
+  GatherAxis a;
+  a.out.clear();
+  a.tap.clear();
+  a.src.clear();
+  const long s = g.stride[j], d = g.dil[j], P = g.pad[j];
+  for (long t = 0; t < g.filter[j]; ++t)
+    if ((t * d) % s == phi) a.tap.push_back(t);
+  for (long p = ((phi - P) % s + s) % s; p < g.big[j]; p += s) {
+    a.out.push_back(p);
+    for (long t : a.tap) {
+      const long num = p + P - t * d;  // divisible by s: p + P = phi = t*d (mod s)
+      const long o = num >= 0 ? num / s : -1;
+      a.src.push_back(o >= 0 && o < g.small[j] ? o : -1);
+    }
+  }
+  return a;
+}
+
+void finish(GatherPlan& p) {
+  p.tap_index.clear();
+  for (long t0 : p.axis[0].tap)
+    for (long t1 : p.axis[1].tap)
+      for (long t2 : p.axis[2].tap) p.tap_index.push_back((t0 * p.filter[1] + t1) * p.filter[2] + t2);
+}
+
+// Row r of a plan: its image n and row coordinates q.
+struct RowPos {
+  long n, q[3];
+};
+inline RowPos locate(const GatherPlan& p, long r) {
+  RowPos x;
+  x.q[2] = r % p.axis[2].rows();
+  r /= p.axis[2].rows();
+  x.q[1] = r % p.axis[1].rows();
+  r /= p.axis[1].rows();
+  x.q[0] = r % p.axis[0].rows();
+  x.n = r / p.axis[0].rows();
+  return x;
+}
+inline long out_pixel(const GatherPlan& p, const RowPos& x) {
+  return ((x.n * p.out_extent[0] + p.axis[0].out[x.q[0]]) * p.out_extent[1] + p.axis[1].out[x.q[1]]) *
+             p.out_extent[2] +
+         p.axis[2].out[x.q[2]];
+}
+
+// The source pixels of one row: pixel(u) is the flat source pixel tap u reads, or -1.
+class RowSource {
+ public:
+  RowSource(const GatherPlan& p, const RowPos& x) : p_(p), n_(x.n) {
+    for (int j = 0; j < 3; ++j) src_[j] = p.axis[j].src.data() + x.q[j] * p.axis[j].taps();
+  }
+  long pixel(long u) const {
+    const long U2 = p_.axis[2].taps(), U1 = p_.axis[1].taps();
+    const long a = src_[0][u / U2 / U1], b = src_[1][(u / U2) % U1], c = src_[2][u % U2];
+    if ((a | b | c) < 0) return -1;
+    return ((n_ * p_.src_extent[0] + a) * p_.src_extent[1] + b) * p_.src_extent[2] + c;
+  }
+
+ private:
+  const GatherPlan& p_;
+  long n_;
+  const long* src_[3];
+};
+
+template <class T>
+inline void copy_run(T* dst, std::size_t dst_step, const T* src, const T* scale, long off, long len) {
+  if (off < 0) {
+    for (long r = 0; r < len; ++r) dst[r * dst_step] = T(0);
+  } else if (scale) {
+    for (long r = 0; r < len; ++r) dst[r * dst_step] = src[off + r] * scale[off + r];
+  } else {
+    for (long r = 0; r < len; ++r) dst[r * dst_step] = src[off + r];
+  }
+}
+
+// A panel of patch rows in the driver's rows layout: dst[i * KC + k] = patch(row i0 + i,
+// column k0 + k), column = (u, c) over `channels` source channels. Each row's taps are
+// contiguous channel runs in the source, so packing is a sequence of copies.
+template <class T>
+void pack_patch_rows(T* dst, const GatherPlan& p, const T* src, const T* scale, long channels, std::size_t i0,
+                     std::size_t m, std::size_t k0, std::size_t kc) {
+  constexpr std::size_t MR = GemmShape<T>::MR, KC = GemmShape<T>::KC;
+  for (std::size_t i = 0; i < m; ++i) {
+    const RowSource rs(p, locate(p, static_cast<long>(i0 + i)));
+    long k = static_cast<long>(k0);
+    const long end = static_cast<long>(k0 + kc);
+    long u = k / channels, c = k % channels;
+    T* d = dst + i * KC;
+    while (k < end) {
+      const long run = std::min(channels - c, end - k);
+      const long px = rs.pixel(u);
+      copy_run(d, 1, src, scale, px < 0 ? -1 : px * channels + c, run);
+      d += run;
+      k += run;
+      ++u;
+      c = 0;
+    }
+  }
+  for (std::size_t i = m; i < MR; ++i) std::fill_n(dst + i * KC, kc, T(0));
+}
+
+// A panel of patch columns: dst[k * WIDTH + j] = patch(row k0 + k, column j0 + j), i.e. the
+// transposed patch matrix; along j the values are contiguous channel runs.
+template <class T, std::size_t WIDTH>
+void pack_patch_columns(T* dst, const GatherPlan& p, const T* src, const T* scale, long channels, std::size_t j0,
+                        std::size_t n, std::size_t k0, std::size_t kc) {
+  for (std::size_t k = 0; k < kc; ++k) {
+    const RowSource rs(p, locate(p, static_cast<long>(k0 + k)));
+    T* d = dst + k * WIDTH;
+    long j = static_cast<long>(j0);
+    const long end = static_cast<long>(j0 + n);
+    long u = j / channels, c = j % channels;
+    while (j < end) {
+      const long run = std::min(channels - c, end - j);
+      const long px = rs.pixel(u);
+      copy_run(d, 1, src, scale, px < 0 ? -1 : px * channels + c, run);
+      d += run;
+      j += run;
+      ++u;
+      c = 0;
+    }
+    std::fill(d, dst + (k + 1) * WIDTH, T(0));
+  }
+}
+
+// B[(u, k), j] of W[t, c_in, c_out]: dst[kk * NR + j] for rows k0.. and columns j0..j0+n.
+template <class T>
+void pack_weight(T* dst, const GatherPlan& p, const T* w, WeightRead read, long k_channels, long j_channels,
+                 std::size_t j0, std::size_t n, std::size_t k0, std::size_t kc) {
+  constexpr std::size_t NR = GemmShape<T>::NR;
+  for (std::size_t kk = 0; kk < kc; ++kk) {
+    const long k = static_cast<long>(k0 + kk), u = k / k_channels, c = k % k_channels;
+    const T* tap = w + p.tap_index[u] * k_channels * j_channels;
+    T* d = dst + kk * NR;
+    if (read == WeightRead::as_is) {
+      const T* s = tap + c * j_channels + static_cast<long>(j0);
+      std::copy(s, s + n, d);
+    } else {
+      const T* s = tap + static_cast<long>(j0) * k_channels + c;
+      for (std::size_t j = 0; j < n; ++j) d[j] = s[static_cast<long>(j) * k_channels];
+    }
+    std::fill(d + n, d + NR, T(0));
+  }
+}
+
+}  // namespace
+
+GatherPlan small_row_plan(const Geo3& g, long images) {
+  GatherPlan p;
+  p.images = images;
+  for (int j = 0; j < 3; ++j) {
+    p.axis[j] = small_row_axis(g, j);
+    p.out_extent[j] = g.small[j];
+    p.src_extent[j] = g.big[j];
+    p.filter[j] = g.filter[j];
+  }
+  finish(p);
+  return p;
+}
+
+std::vector<GatherPlan> big_row_plans(const Geo3& g, long images) {
+  std::vector<GatherPlan> plans;
+  for (long f0 = 0; f0 < g.stride[0]; ++f0)
+    for (long f1 = 0; f1 < g.stride[1]; ++f1)
+      for (long f2 = 0; f2 < g.stride[2]; ++f2) {
+        GatherPlan p;
+        p.images = images;
+        const long phase[3] = {f0, f1, f2};
+        for (int j = 0; j < 3; ++j) {
+          p.axis[j] = big_row_axis(g, j, phase[j]);
+          p.out_extent[j] = g.big[j];
+          p.src_extent[j] = g.small[j];
+          p.filter[j] = g.filter[j];
+        }
+        if (p.rows() == 0) continue;  // stride larger than the output: the phase has no pixel
+        finish(p);
+        plans.push_back(std::move(p));
+      }
+  return plans;
+}
+
+template <class T>
+void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T* w, WeightRead read,
+                long out_channels, T* out, bool accumulate, const T* s_src, const T* s_out) {
+  const std::size_t M = static_cast<std::size_t>(plan.rows());
+  const std::size_t N = static_cast<std::size_t>(out_channels);
+  const std::size_t K = static_cast<std::size_t>(plan.taps() * src_channels);
+  auto row_of = [&](std::size_t i) { return out_pixel(plan, locate(plan, static_cast<long>(i))) * out_channels; };
+  auto pack_a = [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
+    pack_patch_rows<T>(dst, plan, src, s_src, src_channels, i0, m, k0, kc);
+  };
+  auto pack_b = [&](T* dst, std::size_t j0, std::size_t n, std::size_t k0, std::size_t kc) {
+    pack_weight(dst, plan, w, read, src_channels, out_channels, j0, n, k0, kc);
+  };
+  auto c_row = [&](std::size_t i) { return out + row_of(i); };
+  const T beta = accumulate ? T(1) : T(0);
+  if (s_out)
+    gemm_driver<T, APanel::rows>(M, N, K, T(1), beta, pack_a, pack_b, c_row,
+                                 [&](std::size_t i) { return s_out + row_of(i); });
+  else
+    gemm_driver<T, APanel::rows>(M, N, K, T(1), beta, pack_a, pack_b, c_row);
+}
+
+template <class T>
+void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw, const T* s_x,
+                      const T* s_dy) {
+  // dw[(t, c_in), c_out] = patches(x)^T @ dy: the patch matrix enters transposed (its columns are
+  // the GEMM's rows), dy's rows are the plan's rows in order.
+  constexpr std::size_t MR = GemmShape<T>::MR;
+  const std::size_t M = static_cast<std::size_t>(plan.taps() * c_in), N = static_cast<std::size_t>(c_out);
+  const std::size_t K = static_cast<std::size_t>(plan.rows());
+  gemm_driver<T>(
+      M, N, K, T(1), T(0),
+      [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
+        pack_patch_columns<T, MR>(dst, plan, x, s_x, c_in, i0, m, k0, kc);
+      },
+      [&](T* dst, std::size_t j0, std::size_t n, std::size_t k0, std::size_t kc) {
+        constexpr std::size_t NR = GemmShape<T>::NR;
+        for (std::size_t k = 0; k < kc; ++k) {
+          const long off = out_pixel(plan, locate(plan, static_cast<long>(k0 + k))) * c_out + static_cast<long>(j0);
+          copy_run(dst + k * NR, 1, dy, s_dy, off, static_cast<long>(n));
+          std::fill(dst + k * NR + n, dst + (k + 1) * NR, T(0));
+        }
+      },
+      [&](std::size_t i) { return dw + i * N; });
+}
+
+template <class T>
+void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw,
+                                const T* s_x, const T* s_dy) {
+  // dwr[c_in, (t, c_out)] = x^T @ patches(dy), then dw[t, c_in, c_out] = dwr[c_in, t, c_out].
+  constexpr std::size_t MR = GemmShape<T>::MR, NR = GemmShape<T>::NR;
+  const long taps = plan.taps();
+  const std::size_t M = static_cast<std::size_t>(c_in), N = static_cast<std::size_t>(taps * c_out);
+  const std::size_t K = static_cast<std::size_t>(plan.rows());
+  std::vector<T> dwr(M * N);
+  gemm_driver<T>(
+      M, N, K, T(1), T(0),
+      [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
+        for (std::size_t k = 0; k < kc; ++k) {
+          const long off = out_pixel(plan, locate(plan, static_cast<long>(k0 + k))) * c_in + static_cast<long>(i0);
+          copy_run(dst + k * MR, 1, x, s_x, off, static_cast<long>(m));
+          std::fill(dst + k * MR + m, dst + (k + 1) * MR, T(0));
+        }
+      },
+      [&](T* dst, std::size_t j0, std::size_t n, std::size_t k0, std::size_t kc) {
+        pack_patch_columns<T, NR>(dst, plan, dy, s_dy, c_out, j0, n, k0, kc);
+      },
+      [&](std::size_t i) { return dwr.data() + i * N; });
+  for (long t = 0; t < taps; ++t)
+    for (long ci = 0; ci < c_in; ++ci)
+      std::copy_n(dwr.data() + (ci * taps + t) * c_out, c_out, dw + (t * c_in + ci) * c_out);
+}
+
+#define TAPIR_CONV_GEMM(T)                                                                                    \
+  template void patch_gemm<T>(const GatherPlan&, const T*, long, const T*, WeightRead, long, T*, bool, const T*, \
+                              const T*);                                                                       \
+  template void conv_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*, const T*, const T*); \
+  template void conv_transpose_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*, const T*,  \
+                                              const T*);
+TAPIR_CONV_GEMM(float)
+TAPIR_CONV_GEMM(double)
+#undef TAPIR_CONV_GEMM
+
+}  // namespace tapir::kernels

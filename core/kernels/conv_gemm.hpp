@@ -1,0 +1,76 @@
+// Implicit-GEMM convolution (internal header): every product of convolution and conv-transpose
+// is a GEMM whose patch operand is packed straight from the image into the GEMM's panels, so no
+// column matrix is ever written or read back.
+//
+// A patch GEMM is described by a GatherPlan: its rows are output pixels (n, q0, q1, q2), each
+// reached by the same list of taps u; row q reads source coordinate src[q][u] through tap u
+// along each dim (or nothing: -1, outside the image). With p = o*s + t*d - P:
+//   small-row plan  rows o (small side), all taps, source p on the big side;
+//   big-row plans   one per phase of (p + P) mod s: rows p of that phase (big side), the taps t
+//                   with t*d = p + P (mod s), source o = (p + P - t*d) / s on the small side —
+//                   the output-centric form of the scatter that conv-transpose and the input
+//                   gradient of convolution are (a gather, each output written once).
+// Then, for W[t, c_in, c_out]:
+//   convolution      y  = patches(small-row, x)  @ W          dW = patches(x)^T @ dy
+//                    dx = patches(big-row,  dy) @ W^T
+//   conv_transpose   y  = patches(big-row,  x)  @ W          dW = x^T @ patches(dy)
+//                    dx = patches(small-row, dy) @ W^T
+// Optional scales (Flipout's sign tensors, shaped like the tensor they scale) multiply the
+// source while it is packed, and the product while it is written: out (+)= s_out ⊙ (patches(s_src ⊙ src) @ W).
+// Each output element is summed in a fixed order whatever the thread count (bit-identical results).
+#pragma once
+#include <array>
+#include <vector>
+
+#include "conv_geo3.hpp"
+
+namespace tapir::kernels {
+
+/// One spatial dim of a patch GEMM: rows() row coordinates, each reached by the same taps().
+struct GatherAxis {
+  std::vector<long> out{0};  // out[q]: coordinate of row q on the output side
+  std::vector<long> tap{0};  // tap[u]: filter index of tap u
+  std::vector<long> src{0};  // src[q * taps() + u]: source coordinate, or -1 outside the image
+  long rows() const { return static_cast<long>(out.size()); }
+  long taps() const { return static_cast<long>(tap.size()); }
+};
+
+struct GatherPlan {
+  std::array<GatherAxis, 3> axis;
+  std::array<long, 3> out_extent{1, 1, 1}, src_extent{1, 1, 1}, filter{1, 1, 1};
+  long images = 1;
+  std::vector<long> tap_index;  // flat filter index of flat tap u = (u0, u1, u2)
+  long rows() const { return images * axis[0].rows() * axis[1].rows() * axis[2].rows(); }
+  long taps() const { return static_cast<long>(tap_index.size()); }
+};
+
+/// Rows: the small side's pixels; source: the big side; every tap.
+GatherPlan small_row_plan(const Geo3& g, long images);
+/// Rows: the big side's pixels, one plan per stride phase (they partition the pixels); source:
+/// the small side. A phase no tap reaches has taps() == 0 (its rows are written as zeros).
+std::vector<GatherPlan> big_row_plans(const Geo3& g, long images);
+
+/// How W[t, c_in, c_out] is read as the GEMM's B[(u, k), j]: k the source channel, j the output
+/// channel. as_is: k = c_in, j = c_out (forward ops); transposed: k = c_out, j = c_in (input gradients).
+enum class WeightRead { as_is, transposed };
+
+/// out[row pixel, j] = (accumulate ? out : 0) + s_out ⊙ sum_{u, k} (s_src ⊙ src)[source pixel, k] W(u, k, j)
+/// for the rows of `plan`; `s_src` (like src) and `s_out` (like out) may be null.
+template <class T>
+void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T* w, WeightRead read,
+                long out_channels, T* out, bool accumulate = false, const T* s_src = nullptr,
+                const T* s_out = nullptr);
+
+/// Convolution's kernel gradient on the small-row plan (x on the big side, dy on the small side):
+/// dw[t, c_in, c_out] = sum_{n, o} (s_x ⊙ x)[n, p(o, t), c_in] (s_dy ⊙ dy)[n, o, c_out].
+template <class T>
+void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw,
+                      const T* s_x = nullptr, const T* s_dy = nullptr);
+
+/// Conv-transpose's kernel gradient on the small-row plan (x on the small side, dy on the big side):
+/// dw[t, c_in, c_out] = sum_{n, o} (s_x ⊙ x)[n, o, c_in] (s_dy ⊙ dy)[n, p(o, t), c_out].
+template <class T>
+void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw,
+                                const T* s_x = nullptr, const T* s_dy = nullptr);
+
+}  // namespace tapir::kernels
