@@ -1,6 +1,7 @@
 #include "conv_gemm.hpp"
 
 #include <algorithm>
+#include <cstddef>
 
 #include "gemm_driver.hpp"
 
@@ -46,50 +47,46 @@ GatherAxis big_row_axis(const Geo3& g, int j, long phi) {
   return a;
 }
 
+// The flat tables of a plan whose axes are set.
 void finish(GatherPlan& p) {
+  const GatherAxis* ax = p.axis.data();
   p.tap_index.clear();
-  for (long t0 : p.axis[0].tap)
-    for (long t1 : p.axis[1].tap)
-      for (long t2 : p.axis[2].tap) p.tap_index.push_back((t0 * p.filter[1] + t1) * p.filter[2] + t2);
+  for (long t0 : ax[0].tap)
+    for (long t1 : ax[1].tap)
+      for (long t2 : ax[2].tap) p.tap_index.push_back((t0 * p.filter[1] + t1) * p.filter[2] + t2);
+  p.rows_per_image = ax[0].rows() * ax[1].rows() * ax[2].rows();
+  p.src_image_pixels = p.src_extent[0] * p.src_extent[1] * p.src_extent[2];
+  p.out_image_pixels = p.out_extent[0] * p.out_extent[1] * p.out_extent[2];
+  p.out_pixel.clear();
+  p.src_pixel.clear();
+  for (long q0 = 0; q0 < ax[0].rows(); ++q0)
+    for (long q1 = 0; q1 < ax[1].rows(); ++q1)
+      for (long q2 = 0; q2 < ax[2].rows(); ++q2) {
+        p.out_pixel.push_back((ax[0].out[q0] * p.out_extent[1] + ax[1].out[q1]) * p.out_extent[2] + ax[2].out[q2]);
+        for (long u0 = 0; u0 < ax[0].taps(); ++u0)
+          for (long u1 = 0; u1 < ax[1].taps(); ++u1)
+            for (long u2 = 0; u2 < ax[2].taps(); ++u2) {
+              const long a = ax[0].src[q0 * ax[0].taps() + u0], b = ax[1].src[q1 * ax[1].taps() + u1],
+                         c = ax[2].src[q2 * ax[2].taps() + u2];
+              p.src_pixel.push_back((a | b | c) < 0 ? -1 : (a * p.src_extent[1] + b) * p.src_extent[2] + c);
+            }
+      }
 }
 
-// Row r of a plan: its image n and row coordinates q.
-struct RowPos {
-  long n, q[3];
-};
-inline RowPos locate(const GatherPlan& p, long r) {
-  RowPos x;
-  x.q[2] = r % p.axis[2].rows();
-  r /= p.axis[2].rows();
-  x.q[1] = r % p.axis[1].rows();
-  r /= p.axis[1].rows();
-  x.q[0] = r % p.axis[0].rows();
-  x.n = r / p.axis[0].rows();
-  return x;
+// Row r of a plan: the flat output pixel it writes, and the source pixels its taps read.
+inline long out_pixel(const GatherPlan& p, long r) {
+  return (r / p.rows_per_image) * p.out_image_pixels + p.out_pixel[r % p.rows_per_image];
 }
-inline long out_pixel(const GatherPlan& p, const RowPos& x) {
-  return ((x.n * p.out_extent[0] + p.axis[0].out[x.q[0]]) * p.out_extent[1] + p.axis[1].out[x.q[1]]) *
-             p.out_extent[2] +
-         p.axis[2].out[x.q[2]];
-}
-
-// The source pixels of one row: pixel(u) is the flat source pixel tap u reads, or -1.
 class RowSource {
  public:
-  RowSource(const GatherPlan& p, const RowPos& x) : p_(p), n_(x.n) {
-    for (int j = 0; j < 3; ++j) src_[j] = p.axis[j].src.data() + x.q[j] * p.axis[j].taps();
-  }
-  long pixel(long u) const {
-    const long U2 = p_.axis[2].taps(), U1 = p_.axis[1].taps();
-    const long a = src_[0][u / U2 / U1], b = src_[1][(u / U2) % U1], c = src_[2][u % U2];
-    if ((a | b | c) < 0) return -1;
-    return ((n_ * p_.src_extent[0] + a) * p_.src_extent[1] + b) * p_.src_extent[2] + c;
-  }
+  RowSource(const GatherPlan& p, long r)
+      : base_((r / p.rows_per_image) * p.src_image_pixels),
+        rel_(p.src_pixel.data() + (r % p.rows_per_image) * p.taps()) {}
+  long pixel(long u) const { return rel_[u] < 0 ? -1 : base_ + rel_[u]; }  // -1: outside the image
 
  private:
-  const GatherPlan& p_;
-  long n_;
-  const long* src_[3];
+  long base_;
+  const long* rel_;
 };
 
 template <class T>
@@ -111,7 +108,7 @@ void pack_patch_rows(T* dst, const GatherPlan& p, const T* src, const T* scale, 
                      std::size_t m, std::size_t k0, std::size_t kc) {
   constexpr std::size_t MR = GemmShape<T>::MR, KC = GemmShape<T>::KC;
   for (std::size_t i = 0; i < m; ++i) {
-    const RowSource rs(p, locate(p, static_cast<long>(i0 + i)));
+    const RowSource rs(p, static_cast<long>(i0 + i));
     long k = static_cast<long>(k0);
     const long end = static_cast<long>(k0 + kc);
     long u = k / channels, c = k % channels;
@@ -135,7 +132,7 @@ template <class T, std::size_t WIDTH>
 void pack_patch_columns(T* dst, const GatherPlan& p, const T* src, const T* scale, long channels, std::size_t j0,
                         std::size_t n, std::size_t k0, std::size_t kc) {
   for (std::size_t k = 0; k < kc; ++k) {
-    const RowSource rs(p, locate(p, static_cast<long>(k0 + k)));
+    const RowSource rs(p, static_cast<long>(k0 + k));
     T* d = dst + k * WIDTH;
     long j = static_cast<long>(j0);
     const long end = static_cast<long>(j0 + n);
@@ -173,6 +170,107 @@ void pack_weight(T* dst, const GatherPlan& p, const T* w, WeightRead read, long 
   }
 }
 
+// MR x NR register tile of the indirect GEMM: no A panel at all — row i reads its values for
+// tap u straight from the source image, through the pointer rows[u * MR + i] to `channels`
+// contiguous values (or to zeros); all taps accumulate in registers, and C is written once.
+template <class T>
+inline void indirect_tile(long taps, long channels, const T* const* rows, const T* __restrict b, T beta,
+                          T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m, std::size_t n) {
+  using S = GemmShape<T>;
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = S::W, MR = S::MR, NR = S::NR;
+  B acc0[MR], acc1[MR];
+#pragma GCC unroll 12
+  for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = B(T(0));
+  for (long u = 0; u < taps; ++u) {
+    const T* a[MR];
+#pragma GCC unroll 12
+    for (std::size_t i = 0; i < MR; ++i) a[i] = rows[u * static_cast<long>(MR) + static_cast<long>(i)];
+    for (long k = 0; k < channels; ++k) {
+      const B b0 = B::load_aligned(b), b1 = B::load_aligned(b + W);
+#pragma GCC unroll 12
+      for (std::size_t i = 0; i < MR; ++i) {
+        const B ai(a[i][k]);
+        acc0[i] = xsimd::fma(ai, b0, acc0[i]);
+        acc1[i] = xsimd::fma(ai, b1, acc1[i]);
+      }
+      b += NR;
+    }
+  }
+  store_tile<T>(acc0, acc1, T(1), beta, c_rows, s_rows, j0, m, n);
+}
+
+// out (+)= s_out ⊙ patches(src) @ B by indirect tiles: B (the whole weight, K x N) is packed
+// once, the patches never are.
+template <class T>
+void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, const T* w, WeightRead read,
+                         long out_channels, T* out, bool accumulate, const T* s_out) {
+  using S = GemmShape<T>;
+  constexpr std::size_t MR = S::MR, NR = S::NR;
+  const std::size_t M = static_cast<std::size_t>(plan.rows()), N = static_cast<std::size_t>(out_channels);
+  const long taps = plan.taps();
+  const std::size_t K = static_cast<std::size_t>(taps * channels);
+  const std::size_t n_panels = (N + NR - 1) / NR;
+  int threads = 1;
+#ifdef _OPENMP
+  if (static_cast<double>(M) * N * K >= 1 << 18) threads = omp_get_max_threads();
+#endif
+  // Row blocks spread evenly over the threads; too few of them: also split the panels.
+  std::size_t blocks = (M + S::MC - 1) / S::MC;
+  blocks = ((blocks + threads - 1) / threads) * threads;
+  std::size_t MB = std::max<std::size_t>(MR, (((M + blocks - 1) / blocks + MR - 1) / MR) * MR);
+  blocks = (M + MB - 1) / MB;
+  const std::size_t n_splits = blocks >= static_cast<std::size_t>(threads) ? 1 : threads;
+  static thread_local Scratch<T> b_scratch;
+  T* bp = b_scratch.get(std::max<std::size_t>(1, K * n_panels * NR));
+  const std::vector<T> zeros(static_cast<std::size_t>(channels), T(0));
+  const T beta = accumulate ? T(1) : T(0);
+#pragma omp parallel num_threads(threads)
+  {
+#pragma omp for schedule(static)
+    for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(n_panels); ++p)
+      pack_weight(bp + p * K * NR, plan, w, read, channels, out_channels, p * NR, std::min(NR, N - p * NR), 0, K);
+    static thread_local Scratch<const T*> pointer_scratch;
+    const T** ind = pointer_scratch.get(MB * static_cast<std::size_t>(taps));
+    T* c_rows[MR];
+    const T* scale_rows[MR];
+#pragma omp for schedule(static)
+    for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(blocks * n_splits); ++t) {
+      const std::size_t i0 = (t / n_splits) * MB, split = t % n_splits;
+      const std::size_t mb = std::min(MB, M - i0);
+      const std::size_t p_begin = n_panels * split / n_splits, p_end = n_panels * (split + 1) / n_splits;
+      if (p_begin == p_end) continue;
+      // the indirection of this block: for tile r, tap u, row i: ind[(r * taps + u) * MR + i]
+      for (std::size_t ir = 0; ir < mb; ir += MR)
+        for (std::size_t i = 0; i < MR; ++i) {
+          const T** tile = ind + (ir / MR) * taps * MR;
+          if (ir + i >= mb) {
+            for (long u = 0; u < taps; ++u) tile[u * MR + i] = zeros.data();
+            continue;
+          }
+          const RowSource rs(plan, static_cast<long>(i0 + ir + i));
+          for (long u = 0; u < taps; ++u) {
+            const long px = rs.pixel(u);
+            tile[u * MR + i] = px < 0 ? zeros.data() : src + px * channels;
+          }
+        }
+      for (std::size_t p = p_begin; p < p_end; ++p) {
+        const std::size_t j0 = p * NR, n = std::min(NR, N - j0);
+        for (std::size_t ir = 0; ir < mb; ir += MR) {
+          const std::size_t m = std::min(MR, mb - ir);
+          for (std::size_t i = 0; i < m; ++i) {
+            const long off = out_pixel(plan, static_cast<long>(i0 + ir + i)) * out_channels;
+            c_rows[i] = out + off;
+            scale_rows[i] = s_out ? s_out + off : nullptr;
+          }
+          indirect_tile<T>(taps, channels, ind + (ir / MR) * taps * MR, bp + p * K * NR, beta, c_rows,
+                           s_out ? scale_rows : nullptr, j0, m, n);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 GatherPlan small_row_plan(const Geo3& g, long images) {
@@ -202,8 +300,8 @@ std::vector<GatherPlan> big_row_plans(const Geo3& g, long images) {
           p.src_extent[j] = g.small[j];
           p.filter[j] = g.filter[j];
         }
-        if (p.rows() == 0) continue;  // stride larger than the output: the phase has no pixel
         finish(p);
+        if (p.rows_per_image == 0) continue;  // stride larger than the output: the phase has no pixel
         plans.push_back(std::move(p));
       }
   return plans;
@@ -215,7 +313,11 @@ void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T
   const std::size_t M = static_cast<std::size_t>(plan.rows());
   const std::size_t N = static_cast<std::size_t>(out_channels);
   const std::size_t K = static_cast<std::size_t>(plan.taps() * src_channels);
-  auto row_of = [&](std::size_t i) { return out_pixel(plan, locate(plan, static_cast<long>(i))) * out_channels; };
+  if (!s_src && K > 0 && M > 0) {  // the source is read as it is: no patch panel needed
+    indirect_patch_gemm(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
+    return;
+  }
+  auto row_of = [&](std::size_t i) { return out_pixel(plan, static_cast<long>(i)) * out_channels; };
   auto pack_a = [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
     pack_patch_rows<T>(dst, plan, src, s_src, src_channels, i0, m, k0, kc);
   };
@@ -247,7 +349,7 @@ void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy
       [&](T* dst, std::size_t j0, std::size_t n, std::size_t k0, std::size_t kc) {
         constexpr std::size_t NR = GemmShape<T>::NR;
         for (std::size_t k = 0; k < kc; ++k) {
-          const long off = out_pixel(plan, locate(plan, static_cast<long>(k0 + k))) * c_out + static_cast<long>(j0);
+          const long off = out_pixel(plan, static_cast<long>(k0 + k)) * c_out + static_cast<long>(j0);
           copy_run(dst + k * NR, 1, dy, s_dy, off, static_cast<long>(n));
           std::fill(dst + k * NR + n, dst + (k + 1) * NR, T(0));
         }
@@ -268,7 +370,7 @@ void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, c
       M, N, K, T(1), T(0),
       [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
         for (std::size_t k = 0; k < kc; ++k) {
-          const long off = out_pixel(plan, locate(plan, static_cast<long>(k0 + k))) * c_in + static_cast<long>(i0);
+          const long off = out_pixel(plan, static_cast<long>(k0 + k)) * c_in + static_cast<long>(i0);
           copy_run(dst + k * MR, 1, x, s_x, off, static_cast<long>(m));
           std::fill(dst + k * MR + m, dst + (k + 1) * MR, T(0));
         }

@@ -40,7 +40,12 @@ struct GatherPlan {
   std::array<long, 3> out_extent{1, 1, 1}, src_extent{1, 1, 1}, filter{1, 1, 1};
   long images = 1;
   std::vector<long> tap_index;  // flat filter index of flat tap u = (u0, u1, u2)
-  long rows() const { return images * axis[0].rows() * axis[1].rows() * axis[2].rows(); }
+  // The same per image, flattened: row r = (n, q) with q < rows_per_image writes output pixel
+  // n * out_image_pixels + out_pixel[q] and reads, through tap u, source pixel
+  // n * src_image_pixels + src_pixel[q * taps() + u] (nothing where that is -1).
+  long rows_per_image = 1, src_image_pixels = 1, out_image_pixels = 1;
+  std::vector<long> out_pixel, src_pixel;
+  long rows() const { return images * rows_per_image; }
   long taps() const { return static_cast<long>(tap_index.size()); }
 };
 
