@@ -151,10 +151,9 @@ void pack_patch_columns(T* dst, const GatherPlan& p, const T* src, const T* scal
 }
 
 // B[(u, k), j] of W[t, c_in, c_out]: dst[kk * NR + j] for rows k0.. and columns j0..j0+n.
-template <class T>
+template <class T, std::size_t NR = GemmShape<T>::NR>
 void pack_weight(T* dst, const GatherPlan& p, const T* w, WeightRead read, long k_channels, long j_channels,
                  std::size_t j0, std::size_t n, std::size_t k0, std::size_t kc) {
-  constexpr std::size_t NR = GemmShape<T>::NR;
   for (std::size_t kk = 0; kk < kc; ++kk) {
     const long k = static_cast<long>(k0 + kk), u = k / k_channels, c = k % k_channels;
     const T* tap = w + p.tap_index[u] * k_channels * j_channels;
@@ -170,15 +169,18 @@ void pack_weight(T* dst, const GatherPlan& p, const T* w, WeightRead read, long 
   }
 }
 
-// MR x NR register tile of the indirect GEMM: no A panel at all — row i reads its values for
-// tap u straight from the source image, through the pointer rows[u * MR + i] to `channels`
-// contiguous values (or to zeros); all taps accumulate in registers, and C is written once.
-template <class T>
+// MR x (NV vectors) register tile of the indirect GEMM: no A panel at all — row i reads its
+// values for tap u straight from the source image, through the pointer rows[u * MR + i] to
+// `channels` contiguous values (or to zeros); all taps accumulate in registers, and C is written
+// once. NV = 1 serves outputs with at most one vector of channels (N = 16 would waste half of a
+// two-vector tile).
+template <class T, std::size_t NV>
 inline void indirect_tile(long taps, long channels, const T* const* rows, const T* __restrict b, T beta,
                           T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m, std::size_t n) {
   using S = GemmShape<T>;
   using B = xsimd::batch<T>;
-  constexpr std::size_t W = S::W, MR = S::MR, NR = S::NR;
+  constexpr std::size_t W = S::W, MR = S::MR;
+  static_assert(NV == 1 || NV == 2, "one or two vectors per tile row");
   B acc0[MR], acc1[MR];
 #pragma GCC unroll 12
   for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = B(T(0));
@@ -187,26 +189,32 @@ inline void indirect_tile(long taps, long channels, const T* const* rows, const 
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) a[i] = rows[u * static_cast<long>(MR) + static_cast<long>(i)];
     for (long k = 0; k < channels; ++k) {
-      const B b0 = B::load_aligned(b), b1 = B::load_aligned(b + W);
+      const B b0 = B::load_aligned(b);
+      if constexpr (NV == 2) {
+        const B b1 = B::load_aligned(b + W);
 #pragma GCC unroll 12
-      for (std::size_t i = 0; i < MR; ++i) {
-        const B ai(a[i][k]);
-        acc0[i] = xsimd::fma(ai, b0, acc0[i]);
-        acc1[i] = xsimd::fma(ai, b1, acc1[i]);
+        for (std::size_t i = 0; i < MR; ++i) {
+          const B ai(a[i][k]);
+          acc0[i] = xsimd::fma(ai, b0, acc0[i]);
+          acc1[i] = xsimd::fma(ai, b1, acc1[i]);
+        }
+      } else {
+#pragma GCC unroll 12
+        for (std::size_t i = 0; i < MR; ++i) acc0[i] = xsimd::fma(B(a[i][k]), b0, acc0[i]);
       }
-      b += NR;
+      b += NV * W;
     }
   }
-  store_tile<T>(acc0, acc1, T(1), beta, c_rows, s_rows, j0, m, n);
+  store_tile<T>(acc0, acc1, T(1), beta, c_rows, s_rows, j0, m, n);  // NV == 1: n <= W, acc1 stays 0
 }
 
 // out (+)= s_out ⊙ patches(src) @ B by indirect tiles: B (the whole weight, K x N) is packed
 // once, the patches never are.
-template <class T>
+template <class T, std::size_t NV>
 void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, const T* w, WeightRead read,
                          long out_channels, T* out, bool accumulate, const T* s_out) {
   using S = GemmShape<T>;
-  constexpr std::size_t MR = S::MR, NR = S::NR;
+  constexpr std::size_t MR = S::MR, NR = NV * S::W;
   const std::size_t M = static_cast<std::size_t>(plan.rows()), N = static_cast<std::size_t>(out_channels);
   const long taps = plan.taps();
   const std::size_t K = static_cast<std::size_t>(taps * channels);
@@ -229,7 +237,7 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
   {
 #pragma omp for schedule(static)
     for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(n_panels); ++p)
-      pack_weight(bp + p * K * NR, plan, w, read, channels, out_channels, p * NR, std::min(NR, N - p * NR), 0, K);
+      pack_weight<T, NR>(bp + p * K * NR, plan, w, read, channels, out_channels, p * NR, std::min(NR, N - p * NR), 0, K);
     static thread_local Scratch<const T*> pointer_scratch;
     const T** ind = pointer_scratch.get(MB * static_cast<std::size_t>(taps));
     T* c_rows[MR];
@@ -263,7 +271,7 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
             c_rows[i] = out + off;
             scale_rows[i] = s_out ? s_out + off : nullptr;
           }
-          indirect_tile<T>(taps, channels, ind + (ir / MR) * taps * MR, bp + p * K * NR, beta, c_rows,
+          indirect_tile<T, NV>(taps, channels, ind + (ir / MR) * taps * MR, bp + p * K * NR, beta, c_rows,
                            s_out ? scale_rows : nullptr, j0, m, n);
         }
       }
@@ -314,7 +322,10 @@ void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T
   const std::size_t N = static_cast<std::size_t>(out_channels);
   const std::size_t K = static_cast<std::size_t>(plan.taps() * src_channels);
   if (!s_src && K > 0 && M > 0) {  // the source is read as it is: no patch panel needed
-    indirect_patch_gemm(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
+    if (N <= GemmShape<T>::W)
+      indirect_patch_gemm<T, 1>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
+    else
+      indirect_patch_gemm<T, 2>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
     return;
   }
   auto row_of = [&](std::size_t i) { return out_pixel(plan, static_cast<long>(i)) * out_channels; };
