@@ -14,96 +14,45 @@
 #include <tapir/core/conv.hpp>
 
 #include <tapir/core/simd.hpp>
-#include "kernels/conv_gemm.hpp"
+#include "conv_engine.hpp"
 #include "kernels/conv_thin.hpp"
 #include <tapir/core/shape_arith.hpp>
 #include <tapir/core/tensor_ops.hpp>
 
 namespace tapir {
 
-using kernels::Geo3;
 using kernels::to_geo3;
 
-namespace {
+namespace conv_engine {
 
-struct ConvCall {
-  std::size_t rank, images, c_in, c_out;
-  Shape batch;  // leading batch dims of x
-};
-
-// Validates x/kernel shapes (shared by both ops) and splits x's shape.
-ConvCall inspect(const Var& x, const Var& kernel, const char* who) {
-  const Shape& xs = x.shape();
-  const Shape& ks = kernel.shape();
-  if (x.dtype() != kernel.dtype())
-    throw TypeError(std::string(who) + ": input is " + dtype_name(x.dtype()) + " but kernel is " +
-                    dtype_name(kernel.dtype()));
-  if (ks.size() < 3 || ks.size() > 5)
-    throw ShapeError(std::string(who) + ": kernel must be [filter..., c_in, c_out] with 1 to 3 filter dims, got " +
-                     shape_str(ks));
-  ConvCall c;
-  c.rank = ks.size() - 2;
-  if (xs.size() < c.rank + 1)
-    throw ShapeError(std::string(who) + ": input " + shape_str(xs) + " has rank " + std::to_string(xs.size()) +
-                     "; a rank-" + std::to_string(c.rank) + " op with kernel " + shape_str(ks) +
-                     " needs at least " + std::to_string(c.rank + 1) + " dims (spatial... , channels)");
-  c.c_in = ks[c.rank];
-  c.c_out = ks[c.rank + 1];
-  if (xs.back() != c.c_in)
-    throw ShapeError(std::string(who) + ": input has " + std::to_string(xs.back()) + " channels but kernel " +
-                     shape_str(ks) + " expects c_in=" + std::to_string(c.c_in) + " (input shape " + shape_str(xs) + ")");
-  if (c.c_out == 0) throw ValueError(std::string(who) + ": kernel " + shape_str(ks) + " has c_out = 0");
-  c.batch.assign(xs.begin(), xs.end() - static_cast<long>(c.rank) - 1);
-  c.images = numel(c.batch);
-  return c;
+// The GEMM-engine op on a checked call (thin channel counts are handled before).
+Var gemm_conv_op(bool transpose, const Var& x, const Var& kernel, const ConvCall& c, const Geo3& g, const Shape& y_shape) {
+  const char* name = transpose ? "conv_transpose" : "convolution";
+  const auto conv = std::make_shared<const GemmConv>(transpose, g, c);
+  const Tensor xv = x.value(), wv = kernel.value();
+  const bool need_x = x.requires_grad(), need_w = kernel.requires_grad();
+  const Shape x_shape = x.shape(), w_shape = kernel.shape();
+  Tensor y = Tensor::empty(y_shape, xv.dtype());
+  TAPIR_DISPATCH(xv.dtype(), T, conv->forward(xv.data<T>(), wv.data<T>(), y.data<T>()));
+  return custom_op(name, y, {x, kernel}, [=](const Tensor& gy) {
+    Tensor dx, dw;
+    TAPIR_DISPATCH(gy.dtype(), T, {
+      if (need_x) {
+        dx = Tensor::empty(x_shape, gy.dtype());
+        conv->input_grad(gy.data<T>(), wv.data<T>(), dx.data<T>());
+      }
+      if (need_w) {
+        dw = Tensor::empty(w_shape, gy.dtype());
+        conv->kernel_grad(xv.data<T>(), gy.data<T>(), dw.data<T>());
+      }
+    });
+    return std::vector<Tensor>{dx, dw};
+  });
 }
 
-std::vector<std::size_t> spatial_of(const Var& x, std::size_t rank) {
-  const Shape& xs = x.shape();
-  return std::vector<std::size_t>(xs.end() - static_cast<long>(rank) - 1, xs.end() - 1);
-}
+}  // namespace conv_engine
 
-std::vector<std::size_t> filter_of(const Var& kernel, std::size_t rank) {
-  return std::vector<std::size_t>(kernel.shape().begin(), kernel.shape().begin() + static_cast<long>(rank));
-}
-
-// The geometry a caller computed must be the one of this x and kernel.
-void check_geometry(const ConvCall& c, const Var& x, const Var& kernel, const ConvGeometry& g, bool transpose,
-                    const char* who) {
-  const std::vector<std::size_t> in = spatial_of(x, c.rank), filter = filter_of(kernel, c.rank);
-  if (g.rank != c.rank || (transpose ? g.small : g.big) != in || g.filter != filter)
-    throw ShapeError(std::string(who) + ": the geometry was computed for input spatial sizes " +
-                     shape_str(transpose ? g.small : g.big) + " and filter " + shape_str(g.filter) +
-                     ", but the input is " + shape_str(x.shape()) + " and the kernel " + shape_str(kernel.shape()));
-}
-
-Shape with_spatial(const Shape& batch, const std::vector<std::size_t>& spatial, std::size_t channels) {
-  Shape s = batch;
-  s.insert(s.end(), spatial.begin(), spatial.end());
-  s.push_back(channels);
-  return s;
-}
-
-// The patch plans of one call's geometry: built once in forward, shared by the backward.
-struct PatchPlans {
-  kernels::GatherPlan small_rows;               // output on the small side
-  std::vector<kernels::GatherPlan> big_rows;    // output on the big side, one plan per stride phase
-  PatchPlans(const Geo3& g, long images)
-      : small_rows(kernels::small_row_plan(g, images)), big_rows(kernels::big_row_plans(g, images)) {}
-
-  // out (small side) = patches(src on the big side) @ W
-  template <class T>
-  void to_small(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out) const {
-    kernels::patch_gemm<T>(small_rows, src, src_channels, w, read, out_channels, out);
-  }
-  // out (big side) = the gather, phase by phase, of src on the small side through W
-  template <class T>
-  void to_big(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out) const {
-    for (const auto& plan : big_rows) kernels::patch_gemm<T>(plan, src, src_channels, w, read, out_channels, out);
-  }
-};
-
-}  // namespace
+using namespace conv_engine;
 
 // The op on a checked call: x and kernel inspected (c), geom computed for them.
 static Var convolution_checked(const Var& x, const Var& kernel, const ConvCall& c, const ConvGeometry& geom) {
@@ -135,24 +84,7 @@ static Var convolution_checked(const Var& x, const Var& kernel, const ConvCall& 
       return std::vector<Tensor>{dx, dw};
     });
   }
-  const auto plans = std::make_shared<const PatchPlans>(g, images);
-  Tensor y = Tensor::empty(with_spatial(c.batch, geom.small, c.c_out), xv.dtype());
-  TAPIR_DISPATCH(xv.dtype(), T,
-                 plans->to_small(xv.data<T>(), c_in, wv.data<T>(), kernels::WeightRead::as_is, c_out, y.data<T>()));
-  return custom_op("convolution", y, {x, kernel}, [=](const Tensor& gy) {
-    Tensor dx, dw;
-    TAPIR_DISPATCH(gy.dtype(), T, {
-      if (need_x) {
-        dx = Tensor::empty(x_shape, gy.dtype());
-        plans->to_big(gy.data<T>(), c_out, wv.data<T>(), kernels::WeightRead::transposed, c_in, dx.data<T>());
-      }
-      if (need_w) {
-        dw = Tensor::empty(w_shape, gy.dtype());
-        kernels::conv_kernel_grad<T>(plans->small_rows, xv.data<T>(), c_in, gy.data<T>(), c_out, dw.data<T>());
-      }
-    });
-    return std::vector<Tensor>{dx, dw};
-  });
+  return gemm_conv_op(/*transpose=*/false, x, kernel, c, g, with_spatial(c.batch, geom.small, c.c_out));
 }
 
 Var convolution(const Var& x, const Var& kernel, const ConvOptions& options) {
@@ -201,26 +133,7 @@ static Var conv_transpose_checked(const Var& x, const Var& kernel, const ConvCal
       return std::vector<Tensor>{dx, dw};
     });
   }
-  const Tensor wv = kernel.value();
-  const auto plans = std::make_shared<const PatchPlans>(g, images);
-  Tensor y = Tensor::empty(with_spatial(c.batch, geom.big, c.c_out), xv.dtype());
-  TAPIR_DISPATCH(xv.dtype(), T,
-                 plans->to_big(xv.data<T>(), c_in, wv.data<T>(), kernels::WeightRead::as_is, c_out, y.data<T>()));
-  return custom_op("conv_transpose", y, {x, kernel}, [=](const Tensor& gy) {
-    Tensor dx, dw;
-    TAPIR_DISPATCH(gy.dtype(), T, {
-      if (need_x) {
-        dx = Tensor::empty(x_shape, gy.dtype());
-        plans->to_small(gy.data<T>(), c_out, wv.data<T>(), kernels::WeightRead::transposed, c_in, dx.data<T>());
-      }
-      if (need_w) {
-        dw = Tensor::empty(w_shape, gy.dtype());
-        kernels::conv_transpose_kernel_grad<T>(plans->small_rows, xv.data<T>(), c_in, gy.data<T>(), c_out,
-                                               dw.data<T>());
-      }
-    });
-    return std::vector<Tensor>{dx, dw};
-  });
+  return gemm_conv_op(/*transpose=*/true, x, kernel, c, g, with_spatial(c.batch, geom.big, c.c_out));
 }
 
 Var conv_transpose(const Var& x, const Var& kernel, const ConvTransposeOptions& options) {

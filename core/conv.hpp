@@ -92,4 +92,17 @@ Var conv_transpose(const Var& x, const Var& kernel, const ConvTransposeOptions& 
 Var convolution(const Var& x, const Var& kernel, const ConvGeometry& geometry);
 Var conv_transpose(const Var& x, const Var& kernel, const ConvGeometry& geometry);
 
+/// Flipout's estimate (Wen et al. 2018) for a convolution, as one op:
+///   flipout_convolution(x, loc, delta, sign_in, sign_out)
+///     = convolution(x, loc) + sign_out ⊙ convolution(sign_in ⊙ x, delta)
+/// with kernels loc and delta of the same shape, sign_in of x's shape and sign_out of the
+/// output's (constants: no gradient flows to them). Equal to the composed ops up to rounding,
+/// without their intermediate tensors: the second product adds sign_out ⊙ (...) while it writes
+/// y, and the backward does the same for the input gradient.
+Var flipout_convolution(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
+                        const Tensor& sign_out, const ConvGeometry& geometry);
+/// The same for conv_transpose: conv_transpose(x, loc) + sign_out ⊙ conv_transpose(sign_in ⊙ x, delta).
+Var flipout_conv_transpose(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
+                           const Tensor& sign_out, const ConvGeometry& geometry);
+
 }  // namespace tapir

@@ -19,10 +19,10 @@ Var Flipout::estimate(const Var& x, const KernelCall& call, const Var& kernel, c
     const Shape in_signs = applier_.sign_shape(x.shape(), sign_mode_);
     const Tensor r_in = random::rademacher(in_signs, dtype_, s_in, ExampleOffsetGuard::first_element(in_signs));
     const Tensor eps = random::normal(applier_.kernel_shape(), dtype_, s_eps);
-    const Var perturbation = applier_.apply(x * constant(r_in), q->scale() * constant(eps), call);
-    const Shape out_signs = applier_.sign_shape(perturbation.shape(), sign_mode_);
+    const Shape out_signs = applier_.sign_shape(call.output_shape, sign_mode_);
     const Tensor r_out = random::rademacher(out_signs, dtype_, s_out, ExampleOffsetGuard::first_element(out_signs));
-    y = applier_.apply(x, q->loc(), call) + perturbation * constant(r_out);
+    // loc ⊛ x + r_out ⊙ ((scale ⊙ ε) ⊛ (r_in ⊙ x))
+    y = applier_.apply_flipout(x, q->loc(), q->scale() * constant(eps), r_in, r_out, call);
   }
   return bias.defined() ? y + bias : y;
 }

@@ -1,6 +1,10 @@
 #include "elementwise.hpp"
 
+#include <algorithm>
 #include <limits>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
 
 namespace tapir::kernels {
 
@@ -67,10 +71,47 @@ void reduce_to(const Tensor& in, Tensor& out, T init, Combine combine) {
     }
   }
 }
+// The sum of n contiguous values in a fixed order: chunks of kSumChunk values, each summed in
+// 4 SIMD accumulators (lane-wise, then the lanes in order), the chunk sums added in chunk order —
+// the same bits at any thread count, without the latency chain of one scalar accumulator.
+constexpr std::size_t kSumChunk = 1 << 14;
+
+template <class T> T chunk_sum(const T* x, std::size_t n) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = B::size;
+  B acc[4] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
+  std::size_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W)
+    for (std::size_t a = 0; a < 4; ++a) acc[a] += B::load_unaligned(x + i + a * W);
+  alignas(64) T lanes[W];
+  ((acc[0] + acc[1]) + (acc[2] + acc[3])).store_aligned(lanes);
+  T s = T(0);
+  for (std::size_t l = 0; l < W; ++l) s += lanes[l];
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+
+template <class T> T total_sum(const T* x, std::size_t n) {
+  const std::size_t chunks = (n + kSumChunk - 1) / kSumChunk;
+  std::vector<T> partial(chunks);
+#pragma omp parallel for schedule(static) if (n >= 4 * kSumChunk)
+  for (std::ptrdiff_t c = 0; c < static_cast<std::ptrdiff_t>(chunks); ++c) {
+    const std::size_t begin = static_cast<std::size_t>(c) * kSumChunk;
+    partial[static_cast<std::size_t>(c)] = chunk_sum(x + begin, std::min(kSumChunk, n - begin));
+  }
+  T s = T(0);
+  for (T p : partial) s += p;
+  return s;
+}
+
 }  // namespace
 
 template <class T> void sum_to(const Tensor& in, Tensor& out) {
   const std::size_t n = out.size();
+  if (n == 1) {  // a total: vectorised, in a fixed order
+    *out.template data<T>() = total_sum(in.template data<T>(), in.size());
+    return;
+  }
   if (n >= 8 && in.size() % n == 0 && in.ndim() >= out.ndim()) {
     // The bias-gradient pattern: out's shape is a suffix of in's (after leading 1s), so `in` is
     // rows of length n summed into one row; add whole rows with SIMD, in row order.

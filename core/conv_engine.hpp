@@ -1,0 +1,146 @@
+// The parts of convolution and conv-transpose that the plain ops (conv.cpp) and the fused
+// Flipout ops (flipout_conv.cpp) share: argument checks and the GEMM engine's three products
+// (internal header).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tapir/core/conv.hpp>
+#include <tapir/core/error.hpp>
+#include <tapir/core/shape_arith.hpp>
+#include <tapir/core/var.hpp>
+
+#include "kernels/conv_gemm.hpp"
+#include "kernels/conv_geo3.hpp"
+#include "kernels/conv_thin.hpp"
+
+namespace tapir::conv_engine {
+
+using kernels::Geo3;
+
+struct ConvCall {
+  std::size_t rank, images, c_in, c_out;
+  Shape batch;  // leading batch dims of x
+};
+
+// Validates x/kernel shapes (shared by both ops) and splits x's shape.
+inline ConvCall inspect(const Var& x, const Var& kernel, const char* who) {
+  const Shape& xs = x.shape();
+  const Shape& ks = kernel.shape();
+  if (x.dtype() != kernel.dtype())
+    throw TypeError(std::string(who) + ": input is " + dtype_name(x.dtype()) + " but kernel is " +
+                    dtype_name(kernel.dtype()));
+  if (ks.size() < 3 || ks.size() > 5)
+    throw ShapeError(std::string(who) + ": kernel must be [filter..., c_in, c_out] with 1 to 3 filter dims, got " +
+                     shape_str(ks));
+  ConvCall c;
+  c.rank = ks.size() - 2;
+  if (xs.size() < c.rank + 1)
+    throw ShapeError(std::string(who) + ": input " + shape_str(xs) + " has rank " + std::to_string(xs.size()) +
+                     "; a rank-" + std::to_string(c.rank) + " op with kernel " + shape_str(ks) +
+                     " needs at least " + std::to_string(c.rank + 1) + " dims (spatial... , channels)");
+  c.c_in = ks[c.rank];
+  c.c_out = ks[c.rank + 1];
+  if (xs.back() != c.c_in)
+    throw ShapeError(std::string(who) + ": input has " + std::to_string(xs.back()) + " channels but kernel " +
+                     shape_str(ks) + " expects c_in=" + std::to_string(c.c_in) + " (input shape " + shape_str(xs) + ")");
+  if (c.c_out == 0) throw ValueError(std::string(who) + ": kernel " + shape_str(ks) + " has c_out = 0");
+  c.batch.assign(xs.begin(), xs.end() - static_cast<long>(c.rank) - 1);
+  c.images = numel(c.batch);
+  return c;
+}
+
+inline std::vector<std::size_t> spatial_of(const Var& x, std::size_t rank) {
+  const Shape& xs = x.shape();
+  return std::vector<std::size_t>(xs.end() - static_cast<long>(rank) - 1, xs.end() - 1);
+}
+
+inline std::vector<std::size_t> filter_of(const Var& kernel, std::size_t rank) {
+  return std::vector<std::size_t>(kernel.shape().begin(), kernel.shape().begin() + static_cast<long>(rank));
+}
+
+// The geometry a caller computed must be the one of this x and kernel.
+inline void check_geometry(const ConvCall& c, const Var& x, const Var& kernel, const ConvGeometry& g, bool transpose,
+                    const char* who) {
+  const std::vector<std::size_t> in = spatial_of(x, c.rank), filter = filter_of(kernel, c.rank);
+  if (g.rank != c.rank || (transpose ? g.small : g.big) != in || g.filter != filter)
+    throw ShapeError(std::string(who) + ": the geometry was computed for input spatial sizes " +
+                     shape_str(transpose ? g.small : g.big) + " and filter " + shape_str(g.filter) +
+                     ", but the input is " + shape_str(x.shape()) + " and the kernel " + shape_str(kernel.shape()));
+}
+
+inline Shape with_spatial(const Shape& batch, const std::vector<std::size_t>& spatial, std::size_t channels) {
+  Shape s = batch;
+  s.insert(s.end(), spatial.begin(), spatial.end());
+  s.push_back(channels);
+  return s;
+}
+
+// The three products of one call (forward, input gradient, kernel gradient) on the GEMM
+// engine, for either op; the patch plans are built once in forward and shared by the backward.
+class GemmConv {
+ public:
+  GemmConv(bool transpose, const Geo3& g, const ConvCall& c)
+      : transpose_(transpose),
+        images_(static_cast<long>(c.images)),
+        c_in_(static_cast<long>(c.c_in)),
+        c_out_(static_cast<long>(c.c_out)),
+        small_rows_(kernels::small_row_plan(g, images_)),
+        big_rows_(kernels::big_row_plans(g, images_)) {}
+
+  // y (+)= s_y ⊙ op(x, w)
+  template <class T>
+  void forward(const T* x, const T* w, T* y, bool accumulate = false, const T* s_y = nullptr) const {
+    if (transpose_)
+      to_big(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y);
+    else
+      to_small(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y);
+  }
+  // dx (+)= s_dx ⊙ (the adjoint of op(., w) applied to dy)
+  template <class T>
+  void input_grad(const T* dy, const T* w, T* dx, bool accumulate = false, const T* s_dx = nullptr) const {
+    if (transpose_)
+      to_small(dy, c_out_, w, kernels::WeightRead::transposed, c_in_, dx, accumulate, s_dx);
+    else
+      to_big(dy, c_out_, w, kernels::WeightRead::transposed, c_in_, dx, accumulate, s_dx);
+  }
+  // dw = the gradient of <op(x, w), dy> with respect to w
+  template <class T>
+  void kernel_grad(const T* x, const T* dy, T* dw) const {
+    if (transpose_)
+      kernels::conv_transpose_kernel_grad<T>(small_rows_, x, c_in_, dy, c_out_, dw);
+    else
+      kernels::conv_kernel_grad<T>(small_rows_, x, c_in_, dy, c_out_, dw);
+  }
+
+ private:
+  // out (small side) = patches(src on the big side) @ W
+  template <class T>
+  void to_small(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
+                bool accumulate, const T* s_out) const {
+    kernels::patch_gemm<T>(small_rows_, src, src_channels, w, read, out_channels, out, accumulate, nullptr, s_out);
+  }
+  // out (big side) = the gather, phase by phase, of src on the small side through W
+  template <class T>
+  void to_big(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
+              bool accumulate, const T* s_out) const {
+    for (const auto& plan : big_rows_)
+      kernels::patch_gemm<T>(plan, src, src_channels, w, read, out_channels, out, accumulate, nullptr, s_out);
+  }
+
+  bool transpose_;
+  long images_, c_in_, c_out_;
+  kernels::GatherPlan small_rows_;               // output on the small side
+  std::vector<kernels::GatherPlan> big_rows_;    // output on the big side, one plan per stride phase
+};
+
+/// The GEMM-engine op on a checked call (thin channel counts are handled before).
+Var gemm_conv_op(bool transpose, const Var& x, const Var& kernel, const ConvCall& c, const Geo3& g, const Shape& y_shape);
+
+/// True when the op takes the thin-channel direct kernels (kernels/conv_thin.hpp) instead.
+inline bool thin(bool transpose, const ConvCall& c) {
+  return (transpose ? c.c_out : c.c_in) <= static_cast<std::size_t>(kernels::kThinChannels);
+}
+
+}  // namespace tapir::conv_engine

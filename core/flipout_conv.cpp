@@ -1,0 +1,98 @@
+// Flipout's two convolutions as one op. With W the op's product (convolution or conv-transpose):
+//
+//   y  = W(x, loc) + s_out ⊙ W(s_in ⊙ x, delta)
+//   dx = W*(dy, loc) + s_in ⊙ W*(s_out ⊙ dy, delta)           (W*: the input gradient)
+//   dloc = Wk(x, dy)      ddelta = Wk(s_in ⊙ x, s_out ⊙ dy)    (Wk: the kernel gradient)
+//
+// The sign products of the outputs happen in the GEMM's epilogue while it writes (no
+// perturbation tensor, no separate multiply or add); only the sign-scaled inputs of the
+// second products are formed, once each. Thin channel counts compose the plain ops.
+#include <tapir/core/conv.hpp>
+
+#include <tapir/core/ops.hpp>
+#include <tapir/core/simd.hpp>
+#include <tapir/core/tensor_ops.hpp>
+
+#include "conv_engine.hpp"
+
+namespace tapir {
+
+using namespace conv_engine;
+
+namespace {
+
+void check_flipout_arguments(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
+                             const Tensor& sign_out, const Shape& y_shape, const char* who) {
+  if (delta.shape() != loc.shape() || delta.dtype() != loc.dtype())
+    throw ShapeError(std::string(who) + ": delta " + shape_str(delta.shape()) + " (" + dtype_name(delta.dtype()) +
+                     ") must have the shape and dtype of loc " + shape_str(loc.shape()) + " (" +
+                     dtype_name(loc.dtype()) + ")");
+  if (sign_in.shape() != x.shape() || sign_in.dtype() != x.dtype())
+    throw ShapeError(std::string(who) + ": sign_in " + shape_str(sign_in.shape()) + " (" +
+                     dtype_name(sign_in.dtype()) + ") must have the shape and dtype of the input " +
+                     shape_str(x.shape()) + " (" + dtype_name(x.dtype()) + ")");
+  if (sign_out.shape() != y_shape || sign_out.dtype() != x.dtype())
+    throw ShapeError(std::string(who) + ": sign_out " + shape_str(sign_out.shape()) + " (" +
+                     dtype_name(sign_out.dtype()) + ") must have the shape and dtype of the output " +
+                     shape_str(y_shape) + " (" + dtype_name(x.dtype()) + ")");
+}
+
+Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
+            const Tensor& sign_out, const ConvGeometry& geom) {
+  const char* who = transpose ? "flipout_conv_transpose" : "flipout_convolution";
+  const ConvCall c = inspect(x, loc, who);
+  check_geometry(c, x, loc, geom, transpose, who);
+  const Shape y_shape = with_spatial(c.batch, transpose ? geom.big : geom.small, c.c_out);
+  check_flipout_arguments(x, loc, delta, sign_in, sign_out, y_shape, who);
+  auto plain = [&](const Var& input, const Var& kernel) {
+    return transpose ? conv_transpose(input, kernel, geom) : convolution(input, kernel, geom);
+  };
+  if (thin(transpose, c)) return plain(x, loc) + plain(x * constant(sign_in), delta) * constant(sign_out);
+  checked_tensor_bytes(y_shape, x.dtype(), who);
+  const auto conv = std::make_shared<const GemmConv>(transpose, kernels::to_geo3(geom), c);
+  const Tensor xv = x.value(), lv = loc.value(), dv = delta.value();
+  const bool need_x = x.requires_grad(), need_loc = loc.requires_grad(), need_delta = delta.requires_grad();
+  const Tensor x_signed = tensor_ops::mul(xv, sign_in);
+  Tensor y = Tensor::empty(y_shape, xv.dtype());
+  TAPIR_DISPATCH(xv.dtype(), T, {
+    conv->forward(xv.data<T>(), lv.data<T>(), y.data<T>());
+    conv->forward(x_signed.data<T>(), dv.data<T>(), y.data<T>(), /*accumulate=*/true, sign_out.data<T>());
+  });
+  const Tensor x_kept = need_loc ? xv : Tensor(), x_signed_kept = need_delta ? x_signed : Tensor();
+  const Tensor s_in = sign_in, s_out = sign_out;
+  const Shape x_shape = x.shape(), w_shape = loc.shape();
+  return custom_op(who, y, {x, loc, delta}, [=](const Tensor& gy) {
+    Tensor dx, dloc, ddelta;
+    const Tensor gy_signed = tensor_ops::mul(gy, s_out);
+    TAPIR_DISPATCH(gy.dtype(), T, {
+      if (need_x) {
+        dx = Tensor::empty(x_shape, gy.dtype());
+        conv->input_grad(gy.data<T>(), lv.data<T>(), dx.data<T>());
+        conv->input_grad(gy_signed.data<T>(), dv.data<T>(), dx.data<T>(), /*accumulate=*/true, s_in.data<T>());
+      }
+      if (need_loc) {
+        dloc = Tensor::empty(w_shape, gy.dtype());
+        conv->kernel_grad(x_kept.data<T>(), gy.data<T>(), dloc.data<T>());
+      }
+      if (need_delta) {
+        ddelta = Tensor::empty(w_shape, gy.dtype());
+        conv->kernel_grad(x_signed_kept.data<T>(), gy_signed.data<T>(), ddelta.data<T>());
+      }
+    });
+    return std::vector<Tensor>{dx, dloc, ddelta};
+  });
+}
+
+}  // namespace
+
+Var flipout_convolution(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
+                        const Tensor& sign_out, const ConvGeometry& geometry) {
+  return flipout(/*transpose=*/false, x, loc, delta, sign_in, sign_out, geometry);
+}
+
+Var flipout_conv_transpose(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
+                           const Tensor& sign_out, const ConvGeometry& geometry) {
+  return flipout(/*transpose=*/true, x, loc, delta, sign_in, sign_out, geometry);
+}
+
+}  // namespace tapir
