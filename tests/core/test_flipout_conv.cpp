@@ -1,0 +1,137 @@
+// flipout_convolution / flipout_conv_transpose against the composed plain ops: values, every
+// gradient (float64 gradcheck), typed errors, and the same bits at 1 and 2 threads.
+#include "../testing.hpp"
+
+#include <tapir/core/random.hpp>
+
+using namespace tapir;
+using Ts = std::vector<Tensor>;
+
+namespace {
+
+struct FlipoutCase {
+  bool transpose;
+  Shape x, kernel;
+  int stride;
+  const char* padding;
+};
+
+ConvGeometry geometry_of(const FlipoutCase& c) {
+  const std::size_t rank = c.kernel.size() - 2;
+  const std::vector<std::size_t> in(c.x.end() - static_cast<long>(rank) - 1, c.x.end() - 1);
+  const std::vector<std::size_t> filter(c.kernel.begin(), c.kernel.begin() + static_cast<long>(rank));
+  return c.transpose ? conv_transpose_geometry(in, filter, ConvTransposeOptions().strides(c.stride).padding(c.padding))
+                     : conv_geometry(in, filter, ConvOptions().strides(c.stride).padding(c.padding));
+}
+
+Shape output_shape(const FlipoutCase& c, const ConvGeometry& g) {
+  const std::size_t rank = c.kernel.size() - 2;
+  Shape s(c.x.begin(), c.x.end() - static_cast<long>(rank) - 1);
+  const auto& spatial = c.transpose ? g.big : g.small;
+  s.insert(s.end(), spatial.begin(), spatial.end());
+  s.push_back(c.kernel.back());
+  return s;
+}
+
+Var composed(const FlipoutCase& c, const Var& x, const Var& loc, const Var& delta, const Tensor& s_in,
+             const Tensor& s_out, const ConvGeometry& g) {
+  auto op = [&](const Var& a, const Var& k) { return c.transpose ? conv_transpose(a, k, g) : convolution(a, k, g); };
+  return op(x, loc) + op(x * constant(s_in), delta) * constant(s_out);
+}
+
+Var fused(const FlipoutCase& c, const Var& x, const Var& loc, const Var& delta, const Tensor& s_in,
+          const Tensor& s_out, const ConvGeometry& g) {
+  return c.transpose ? flipout_conv_transpose(x, loc, delta, s_in, s_out, g)
+                     : flipout_convolution(x, loc, delta, s_in, s_out, g);
+}
+
+// GEMM-engine shapes (channels above the thin threshold), one thin one, ranks 1-3, strides 1-2.
+const FlipoutCase kCases[] = {
+    {true, {2, 5, 5, 7}, {3, 3, 7, 9}, 2, "SAME"},  {false, {2, 6, 5, 7}, {3, 3, 7, 9}, 2, "SAME"},
+    {true, {1, 6, 9}, {4, 9, 6}, 3, "VALID"},       {false, {3, 9, 6}, {2, 6, 17}, 1, "VALID"},
+    {true, {1, 3, 3, 2, 5}, {2, 2, 2, 5, 6}, 2, "SAME"},
+    {true, {2, 4, 4, 6}, {3, 3, 6, 2}, 2, "SAME"},  // thin c_out: the composed path
+};
+
+}  // namespace
+
+TEST_SUITE("core/flipout_conv") {
+
+TEST_CASE("values equal the composed ops; gradients pass gradcheck (float64)") {
+  int seed = 1;
+  for (const FlipoutCase& c : kCases) {
+    const ConvGeometry g = geometry_of(c);
+    const Shape ys = output_shape(c, g);
+    CAPTURE(shape_str(c.x));
+    CAPTURE(shape_str(c.kernel));
+    CAPTURE(c.transpose);
+    const Tensor s_in = random::rademacher(c.x, DType::float64, RandomStream(seed, 1));
+    const Tensor s_out = random::rademacher(ys, DType::float64, RandomStream(seed, 2));
+    const Ts in{testing::random_tensor(c.x, seed), testing::random_tensor(c.kernel, seed + 100),
+                testing::random_tensor(c.kernel, seed + 200)};
+    ++seed;
+    const Var want = composed(c, constant(in[0]), constant(in[1]), constant(in[2]), s_in, s_out, g);
+    const Var got = fused(c, constant(in[0]), constant(in[1]), constant(in[2]), s_in, s_out, g);
+    REQUIRE(got.shape() == want.shape());
+    double worst = 0;
+    for (std::size_t i = 0; i < want.value().size(); ++i)
+      worst = std::max(worst, std::fabs(got.value().at(i) - want.value().at(i)));
+    CHECK(worst < 1e-12);
+    CHECK_GRADCHECK([&](auto& v) { return fused(c, v[0], v[1], v[2], s_in, s_out, g); }, in);
+    // and the gradients equal the composed ops' (all three, including delta's)
+    Ts grads[2];
+    for (int which = 0; which < 2; ++which) {
+      Var x = parameter(in[0]), loc = parameter(in[1]), delta = parameter(in[2]);
+      const Var y = which ? fused(c, x, loc, delta, s_in, s_out, g) : composed(c, x, loc, delta, s_in, s_out, g);
+      backward(sum(y * constant(testing::random_tensor(ys, 77))));
+      grads[which] = {x.grad(), loc.grad(), delta.grad()};
+    }
+    for (int k = 0; k < 3; ++k)
+      for (std::size_t i = 0; i < grads[0][k].size(); ++i) CHECK(std::fabs(grads[1][k].at(i) - grads[0][k].at(i)) < 1e-12);
+  }
+}
+
+TEST_CASE("bad arguments are typed errors naming the argument and the shapes") {
+  const FlipoutCase c = kCases[0];
+  const ConvGeometry g = geometry_of(c);
+  const Shape ys = output_shape(c, g);
+  const Var x = constant(Tensor::zeros(c.x, DType::float32)), k = constant(Tensor::zeros(c.kernel, DType::float32));
+  const Tensor s_in = Tensor::ones(c.x, DType::float32), s_out = Tensor::ones(ys, DType::float32);
+  CHECK_THROWS_WITH_AS(flipout_conv_transpose(x, k, constant(Tensor::zeros({3, 3, 7, 8}, DType::float32)), s_in, s_out, g),
+                       doctest::Contains("delta [3,3,7,8]"), ShapeError);
+  CHECK_THROWS_WITH_AS(flipout_conv_transpose(x, k, k, Tensor::ones({2, 5, 5, 1}, DType::float32), s_out, g),
+                       doctest::Contains("sign_in"), ShapeError);
+  CHECK_THROWS_WITH_AS(flipout_conv_transpose(x, k, k, s_in, Tensor::ones(c.x, DType::float32), g),
+                       doctest::Contains("sign_out"), ShapeError);
+  CHECK_THROWS_WITH_AS(flipout_conv_transpose(x, k, k, s_in, s_out.astype(DType::float64), g),
+                       doctest::Contains("float64"), ShapeError);
+  CHECK_THROWS_AS(flipout_convolution(x, k, k, s_in, s_out, g), ShapeError);  // a conv-T geometry
+}
+
+TEST_CASE("bit-identical at 1 and 2 threads") {
+  const FlipoutCase c{true, {4, 9, 9, 8}, {5, 5, 8, 6}, 2, "SAME"};
+  const ConvGeometry g = geometry_of(c);
+  const Shape ys = output_shape(c, g);
+  const Tensor s_in = random::rademacher(c.x, DType::float32, RandomStream(3, 1));
+  const Tensor s_out = random::rademacher(ys, DType::float32, RandomStream(3, 2));
+  std::vector<std::vector<float>> results;
+  const int saved = num_threads();
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    Var x = parameter(testing::random_tensor(c.x, 5).astype(DType::float32));
+    Var loc = parameter(testing::random_tensor(c.kernel, 6).astype(DType::float32));
+    Var delta = parameter(testing::random_tensor(c.kernel, 7).astype(DType::float32));
+    Var y = fused(c, x, loc, delta, s_in, s_out, g);
+    backward(sum(square(y)));
+    auto r = y.value().to_vector<float>();
+    for (const Tensor* gr : {&x.grad(), &loc.grad(), &delta.grad()}) {
+      auto v = gr->to_vector<float>();
+      r.insert(r.end(), v.begin(), v.end());
+    }
+    results.push_back(r);
+  }
+  set_num_threads(saved);
+  CHECK(results[0] == results[1]);
+}
+
+}
