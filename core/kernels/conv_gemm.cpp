@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "conv_thin.hpp"
 #include "gemm_driver.hpp"
 
 namespace tapir::kernels {
@@ -279,6 +280,32 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
   }
 }
 
+// The kernel gradient when the small side has at most kThinChannels channels (a convolution
+// down to one channel, a conv-transpose up from two): a GEMM would have one or two useful
+// columns, so instead each row adds small[r, s] * big[source of (r, t)] to acc[t, s, :] —
+// contiguous runs of the big side's channels. Taps run in parallel; each sums its rows in order.
+template <class T>
+void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, const T* small, long c_small, T* acc) {
+  const long taps = plan.taps(), R = plan.rows();
+  std::fill(acc, acc + taps * c_small * c_big, T(0));
+#pragma omp parallel for schedule(static) if (static_cast<double>(R) * taps * c_big * c_small >= 1 << 16)
+  for (long t = 0; t < taps; ++t) {
+    T* acc_t = acc + t * c_small * c_big;
+    for (long r = 0; r < R; ++r) {
+      const long px = RowSource(plan, r).pixel(t);
+      if (px < 0) continue;
+      const T* b = big + px * c_big;
+      const T* sm = small + out_pixel(plan, r) * c_small;
+      for (long j = 0; j < c_small; ++j) {
+        const T sj = sm[j];
+        T* a = acc_t + j * c_big;
+#pragma omp simd
+        for (long c = 0; c < c_big; ++c) a[c] += sj * b[c];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 GatherPlan small_row_plan(const Geo3& g, long images) {
@@ -349,6 +376,15 @@ void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy
                       const T* s_dy) {
   // dw[(t, c_in), c_out] = patches(x)^T @ dy: the patch matrix enters transposed (its columns are
   // the GEMM's rows), dy's rows are the plan's rows in order.
+  if (c_out <= kThinChannels && !s_x && !s_dy) {  // dw[t, c_in, c_out] from acc[t, c_out, c_in]
+    const long taps = plan.taps();
+    std::vector<T> acc(static_cast<std::size_t>(taps * c_out * c_in));
+    thin_small_kernel_grad(plan, x, c_in, dy, c_out, acc.data());
+    for (long t = 0; t < taps; ++t)
+      for (long ci = 0; ci < c_in; ++ci)
+        for (long co = 0; co < c_out; ++co) dw[(t * c_in + ci) * c_out + co] = acc[(t * c_out + co) * c_in + ci];
+    return;
+  }
   constexpr std::size_t MR = GemmShape<T>::MR;
   const std::size_t M = static_cast<std::size_t>(plan.taps() * c_in), N = static_cast<std::size_t>(c_out);
   const std::size_t K = static_cast<std::size_t>(plan.rows());
@@ -372,6 +408,10 @@ template <class T>
 void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw,
                                 const T* s_x, const T* s_dy) {
   // dwr[c_in, (t, c_out)] = x^T @ patches(dy), then dw[t, c_in, c_out] = dwr[c_in, t, c_out].
+  if (c_in <= kThinChannels && !s_x && !s_dy) {  // acc[t, c_in, c_out] is dw's layout
+    thin_small_kernel_grad(plan, dy, c_out, x, c_in, dw);
+    return;
+  }
   constexpr std::size_t MR = GemmShape<T>::MR, NR = GemmShape<T>::NR;
   const long taps = plan.taps();
   const std::size_t M = static_cast<std::size_t>(c_in), N = static_cast<std::size_t>(taps * c_out);
