@@ -306,6 +306,50 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
   }
 }
 
+// The patch product when the output has at most kThinChannels channels (a convolution down to
+// one channel, the input gradient of a conv-transpose up from two): a register tile would use
+// one lane in sixteen, so each output value is instead a dot product over its taps' channel runs,
+// the channels on the SIMD lanes. wt[u, j, c] holds W for output channel j, source channel c.
+template <class T>
+void thin_output_patch_product(const GatherPlan& plan, const T* src, long channels, const T* w, WeightRead read,
+                               long out_channels, T* out, bool accumulate, const T* s_out) {
+  using B = xsimd::batch<T>;
+  constexpr long W = static_cast<long>(B::size);
+  const long taps = plan.taps(), R = plan.rows();
+  std::vector<T> wt(static_cast<std::size_t>(taps * out_channels * channels));
+  for (long u = 0; u < taps; ++u)
+    for (long j = 0; j < out_channels; ++j)
+      for (long c = 0; c < channels; ++c) {
+        const T* tap = w + plan.tap_index[u] * channels * out_channels;
+        wt[(u * out_channels + j) * channels + c] =
+            read == WeightRead::as_is ? tap[c * out_channels + j] : tap[j * channels + c];
+      }
+#pragma omp parallel for schedule(static) if (static_cast<double>(R) * taps * channels * out_channels >= 1 << 16)
+  for (long r = 0; r < R; ++r) {
+    const RowSource rs(plan, r);
+    const long o = out_pixel(plan, r) * out_channels;
+    for (long j = 0; j < out_channels; ++j) {
+      B acc(T(0));
+      T tail = T(0);
+      for (long u = 0; u < taps; ++u) {
+        const long px = rs.pixel(u);
+        if (px < 0) continue;
+        const T* a = src + px * channels;
+        const T* b = wt.data() + (u * out_channels + j) * channels;
+        long c = 0;
+        for (; c + W <= channels; c += W) acc = xsimd::fma(B::load_unaligned(a + c), B::load_unaligned(b + c), acc);
+        for (; c < channels; ++c) tail += a[c] * b[c];
+      }
+      alignas(64) T lanes[W];
+      acc.store_aligned(lanes);
+      T value = tail;
+      for (long l = 0; l < W; ++l) value += lanes[l];
+      const T scaled = s_out ? s_out[o + j] * value : value;
+      out[o + j] = accumulate ? out[o + j] + scaled : scaled;
+    }
+  }
+}
+
 }  // namespace
 
 GatherPlan small_row_plan(const Geo3& g, long images) {
@@ -348,6 +392,10 @@ void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T
   const std::size_t M = static_cast<std::size_t>(plan.rows());
   const std::size_t N = static_cast<std::size_t>(out_channels);
   const std::size_t K = static_cast<std::size_t>(plan.taps() * src_channels);
+  if (!s_src && K > 0 && M > 0 && out_channels <= kThinChannels) {
+    thin_output_patch_product(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
+    return;
+  }
   if (!s_src && K > 0 && M > 0) {  // the source is read as it is: no patch panel needed
     if (N <= GemmShape<T>::W)
       indirect_patch_gemm<T, 1>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
