@@ -282,28 +282,44 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
 
 // The kernel gradient when the small side has at most kThinChannels channels (a convolution
 // down to one channel, a conv-transpose up from two): a GEMM would have one or two useful
-// columns, so instead each row adds small[r, s] * big[source of (r, t)] to acc[t, s, :] —
-// contiguous runs of the big side's channels. Taps run in parallel; each sums its rows in order.
+// columns, so instead acc[t, s, :] sums small[r, s] * big[source of (r, t)] over the rows r —
+// the big side's channels on the SIMD lanes, up to four vectors held in registers over all
+// rows. Taps run in parallel; each element sums its rows in order.
 template <class T>
 void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, const T* small, long c_small, T* acc) {
-  const long taps = plan.taps(), R = plan.rows();
-  std::fill(acc, acc + taps * c_small * c_big, T(0));
-#pragma omp parallel for schedule(static) if (static_cast<double>(R) * taps * c_big * c_small >= 1 << 16)
-  for (long t = 0; t < taps; ++t) {
-    T* acc_t = acc + t * c_small * c_big;
-    for (long r = 0; r < R; ++r) {
-      const long px = RowSource(plan, r).pixel(t);
-      if (px < 0) continue;
-      const T* b = big + px * c_big;
-      const T* sm = small + out_pixel(plan, r) * c_small;
-      for (long j = 0; j < c_small; ++j) {
-        const T sj = sm[j];
-        T* a = acc_t + j * c_big;
-#pragma omp simd
-        for (long c = 0; c < c_big; ++c) a[c] += sj * b[c];
+  using B = xsimd::batch<T>;
+  constexpr long W = static_cast<long>(B::size), V = 4;
+  const long taps = plan.taps(), Q = plan.rows_per_image;
+  auto rows = [&](long t, auto&& add) {  // add(big row, small row) for every row that tap t reaches
+    for (long n = 0; n < plan.images; ++n)
+      for (long q = 0; q < Q; ++q) {
+        const long rel = plan.src_pixel[q * taps + t];
+        if (rel < 0) continue;
+        add(big + (n * plan.src_image_pixels + rel) * c_big,
+            small + (n * plan.out_image_pixels + plan.out_pixel[q]) * c_small);
+      }
+  };
+#pragma omp parallel for schedule(static) if (static_cast<double>(plan.rows()) * taps * c_big * c_small >= 1 << 16)
+  for (long t = 0; t < taps; ++t)
+    for (long j = 0; j < c_small; ++j) {
+      T* out = acc + (t * c_small + j) * c_big;
+      long c0 = 0;
+      while (c0 + W <= c_big) {  // groups of up to V whole vectors
+        const long nv = std::min(V, (c_big - c0) / W);
+        B sum[V] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
+        rows(t, [&](const T* b, const T* sm) {
+          const B sj(sm[j]);
+          for (long v = 0; v < nv; ++v) sum[v] = xsimd::fma(sj, B::load_unaligned(b + c0 + v * W), sum[v]);
+        });
+        for (long v = 0; v < nv; ++v) sum[v].store_unaligned(out + c0 + v * W);
+        c0 += nv * W;
+      }
+      for (long c = c0; c < c_big; ++c) {  // the columns after the last whole vector
+        T sum = T(0);
+        rows(t, [&](const T* b, const T* sm) { sum += sm[j] * b[c]; });
+        out[c] = sum;
       }
     }
-  }
 }
 
 // The patch product when the output has at most kThinChannels channels (a convolution down to
