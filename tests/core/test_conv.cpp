@@ -94,17 +94,22 @@ void check_gradients_by_adjoint(bool transpose, const Config& c, const Tensor& x
     std::vector<int> out;
     return transpose ? reference::conv_transpose(s, xv, wv, out) : reference::convolution(s, xv, wv, out);
   };
-  Var xv = parameter(x), wv = parameter(w);
-  Var y = transpose ? conv_transpose(xv, wv, conv_t_options(s)) : convolution(xv, wv, conv_options(s));
-  const Tensor g = testing::random_tensor(y.shape(), 7 * k + 3);
-  backward(sum(y * constant(g)));
-  const auto gv = g.to_vector<double>();
   const auto v = testing::random_tensor(x.shape(), 7 * k + 4).to_vector<double>();
   const auto V = testing::random_tensor(w.shape(), 7 * k + 5).to_vector<double>();
-  const double lhs_x = dot(xv.grad().to_vector<double>(), v), rhs_x = dot(ref(v, w.to_vector<double>()), gv);
-  const double lhs_w = dot(wv.grad().to_vector<double>(), V), rhs_w = dot(ref(x.to_vector<double>(), V), gv);
-  CHECK(std::fabs(lhs_x - rhs_x) <= 1e-9 * (1.0 + std::fabs(rhs_x)));
-  CHECK(std::fabs(lhs_w - rhs_w) <= 1e-9 * (1.0 + std::fabs(rhs_w)));
+  for (DType dt : {DType::float64, DType::float32}) {  // float32 takes other tile widths
+    CAPTURE(dtype_name(dt));
+    Var xv = parameter(x.astype(dt)), wv = parameter(w.astype(dt));
+    Var y = transpose ? conv_transpose(xv, wv, conv_t_options(s)) : convolution(xv, wv, conv_options(s));
+    const Tensor g = testing::random_tensor(y.shape(), 7 * k + 3).astype(dt);
+    backward(sum(y * constant(g)));
+    const auto gv = g.to_vector<double>();
+    const double lhs_x = dot(xv.grad().to_vector<double>(), v), rhs_x = dot(ref(v, w.to_vector<double>()), gv);
+    const double lhs_w = dot(wv.grad().to_vector<double>(), V), rhs_w = dot(ref(x.to_vector<double>(), V), gv);
+    // float32: rounding of the inputs and of sums over up to a few thousand terms
+    const double tol = dt == DType::float64 ? 1e-9 : 1e-4 * std::sqrt(static_cast<double>(x.size() + w.size()));
+    CHECK(std::fabs(lhs_x - rhs_x) <= tol * (1.0 + std::fabs(rhs_x)));
+    CHECK(std::fabs(lhs_w - rhs_w) <= tol * (1.0 + std::fabs(rhs_w)));
+  }
 }
 
 void compare_with_reference(bool transpose, int count, std::uint32_t seed) {
