@@ -86,8 +86,8 @@ class GemmConv {
         images_(static_cast<long>(c.images)),
         c_in_(static_cast<long>(c.c_in)),
         c_out_(static_cast<long>(c.c_out)),
-        small_rows_(kernels::small_row_plan(g, images_)),
-        big_rows_(kernels::big_row_plans(g, images_)) {}
+        small_rows_(kernels::small_row_plan(g, images_, transpose ? "conv_transpose" : "convolution")),
+        big_rows_(kernels::big_row_plans(g, images_, transpose ? "conv_transpose" : "convolution")) {}
 
   // y (+)= s_y ⊙ op(x, w)
   template <class T>

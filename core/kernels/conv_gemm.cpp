@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstddef>
 
+#include <tapir/core/shape_arith.hpp>
+
 #include "conv_thin.hpp"
 #include "gemm_driver.hpp"
 
@@ -48,9 +50,12 @@ GatherAxis big_row_axis(const Geo3& g, int j, long phi) {
   return a;
 }
 
-// The flat tables of a plan whose axes are set.
-void finish(GatherPlan& p) {
+// The flat tables of a plan whose axes are set; their size is held to the tensor limit.
+void finish(GatherPlan& p, const char* who) {
   const GatherAxis* ax = p.axis.data();
+  const std::size_t rows = static_cast<std::size_t>(ax[0].rows() * ax[1].rows() * ax[2].rows());
+  const std::size_t taps = static_cast<std::size_t>(ax[0].taps() * ax[1].taps() * ax[2].taps());
+  checked_tensor_bytes({rows, taps}, DType::float64, std::string(who) + ": the gather table of one image");
   p.tap_index.clear();
   for (long t0 : ax[0].tap)
     for (long t1 : ax[1].tap)
@@ -368,7 +373,7 @@ void thin_output_patch_product(const GatherPlan& plan, const T* src, long channe
 
 }  // namespace
 
-GatherPlan small_row_plan(const Geo3& g, long images) {
+GatherPlan small_row_plan(const Geo3& g, long images, const char* who) {
   GatherPlan p;
   p.images = images;
   for (int j = 0; j < 3; ++j) {
@@ -377,11 +382,11 @@ GatherPlan small_row_plan(const Geo3& g, long images) {
     p.src_extent[j] = g.big[j];
     p.filter[j] = g.filter[j];
   }
-  finish(p);
+  finish(p, who);
   return p;
 }
 
-std::vector<GatherPlan> big_row_plans(const Geo3& g, long images) {
+std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* who) {
   std::vector<GatherPlan> plans;
   for (long f0 = 0; f0 < g.stride[0]; ++f0)
     for (long f1 = 0; f1 < g.stride[1]; ++f1)
@@ -395,7 +400,7 @@ std::vector<GatherPlan> big_row_plans(const Geo3& g, long images) {
           p.src_extent[j] = g.small[j];
           p.filter[j] = g.filter[j];
         }
-        finish(p);
+        finish(p, who);
         if (p.rows_per_image == 0) continue;  // stride larger than the output: the phase has no pixel
         plans.push_back(std::move(p));
       }

@@ -49,11 +49,12 @@ struct GatherPlan {
   long taps() const { return static_cast<long>(tap_index.size()); }
 };
 
-/// Rows: the small side's pixels; source: the big side; every tap.
-GatherPlan small_row_plan(const Geo3& g, long images);
+/// Rows: the small side's pixels; source: the big side; every tap. The per-image table
+/// (pixels x taps entries) is held to the tensor limit: ShapeError naming `who` beyond it.
+GatherPlan small_row_plan(const Geo3& g, long images, const char* who);
 /// Rows: the big side's pixels, one plan per stride phase (they partition the pixels); source:
 /// the small side. A phase no tap reaches has taps() == 0 (its rows are written as zeros).
-std::vector<GatherPlan> big_row_plans(const Geo3& g, long images);
+std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* who);
 
 /// How W[t, c_in, c_out] is read as the GEMM's B[(u, k), j]: k the source channel, j the output
 /// channel. as_is: k = c_in, j = c_out (forward ops); transposed: k = c_out, j = c_in (input gradients).
