@@ -21,9 +21,9 @@
 // default losses::kl_divergence_monte_carlo), seed on deterministic layers (fixes their
 // initial values).
 // `method` and `index_dtype` are validated (TFP's allowed values) and have no effect: tapir has
-// no index tensors and chooses its engine itself — the column method (GEMM + col2im) for every
-// stride and dilation, or the direct kernels of core/kernels/conv_thin.* when the thin side has
-// at most kThinChannels channels (docs/semantics/convolution.md).
+// no index tensors and chooses its engine itself — the implicit GEMM of core/kernels/conv_gemm.*
+// for every stride and dilation, or the direct kernels of core/kernels/conv_thin.* when the thin
+// side has at most kThinChannels channels (docs/semantics/convolution.md).
 // Options that a layer would not use are errors, not silently ignored: e.g. make_posterior_fn on
 // a deterministic layer, sign_mode on a Reparameterization layer.
 #pragma once

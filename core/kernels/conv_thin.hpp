@@ -1,7 +1,7 @@
 // Direct kernels for convolutions where one side has very few channels ("thin", e.g. the
-// c_out = 1 image head of a decoder). There the column method degenerates: a GEMM with N = 1
-// wastes the register tile and col2im moves one float per tap. These kernels put the wide
-// channel axis on the SIMD lanes instead and never build columns (internal header).
+// c_out = 1 image head of a decoder). There a GEMM degenerates: with N = 1 it wastes the
+// register tile. These kernels put the wide channel axis on the SIMD lanes instead (internal
+// header).
 //
 // Weights are passed as Wt[tap, thin, wide] (wide contiguous). With p = o*s + t*d - P:
 //   gather_to_small: small[o, w]  = sum_{t, h} big[p(o,t), h] * Wt[t, h, w]
@@ -16,7 +16,7 @@
 
 namespace tapir::kernels {
 
-/// Channel counts up to which (inclusive) the direct kernels beat the column method.
+/// Channel counts up to which (inclusive) the direct kernels beat a GEMM.
 constexpr long kThinChannels = 4;
 
 template <class T>

@@ -1,5 +1,5 @@
-// The GEMM loop nest behind kernels::gemm: matmul, and the column method of convolution and
-// conv-transpose (internal header).
+// The GEMM loop nest behind kernels::gemm (matmul) and the packed products of the convolution
+// engine (internal header).
 //
 // C[i, :] (+)= alpha * sum_k A(i, k) * B(k, :), with A, B and the rows of C supplied by functors:
 //   pack_a(dst, i0, m, k0, kc)  writes the MR x kc micro-panel of rows i0..i0+m, rows >= m
