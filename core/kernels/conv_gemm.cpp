@@ -156,6 +156,48 @@ void pack_patch_columns(T* dst, const GatherPlan& p, const T* src, const T* scal
   }
 }
 
+// Rows r0..r1 (of kc) of every NR-wide panel of the transposed patch matrix's column block
+// jc..jc+nc, in the driver's BPack::rows contract: dst[p * kc * NR + k * NR + j] = patch(row
+// k0 + k, column jc + p * NR + j). Each row's channel runs are read once and split over panels.
+template <class T>
+void pack_patch_column_rows(T* dst, const GatherPlan& p, const T* src, const T* scale, long channels,
+                            std::size_t jc, std::size_t nc, std::size_t k0, std::size_t kc, std::size_t r0,
+                            std::size_t r1) {
+  constexpr long NR = static_cast<long>(GemmShape<T>::NR);
+  const long panels = (static_cast<long>(nc) + NR - 1) / NR;
+  for (std::size_t k = r0; k < r1; ++k) {
+    const RowSource rs(p, static_cast<long>(k0 + k));
+    T* row = dst + k * NR;  // panel q's row k is at row + q * kc * NR
+    const long panel_step = static_cast<long>(kc) * NR;
+    T* d = row;      // where column j goes
+    long in_panel = 0;  // j % NR
+    long j = 0;
+    const long end = static_cast<long>(nc);
+    long u = static_cast<long>(jc) / channels, c = static_cast<long>(jc) % channels;
+    long px = rs.pixel(u);
+    while (j < end) {
+      // a run within one tap's channels and within one panel
+      const long run = std::min({channels - c, end - j, NR - in_panel});
+      copy_run(d, 1, src, scale, px < 0 ? -1 : px * channels + c, run);
+      j += run;
+      c += run;
+      in_panel += run;
+      d += run;
+      if (in_panel == NR) {  // on to the next panel's row k
+        in_panel = 0;
+        d += panel_step - NR;
+      }
+      if (c == channels && j < end) {
+        ++u;
+        c = 0;
+        px = rs.pixel(u);
+      }
+    }
+    T* last = row + (panels - 1) * static_cast<long>(kc) * NR;  // zero the last panel's columns >= nc
+    std::fill(last + (end - (panels - 1) * NR), last + NR, T(0));
+  }
+}
+
 // B[(u, k), j] of W[t, c_in, c_out]: dst[kk * NR + j] for rows k0.. and columns j0..j0+n.
 template <class T, std::size_t NR = GemmShape<T>::NR>
 void pack_weight(T* dst, const GatherPlan& p, const T* w, WeightRead read, long k_channels, long j_channels,
@@ -481,12 +523,12 @@ void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, c
     thin_small_kernel_grad(plan, dy, c_out, x, c_in, dw);
     return;
   }
-  constexpr std::size_t MR = GemmShape<T>::MR, NR = GemmShape<T>::NR;
+  constexpr std::size_t MR = GemmShape<T>::MR;
   const long taps = plan.taps();
   const std::size_t M = static_cast<std::size_t>(c_in), N = static_cast<std::size_t>(taps * c_out);
   const std::size_t K = static_cast<std::size_t>(plan.rows());
   std::vector<T> dwr(M * N);
-  gemm_driver<T>(
+  gemm_driver<T, APanel::k_major, BPack::rows>(
       M, N, K, T(1), T(0),
       [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
         for (std::size_t k = 0; k < kc; ++k) {
@@ -495,8 +537,8 @@ void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, c
           std::fill(dst + k * MR + m, dst + (k + 1) * MR, T(0));
         }
       },
-      [&](T* dst, std::size_t j0, std::size_t n, std::size_t k0, std::size_t kc) {
-        pack_patch_columns<T, NR>(dst, plan, dy, s_dy, c_out, j0, n, k0, kc);
+      [&](T* dst, std::size_t jc, std::size_t nc, std::size_t k0, std::size_t kc, std::size_t r0, std::size_t r1) {
+        pack_patch_column_rows(dst, plan, dy, s_dy, c_out, jc, nc, k0, kc, r0, r1);
       },
       [&](std::size_t i) { return dwr.data() + i * N; });
   for (long t = 0; t < taps; ++t)

@@ -8,7 +8,10 @@
 //                               contiguous), or rows, one row of stride KC per i (dst[i * KC + k]:
 //                               for sources where A's rows are contiguous, so packing is a copy),
 //   pack_b(dst, j0, n, k0, kc)  writes the kc x NR micro-panel of columns j0..j0+n (NR values
-//                               per k, columns >= n zero-filled),
+//                               per k, columns >= n zero-filled) — or, with BPack::rows,
+//   pack_b(dst, jc, nc, k0, kc, r0, r1)  writes rows r0..r1 (of kc) of every panel of the block
+//                               of columns jc..jc+nc at once (panel p at dst + p * kc * NR), for
+//                               sources whose rows are gathered (each read once, not per panel),
 //   c_row(i)                    returns the address of row i of C (N contiguous values),
 //   s_row(i)   (optional)       returns the address of row i of an N-wide scale S, or nullptr:
 //                               then C (+)= S ⊙ (alpha * A B), elementwise (Flipout's sign epilogue).
@@ -57,8 +60,9 @@ template <class T> class Scratch {
   std::size_t cap_ = 0;
 };
 
-/// How pack_a lays out an A micro-panel (see the top of this file).
+/// How pack_a lays out an A micro-panel, and how pack_b is called (see the top of this file).
 enum class APanel { k_major, rows };
+enum class BPack { panels, rows };
 
 /// The optional elementwise scale of C's update is absent.
 struct NoScale {
@@ -132,7 +136,8 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restr
   store_tile<T>(acc0, acc1, alpha, beta, c_rows, s_rows, j0, m, n);
 }
 
-template <class T, APanel L = APanel::k_major, class PackA, class PackB, class CRow, class SRow = NoScale>
+template <class T, APanel L = APanel::k_major, BPack BP = BPack::panels, class PackA, class PackB, class CRow,
+          class SRow = NoScale>
 void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, PackA&& pack_a,
                  PackB&& pack_b, CRow&& c_row, SRow&& s_row = {}) {
   using S = GemmShape<T>;
@@ -175,10 +180,17 @@ void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, P
       for (std::size_t pc = 0; pc < K; pc += KC) {
         const std::size_t kc = std::min(KC, K - pc);
         const T beta_here = pc == 0 ? beta : T(1);
+        if constexpr (BP == BPack::rows) {
+          constexpr std::size_t rows_per_chunk = 16;
 #pragma omp for schedule(static)
-        for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(n_panels); ++p) {
-          const std::size_t j0 = jc + p * NR;
-          pack_b(bp + p * kc * NR, j0, std::min(NR, jc + nc - j0), pc, kc);
+          for (std::ptrdiff_t r = 0; r < static_cast<std::ptrdiff_t>((kc + rows_per_chunk - 1) / rows_per_chunk); ++r)
+            pack_b(bp, jc, nc, pc, kc, r * rows_per_chunk, std::min(kc, (r + 1) * rows_per_chunk));
+        } else {
+#pragma omp for schedule(static)
+          for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(n_panels); ++p) {
+            const std::size_t j0 = jc + p * NR;
+            pack_b(bp + p * kc * NR, j0, std::min(NR, jc + nc - j0), pc, kc);
+          }
         }
         const std::size_t tasks = m_blocks * n_splits;
 #pragma omp for schedule(static)
