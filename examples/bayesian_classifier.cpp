@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
                "score and ECE of the Monte Carlo predictive, with a reliability diagram and certainty grids."};
   examples::TrainingFlags flags;
   flags.out_dir = "out/classifier";
-  flags.epochs = 5;
+  flags.epochs = 6;
   flags.learning_rate = 3e-3;
   flags.batch_size = 64;
   flags.mc_samples = 16;
