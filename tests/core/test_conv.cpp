@@ -291,24 +291,39 @@ TEST_CASE("error rules, each a typed error naming the argument") {
 }
 
 TEST_CASE("bit-identical at 1 and 2 threads") {
-  const Tensor x = testing::random_tensor({4, 9, 9, 8}, 5).astype(DType::float32);
-  const Tensor w = testing::random_tensor({5, 5, 8, 6}, 6).astype(DType::float32);
-  std::vector<std::vector<float>> results;
-  const int saved = num_threads();
-  for (int t : {1, 2}) {
-    set_num_threads(t);
-    Var xv = parameter(x), wv = parameter(w);
-    Var y = conv_transpose(xv, wv, ConvTransposeOptions().strides(2).padding("SAME"));
-    backward(sum(square(y)));
-    auto r = y.value().to_vector<float>();
-    for (const Tensor* g : {&xv.grad(), &wv.grad()}) {
-      auto gv = g->to_vector<float>();
-      r.insert(r.end(), gv.begin(), gv.end());
+  // each engine path: the register tiles (one and two vectors), the thin-output dot products,
+  // the thin small-side kernel gradients, the packed kernel gradients
+  struct Case {
+    bool transpose;
+    Shape x, w;
+  };
+  const Case cases[] = {
+      {true, {4, 9, 9, 8}, {5, 5, 8, 6}},     {true, {4, 9, 9, 24}, {5, 5, 24, 40}}, {false, {4, 12, 12, 40}, {3, 3, 40, 2}},
+      {true, {4, 5, 5, 2}, {4, 4, 2, 40}},    {false, {4, 12, 12, 24}, {3, 3, 24, 40}},
+  };
+  int seed = 5;
+  for (const Case& c : cases) {
+    CAPTURE(shape_str(c.w));
+    const Tensor x = testing::random_tensor(c.x, seed++).astype(DType::float32);
+    const Tensor w = testing::random_tensor(c.w, seed++).astype(DType::float32);
+    std::vector<std::vector<float>> results;
+    const int saved = num_threads();
+    for (int t : {1, 2}) {
+      set_num_threads(t);
+      Var xv = parameter(x), wv = parameter(w);
+      Var y = c.transpose ? conv_transpose(xv, wv, ConvTransposeOptions().strides(2).padding("SAME"))
+                          : convolution(xv, wv, ConvOptions().strides(2).padding("SAME"));
+      backward(sum(square(y)));
+      auto r = y.value().to_vector<float>();
+      for (const Tensor* g : {&xv.grad(), &wv.grad()}) {
+        auto gv = g->to_vector<float>();
+        r.insert(r.end(), gv.begin(), gv.end());
+      }
+      results.push_back(r);
     }
-    results.push_back(r);
+    set_num_threads(saved);
+    CHECK(results[0] == results[1]);
   }
-  set_num_threads(saved);
-  CHECK(results[0] == results[1]);
 }
 
 }
