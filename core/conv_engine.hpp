@@ -119,14 +119,14 @@ class GemmConv {
   template <class T>
   void to_small(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
                 bool accumulate, const T* s_out) const {
-    kernels::patch_gemm<T>(small_rows_, src, src_channels, w, read, out_channels, out, accumulate, nullptr, s_out);
+    kernels::patch_gemm<T>(small_rows_, src, src_channels, w, read, out_channels, out, accumulate, s_out);
   }
   // out (big side) = the gather, phase by phase, of src on the small side through W
   template <class T>
   void to_big(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
               bool accumulate, const T* s_out) const {
     for (const auto& plan : big_rows_)
-      kernels::patch_gemm<T>(plan, src, src_channels, w, read, out_channels, out, accumulate, nullptr, s_out);
+      kernels::patch_gemm<T>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
   }
 
   bool transpose_;

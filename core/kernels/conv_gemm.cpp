@@ -95,47 +95,19 @@ class RowSource {
   const long* rel_;
 };
 
+// dst[0..len) = src[off..off + len), or zeros where off < 0 (outside the image).
 template <class T>
-inline void copy_run(T* dst, std::size_t dst_step, const T* src, const T* scale, long off, long len) {
-  if (off < 0) {
-    for (long r = 0; r < len; ++r) dst[r * dst_step] = T(0);
-  } else if (scale) {
-    for (long r = 0; r < len; ++r) dst[r * dst_step] = src[off + r] * scale[off + r];
-  } else {
-    for (long r = 0; r < len; ++r) dst[r * dst_step] = src[off + r];
-  }
-}
-
-// A panel of patch rows in the driver's rows layout: dst[i * KC + k] = patch(row i0 + i,
-// column k0 + k), column = (u, c) over `channels` source channels. Each row's taps are
-// contiguous channel runs in the source, so packing is a sequence of copies.
-template <class T>
-void pack_patch_rows(T* dst, const GatherPlan& p, const T* src, const T* scale, long channels, std::size_t i0,
-                     std::size_t m, std::size_t k0, std::size_t kc) {
-  constexpr std::size_t MR = GemmShape<T>::MR, KC = GemmShape<T>::KC;
-  for (std::size_t i = 0; i < m; ++i) {
-    const RowSource rs(p, static_cast<long>(i0 + i));
-    long k = static_cast<long>(k0);
-    const long end = static_cast<long>(k0 + kc);
-    long u = k / channels, c = k % channels;
-    T* d = dst + i * KC;
-    while (k < end) {
-      const long run = std::min(channels - c, end - k);
-      const long px = rs.pixel(u);
-      copy_run(d, 1, src, scale, px < 0 ? -1 : px * channels + c, run);
-      d += run;
-      k += run;
-      ++u;
-      c = 0;
-    }
-  }
-  for (std::size_t i = m; i < MR; ++i) std::fill_n(dst + i * KC, kc, T(0));
+inline void copy_run(T* dst, const T* src, long off, long len) {
+  if (off < 0)
+    std::fill_n(dst, len, T(0));
+  else
+    std::copy_n(src + off, len, dst);
 }
 
 // A panel of patch columns: dst[k * WIDTH + j] = patch(row k0 + k, column j0 + j), i.e. the
 // transposed patch matrix; along j the values are contiguous channel runs.
 template <class T, std::size_t WIDTH>
-void pack_patch_columns(T* dst, const GatherPlan& p, const T* src, const T* scale, long channels, std::size_t j0,
+void pack_patch_columns(T* dst, const GatherPlan& p, const T* src, long channels, std::size_t j0,
                         std::size_t n, std::size_t k0, std::size_t kc) {
   for (std::size_t k = 0; k < kc; ++k) {
     const RowSource rs(p, static_cast<long>(k0 + k));
@@ -146,7 +118,7 @@ void pack_patch_columns(T* dst, const GatherPlan& p, const T* src, const T* scal
     while (j < end) {
       const long run = std::min(channels - c, end - j);
       const long px = rs.pixel(u);
-      copy_run(d, 1, src, scale, px < 0 ? -1 : px * channels + c, run);
+      copy_run(d, src, px < 0 ? -1 : px * channels + c, run);
       d += run;
       j += run;
       ++u;
@@ -160,7 +132,7 @@ void pack_patch_columns(T* dst, const GatherPlan& p, const T* src, const T* scal
 // jc..jc+nc, in the driver's BPack::rows contract: dst[p * kc * NR + k * NR + j] = patch(row
 // k0 + k, column jc + p * NR + j). Each row's channel runs are read once and split over panels.
 template <class T>
-void pack_patch_column_rows(T* dst, const GatherPlan& p, const T* src, const T* scale, long channels,
+void pack_patch_column_rows(T* dst, const GatherPlan& p, const T* src, long channels,
                             std::size_t jc, std::size_t nc, std::size_t k0, std::size_t kc, std::size_t r0,
                             std::size_t r1) {
   constexpr long NR = static_cast<long>(GemmShape<T>::NR);
@@ -178,7 +150,7 @@ void pack_patch_column_rows(T* dst, const GatherPlan& p, const T* src, const T* 
     while (j < end) {
       // a run within one tap's channels and within one panel
       const long run = std::min({channels - c, end - j, NR - in_panel});
-      copy_run(d, 1, src, scale, px < 0 ? -1 : px * channels + c, run);
+      copy_run(d, src, px < 0 ? -1 : px * channels + c, run);
       j += run;
       c += run;
       in_panel += run;
@@ -271,12 +243,8 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
 #ifdef _OPENMP
   if (static_cast<double>(M) * N * K >= 1 << 18) threads = omp_get_max_threads();
 #endif
-  // Row blocks spread evenly over the threads; too few of them: also split the panels.
-  std::size_t blocks = (M + S::MC - 1) / S::MC;
-  blocks = ((blocks + threads - 1) / threads) * threads;
-  std::size_t MB = std::max<std::size_t>(MR, (((M + blocks - 1) / blocks + MR - 1) / MR) * MR);
-  blocks = (M + MB - 1) / MB;
-  const std::size_t n_splits = blocks >= static_cast<std::size_t>(threads) ? 1 : threads;
+  const RowBlocks row_split = row_blocks(M, S::MC, MR, threads);
+  const std::size_t MB = row_split.size, blocks = row_split.count, n_splits = row_split.column_splits;
   static thread_local Scratch<T> b_scratch;
   T* bp = b_scratch.get(std::max<std::size_t>(1, K * n_panels * NR));
   const std::vector<T> zeros(static_cast<std::size_t>(channels), T(0));
@@ -451,43 +419,27 @@ std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* wh
 
 template <class T>
 void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T* w, WeightRead read,
-                long out_channels, T* out, bool accumulate, const T* s_src, const T* s_out) {
-  const std::size_t M = static_cast<std::size_t>(plan.rows());
-  const std::size_t N = static_cast<std::size_t>(out_channels);
-  const std::size_t K = static_cast<std::size_t>(plan.taps() * src_channels);
-  if (!s_src && K > 0 && M > 0 && out_channels <= kThinChannels) {
+                long out_channels, T* out, bool accumulate, const T* s_out) {
+  const long M = plan.rows(), K = plan.taps() * src_channels;
+  if (M == 0 || out_channels == 0) return;
+  if (K == 0) {  // a stride phase that no tap reaches
+    if (!accumulate)
+      for (long r = 0; r < M; ++r) std::fill_n(out + out_pixel(plan, r) * out_channels, out_channels, T(0));
+    return;
+  }
+  if (out_channels <= kThinChannels)
     thin_output_patch_product(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
-    return;
-  }
-  if (!s_src && K > 0 && M > 0) {  // the source is read as it is: no patch panel needed
-    if (N <= GemmShape<T>::W)
-      indirect_patch_gemm<T, 1>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
-    else
-      indirect_patch_gemm<T, 2>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
-    return;
-  }
-  auto row_of = [&](std::size_t i) { return out_pixel(plan, static_cast<long>(i)) * out_channels; };
-  auto pack_a = [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
-    pack_patch_rows<T>(dst, plan, src, s_src, src_channels, i0, m, k0, kc);
-  };
-  auto pack_b = [&](T* dst, std::size_t j0, std::size_t n, std::size_t k0, std::size_t kc) {
-    pack_weight(dst, plan, w, read, src_channels, out_channels, j0, n, k0, kc);
-  };
-  auto c_row = [&](std::size_t i) { return out + row_of(i); };
-  const T beta = accumulate ? T(1) : T(0);
-  if (s_out)
-    gemm_driver<T, APanel::rows>(M, N, K, T(1), beta, pack_a, pack_b, c_row,
-                                 [&](std::size_t i) { return s_out + row_of(i); });
+  else if (out_channels <= static_cast<long>(GemmShape<T>::W))
+    indirect_patch_gemm<T, 1>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
   else
-    gemm_driver<T, APanel::rows>(M, N, K, T(1), beta, pack_a, pack_b, c_row);
+    indirect_patch_gemm<T, 2>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
 }
 
 template <class T>
-void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw, const T* s_x,
-                      const T* s_dy) {
+void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw) {
   // dw[(t, c_in), c_out] = patches(x)^T @ dy: the patch matrix enters transposed (its columns are
   // the GEMM's rows), dy's rows are the plan's rows in order.
-  if (c_out <= kThinChannels && !s_x && !s_dy) {  // dw[t, c_in, c_out] from acc[t, c_out, c_in]
+  if (c_out <= kThinChannels) {  // dw[t, c_in, c_out] from acc[t, c_out, c_in]
     const long taps = plan.taps();
     std::vector<T> acc(static_cast<std::size_t>(taps * c_out * c_in));
     thin_small_kernel_grad(plan, x, c_in, dy, c_out, acc.data());
@@ -502,13 +454,13 @@ void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy
   gemm_driver<T>(
       M, N, K, T(1), T(0),
       [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
-        pack_patch_columns<T, MR>(dst, plan, x, s_x, c_in, i0, m, k0, kc);
+        pack_patch_columns<T, MR>(dst, plan, x, c_in, i0, m, k0, kc);
       },
       [&](T* dst, std::size_t j0, std::size_t n, std::size_t k0, std::size_t kc) {
         constexpr std::size_t NR = GemmShape<T>::NR;
         for (std::size_t k = 0; k < kc; ++k) {
           const long off = out_pixel(plan, static_cast<long>(k0 + k)) * c_out + static_cast<long>(j0);
-          copy_run(dst + k * NR, 1, dy, s_dy, off, static_cast<long>(n));
+          copy_run(dst + k * NR, dy, off, static_cast<long>(n));
           std::fill(dst + k * NR + n, dst + (k + 1) * NR, T(0));
         }
       },
@@ -516,10 +468,9 @@ void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy
 }
 
 template <class T>
-void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw,
-                                const T* s_x, const T* s_dy) {
+void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw) {
   // dwr[c_in, (t, c_out)] = x^T @ patches(dy), then dw[t, c_in, c_out] = dwr[c_in, t, c_out].
-  if (c_in <= kThinChannels && !s_x && !s_dy) {  // acc[t, c_in, c_out] is dw's layout
+  if (c_in <= kThinChannels) {  // acc[t, c_in, c_out] is dw's layout
     thin_small_kernel_grad(plan, dy, c_out, x, c_in, dw);
     return;
   }
@@ -533,12 +484,12 @@ void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, c
       [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
         for (std::size_t k = 0; k < kc; ++k) {
           const long off = out_pixel(plan, static_cast<long>(k0 + k)) * c_in + static_cast<long>(i0);
-          copy_run(dst + k * MR, 1, x, s_x, off, static_cast<long>(m));
+          copy_run(dst + k * MR, x, off, static_cast<long>(m));
           std::fill(dst + k * MR + m, dst + (k + 1) * MR, T(0));
         }
       },
       [&](T* dst, std::size_t jc, std::size_t nc, std::size_t k0, std::size_t kc, std::size_t r0, std::size_t r1) {
-        pack_patch_column_rows(dst, plan, dy, s_dy, c_out, jc, nc, k0, kc, r0, r1);
+        pack_patch_column_rows(dst, plan, dy, c_out, jc, nc, k0, kc, r0, r1);
       },
       [&](std::size_t i) { return dwr.data() + i * N; });
   for (long t = 0; t < taps; ++t)
@@ -546,12 +497,10 @@ void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, c
       std::copy_n(dwr.data() + (ci * taps + t) * c_out, c_out, dw + (t * c_in + ci) * c_out);
 }
 
-#define TAPIR_CONV_GEMM(T)                                                                                    \
-  template void patch_gemm<T>(const GatherPlan&, const T*, long, const T*, WeightRead, long, T*, bool, const T*, \
-                              const T*);                                                                       \
-  template void conv_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*, const T*, const T*); \
-  template void conv_transpose_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*, const T*,  \
-                                              const T*);
+#define TAPIR_CONV_GEMM(T)                                                                                  \
+  template void patch_gemm<T>(const GatherPlan&, const T*, long, const T*, WeightRead, long, T*, bool, const T*); \
+  template void conv_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);                      \
+  template void conv_transpose_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);
 TAPIR_CONV_GEMM(float)
 TAPIR_CONV_GEMM(double)
 #undef TAPIR_CONV_GEMM

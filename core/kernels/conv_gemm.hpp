@@ -15,8 +15,8 @@
 //                    dx = patches(big-row,  dy) @ W^T
 //   conv_transpose   y  = patches(big-row,  x)  @ W          dW = x^T @ patches(dy)
 //                    dx = patches(small-row, dy) @ W^T
-// Optional scales (Flipout's sign tensors, shaped like the tensor they scale) multiply the
-// source while it is packed, and the product while it is written: out (+)= s_out ⊙ (patches(s_src ⊙ src) @ W).
+// An optional scale (Flipout's sign tensor, shaped like the output) multiplies the product while
+// it is written: out (+)= s_out ⊙ (patches(src) @ W).
 // Each output element is summed in a fixed order whatever the thread count (bit-identical results).
 #pragma once
 #include <array>
@@ -60,23 +60,20 @@ std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* wh
 /// channel. as_is: k = c_in, j = c_out (forward ops); transposed: k = c_out, j = c_in (input gradients).
 enum class WeightRead { as_is, transposed };
 
-/// out[row pixel, j] = (accumulate ? out : 0) + s_out ⊙ sum_{u, k} (s_src ⊙ src)[source pixel, k] W(u, k, j)
-/// for the rows of `plan`; `s_src` (like src) and `s_out` (like out) may be null.
+/// out[row pixel, j] = (accumulate ? out : 0) + s_out ⊙ sum_{u, k} src[source pixel, k] W(u, k, j)
+/// for the rows of `plan`; `s_out` (like out) may be null.
 template <class T>
 void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T* w, WeightRead read,
-                long out_channels, T* out, bool accumulate = false, const T* s_src = nullptr,
-                const T* s_out = nullptr);
+                long out_channels, T* out, bool accumulate = false, const T* s_out = nullptr);
 
 /// Convolution's kernel gradient on the small-row plan (x on the big side, dy on the small side):
-/// dw[t, c_in, c_out] = sum_{n, o} (s_x ⊙ x)[n, p(o, t), c_in] (s_dy ⊙ dy)[n, o, c_out].
+/// dw[t, c_in, c_out] = sum_{n, o} x[n, p(o, t), c_in] dy[n, o, c_out].
 template <class T>
-void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw,
-                      const T* s_x = nullptr, const T* s_dy = nullptr);
+void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw);
 
 /// Conv-transpose's kernel gradient on the small-row plan (x on the small side, dy on the big side):
-/// dw[t, c_in, c_out] = sum_{n, o} (s_x ⊙ x)[n, o, c_in] (s_dy ⊙ dy)[n, p(o, t), c_out].
+/// dw[t, c_in, c_out] = sum_{n, o} x[n, o, c_in] dy[n, p(o, t), c_out].
 template <class T>
-void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw,
-                                const T* s_x = nullptr, const T* s_dy = nullptr);
+void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw);
 
 }  // namespace tapir::kernels

@@ -60,6 +60,19 @@ template <class T> class Scratch {
   std::size_t cap_ = 0;
 };
 
+/// M rows in blocks of about `mc` rows (a multiple of `mr`), as many blocks as a multiple of the
+/// threads so that they spread evenly; with fewer blocks than threads the columns are split too.
+struct RowBlocks {
+  std::size_t size, count, column_splits;
+};
+inline RowBlocks row_blocks(std::size_t M, std::size_t mc, std::size_t mr, int threads) {
+  const std::size_t t = static_cast<std::size_t>(threads);
+  const std::size_t wanted = ((M + mc - 1) / mc + t - 1) / t * t;
+  const std::size_t size = std::max(mr, ((M + wanted - 1) / wanted + mr - 1) / mr * mr);
+  const std::size_t count = (M + size - 1) / size;
+  return {size, count, count >= t ? 1 : t};
+}
+
 /// How pack_a lays out an A micro-panel, and how pack_b is called (see the top of this file).
 enum class APanel { k_major, rows };
 enum class BPack { panels, rows };
@@ -155,14 +168,8 @@ void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, P
   // tiny products are not worth waking a second thread
   if (static_cast<double>(M) * N * K >= 1 << 18) threads = omp_get_max_threads();
 #endif
-  // Pick MC so that the M blocks spread evenly over the threads.
-  std::size_t m_blocks = (M + S::MC - 1) / S::MC;
-  m_blocks = ((m_blocks + threads - 1) / threads) * threads;
-  std::size_t MC = (M + m_blocks - 1) / m_blocks;
-  MC = std::max<std::size_t>(MR, ((MC + MR - 1) / MR) * MR);
-  m_blocks = (M + MC - 1) / MC;
-  // Too few M blocks for the threads: also split the columns.
-  const std::size_t n_splits = m_blocks >= static_cast<std::size_t>(threads) ? 1 : threads;
+  const RowBlocks blocks = row_blocks(M, S::MC, MR, threads);
+  const std::size_t MC = blocks.size, m_blocks = blocks.count, n_splits = blocks.column_splits;
 
   static thread_local Scratch<T> b_scratch;
   const std::size_t nc_max = std::min(NC, ((N + NR - 1) / NR) * NR);
