@@ -104,30 +104,6 @@ inline void copy_run(T* dst, const T* src, long off, long len) {
     std::copy_n(src + off, len, dst);
 }
 
-// A panel of patch columns: dst[k * WIDTH + j] = patch(row k0 + k, column j0 + j), i.e. the
-// transposed patch matrix; along j the values are contiguous channel runs.
-template <class T, std::size_t WIDTH>
-void pack_patch_columns(T* dst, const GatherPlan& p, const T* src, long channels, std::size_t j0,
-                        std::size_t n, std::size_t k0, std::size_t kc) {
-  for (std::size_t k = 0; k < kc; ++k) {
-    const RowSource rs(p, static_cast<long>(k0 + k));
-    T* d = dst + k * WIDTH;
-    long j = static_cast<long>(j0);
-    const long end = static_cast<long>(j0 + n);
-    long u = j / channels, c = j % channels;
-    while (j < end) {
-      const long run = std::min(channels - c, end - j);
-      const long px = rs.pixel(u);
-      copy_run(d, src, px < 0 ? -1 : px * channels + c, run);
-      d += run;
-      j += run;
-      ++u;
-      c = 0;
-    }
-    std::fill(d, dst + (k + 1) * WIDTH, T(0));
-  }
-}
-
 // Rows r0..r1 (of kc) of every NR-wide panel of the transposed patch matrix's column block
 // jc..jc+nc, in the driver's BPack::rows contract: dst[p * kc * NR + k * NR + j] = patch(row
 // k0 + k, column jc + p * NR + j). Each row's channel runs are read once and split over panels.
@@ -435,63 +411,59 @@ void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T
     indirect_patch_gemm<T, 2>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
 }
 
-template <class T>
-void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw) {
-  // dw[(t, c_in), c_out] = patches(x)^T @ dy: the patch matrix enters transposed (its columns are
-  // the GEMM's rows), dy's rows are the plan's rows in order.
-  if (c_out <= kThinChannels) {  // dw[t, c_in, c_out] from acc[t, c_out, c_in]
-    const long taps = plan.taps();
-    std::vector<T> acc(static_cast<std::size_t>(taps * c_out * c_in));
-    thin_small_kernel_grad(plan, x, c_in, dy, c_out, acc.data());
-    for (long t = 0; t < taps; ++t)
-      for (long ci = 0; ci < c_in; ++ci)
-        for (long co = 0; co < c_out; ++co) dw[(t * c_in + ci) * c_out + co] = acc[(t * c_out + co) * c_in + ci];
-    return;
-  }
-  constexpr std::size_t MR = GemmShape<T>::MR;
-  const std::size_t M = static_cast<std::size_t>(plan.taps() * c_in), N = static_cast<std::size_t>(c_out);
-  const std::size_t K = static_cast<std::size_t>(plan.rows());
-  gemm_driver<T>(
-      M, N, K, T(1), T(0),
-      [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
-        pack_patch_columns<T, MR>(dst, plan, x, c_in, i0, m, k0, kc);
-      },
-      [&](T* dst, std::size_t j0, std::size_t n, std::size_t k0, std::size_t kc) {
-        constexpr std::size_t NR = GemmShape<T>::NR;
-        for (std::size_t k = 0; k < kc; ++k) {
-          const long off = out_pixel(plan, static_cast<long>(k0 + k)) * c_out + static_cast<long>(j0);
-          copy_run(dst + k * NR, dy, off, static_cast<long>(n));
-          std::fill(dst + k * NR + n, dst + (k + 1) * NR, T(0));
-        }
-      },
-      [&](std::size_t i) { return dw + i * N; });
-}
+namespace {
 
+// out[c_dense, (t, c_patch)] = sum over rows r of dense[r, c_dense] * patch[source of (r, t), c_patch]:
+// the dense operand's rows are the plan's rows in order (A^T, packed k-major), the patch matrix
+// is packed row by row across its panels (each gathered row read once).
 template <class T>
-void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw) {
-  // dwr[c_in, (t, c_out)] = x^T @ patches(dy), then dw[t, c_in, c_out] = dwr[c_in, t, c_out].
-  if (c_in <= kThinChannels) {  // acc[t, c_in, c_out] is dw's layout
-    thin_small_kernel_grad(plan, dy, c_out, x, c_in, dw);
-    return;
-  }
+void dense_transpose_patch_gemm(const GatherPlan& plan, const T* dense, long c_dense, const T* patch, long c_patch,
+                                T* out) {
   constexpr std::size_t MR = GemmShape<T>::MR;
-  const long taps = plan.taps();
-  const std::size_t M = static_cast<std::size_t>(c_in), N = static_cast<std::size_t>(taps * c_out);
+  const std::size_t M = static_cast<std::size_t>(c_dense), N = static_cast<std::size_t>(plan.taps() * c_patch);
   const std::size_t K = static_cast<std::size_t>(plan.rows());
-  std::vector<T> dwr(M * N);
   gemm_driver<T, APanel::k_major, BPack::rows>(
       M, N, K, T(1), T(0),
       [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
         for (std::size_t k = 0; k < kc; ++k) {
-          const long off = out_pixel(plan, static_cast<long>(k0 + k)) * c_in + static_cast<long>(i0);
-          copy_run(dst + k * MR, x, off, static_cast<long>(m));
+          const long off = out_pixel(plan, static_cast<long>(k0 + k)) * c_dense + static_cast<long>(i0);
+          copy_run(dst + k * MR, dense, off, static_cast<long>(m));
           std::fill(dst + k * MR + m, dst + (k + 1) * MR, T(0));
         }
       },
       [&](T* dst, std::size_t jc, std::size_t nc, std::size_t k0, std::size_t kc, std::size_t r0, std::size_t r1) {
-        pack_patch_column_rows(dst, plan, dy, c_out, jc, nc, k0, kc, r0, r1);
+        pack_patch_column_rows(dst, plan, patch, c_patch, jc, nc, k0, kc, r0, r1);
       },
-      [&](std::size_t i) { return dwr.data() + i * N; });
+      [&](std::size_t i) { return out + i * N; });
+}
+
+}  // namespace
+
+template <class T>
+void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw) {
+  const long taps = plan.taps();
+  std::vector<T> acc(static_cast<std::size_t>(taps * c_out * c_in));
+  if (c_out <= kThinChannels)  // acc[t, c_out, c_in]
+    thin_small_kernel_grad(plan, x, c_in, dy, c_out, acc.data());
+  else  // acc[c_out, (t, c_in)] = dy^T @ patches(x)
+    dense_transpose_patch_gemm(plan, dy, c_out, x, c_in, acc.data());
+  for (long t = 0; t < taps; ++t)
+    for (long ci = 0; ci < c_in; ++ci)
+      for (long co = 0; co < c_out; ++co)
+        dw[(t * c_in + ci) * c_out + co] =
+            c_out <= kThinChannels ? acc[(t * c_out + co) * c_in + ci] : acc[(co * taps + t) * c_in + ci];
+}
+
+template <class T>
+void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw) {
+  if (c_in <= kThinChannels) {  // acc[t, c_in, c_out] is dw's layout
+    thin_small_kernel_grad(plan, dy, c_out, x, c_in, dw);
+    return;
+  }
+  // dwr[c_in, (t, c_out)] = x^T @ patches(dy), then dw[t, c_in, c_out] = dwr[c_in, t, c_out]
+  const long taps = plan.taps();
+  std::vector<T> dwr(static_cast<std::size_t>(c_in * taps * c_out));
+  dense_transpose_patch_gemm(plan, x, c_in, dy, c_out, dwr.data());
   for (long t = 0; t < taps; ++t)
     for (long ci = 0; ci < c_in; ++ci)
       std::copy_n(dwr.data() + (ci * taps + t) * c_out, c_out, dw + (t * c_in + ci) * c_out);
