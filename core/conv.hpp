@@ -93,16 +93,16 @@ Var convolution(const Var& x, const Var& kernel, const ConvGeometry& geometry);
 Var conv_transpose(const Var& x, const Var& kernel, const ConvGeometry& geometry);
 
 /// Flipout's estimate (Wen et al. 2018) for a convolution, as one op:
-///   flipout_convolution(x, loc, delta, sign_in, sign_out)
-///     = convolution(x, loc) + sign_out ⊙ convolution(sign_in ⊙ x, delta)
-/// with kernels loc and delta of the same shape, sign_in of x's shape and sign_out of the
-/// output's (constants: no gradient flows to them). Equal to the composed ops up to rounding,
-/// without their intermediate tensors: the second product adds sign_out ⊙ (...) while it writes
-/// y, and the backward does the same for the input gradient.
+///   flipout_convolution(x, loc, delta, sign_in, sign_out, geometry, bias)
+///     = convolution(x, loc) + sign_out ⊙ convolution(sign_in ⊙ x, delta) + bias
+/// with kernels loc and delta of the same shape, sign_in of x's shape, sign_out of the output's
+/// (constants: no gradient flows to them) and an optional bias [c_out]. Equal to the composed ops
+/// up to rounding, without their intermediate tensors: the products add the bias and
+/// sign_out ⊙ (...) while they write y, and the backward does the same for the input gradient.
 Var flipout_convolution(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-                        const Tensor& sign_out, const ConvGeometry& geometry);
-/// The same for conv_transpose: conv_transpose(x, loc) + sign_out ⊙ conv_transpose(sign_in ⊙ x, delta).
+                        const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias = Var());
+/// The same for conv_transpose: conv_transpose(x, loc) + sign_out ⊙ conv_transpose(sign_in ⊙ x, delta) + bias.
 Var flipout_conv_transpose(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-                           const Tensor& sign_out, const ConvGeometry& geometry);
+                           const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias = Var());
 
 }  // namespace tapir

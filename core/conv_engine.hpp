@@ -89,13 +89,14 @@ class GemmConv {
         small_rows_(kernels::small_row_plan(g, images_, transpose ? "conv_transpose" : "convolution")),
         big_rows_(kernels::big_row_plans(g, images_, transpose ? "conv_transpose" : "convolution")) {}
 
-  // y (+)= s_y ⊙ op(x, w)
+  // y (+)= s_y ⊙ op(x, w) + bias
   template <class T>
-  void forward(const T* x, const T* w, T* y, bool accumulate = false, const T* s_y = nullptr) const {
+  void forward(const T* x, const T* w, T* y, bool accumulate = false, const T* s_y = nullptr,
+               const T* bias = nullptr) const {
     if (transpose_)
-      to_big(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y);
+      to_big(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y, bias);
     else
-      to_small(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y);
+      to_small(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y, bias);
   }
   // dx (+)= s_dx ⊙ (the adjoint of op(., w) applied to dy)
   template <class T>
@@ -118,15 +119,15 @@ class GemmConv {
   // out (small side) = patches(src on the big side) @ W
   template <class T>
   void to_small(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
-                bool accumulate, const T* s_out) const {
-    kernels::patch_gemm<T>(small_rows_, src, src_channels, w, read, out_channels, out, accumulate, s_out);
+                bool accumulate, const T* s_out, const T* bias = nullptr) const {
+    kernels::patch_gemm<T>(small_rows_, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
   }
   // out (big side) = the gather, phase by phase, of src on the small side through W
   template <class T>
   void to_big(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
-              bool accumulate, const T* s_out) const {
-    for (const auto& plan : big_rows_)
-      kernels::patch_gemm<T>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
+              bool accumulate, const T* s_out, const T* bias = nullptr) const {
+    for (const auto& plan : big_rows_)  // the phases partition the output: each pixel gets the bias once
+      kernels::patch_gemm<T>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
   }
 
   bool transpose_;

@@ -1,11 +1,12 @@
 // Flipout's two convolutions as one op. With W the op's product (convolution or conv-transpose):
 //
-//   y  = W(x, loc) + s_out ⊙ W(s_in ⊙ x, delta)
+//   y  = W(x, loc) + s_out ⊙ W(s_in ⊙ x, delta) + bias
 //   dx = W*(dy, loc) + s_in ⊙ W*(s_out ⊙ dy, delta)           (W*: the input gradient)
 //   dloc = Wk(x, dy)      ddelta = Wk(s_in ⊙ x, s_out ⊙ dy)    (Wk: the kernel gradient)
+//   dbias = the sum of dy over every pixel of every image
 //
-// The sign products of the outputs happen in the GEMM's epilogue while it writes (no
-// perturbation tensor, no separate multiply or add); only the sign-scaled inputs of the
+// The bias and the sign products of the outputs happen in the GEMM's epilogue while it writes
+// (no perturbation tensor, no separate multiply or add); only the sign-scaled inputs of the
 // second products are formed, once each. Thin channel counts compose the plain ops.
 #include <tapir/core/conv.hpp>
 
@@ -22,7 +23,11 @@ using namespace conv_engine;
 namespace {
 
 void check_flipout_arguments(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-                             const Tensor& sign_out, const Shape& y_shape, const char* who) {
+                             const Tensor& sign_out, const Var& bias, const Shape& y_shape, const char* who) {
+  if (bias.defined() && (bias.shape() != Shape{y_shape.back()} || bias.dtype() != x.dtype()))
+    throw ShapeError(std::string(who) + ": bias " + shape_str(bias.shape()) + " (" + dtype_name(bias.dtype()) +
+                     ") must be [" + std::to_string(y_shape.back()) + "] (the output channels) of the input's dtype " +
+                     dtype_name(x.dtype()));
   if (delta.shape() != loc.shape() || delta.dtype() != loc.dtype())
     throw ShapeError(std::string(who) + ": delta " + shape_str(delta.shape()) + " (" + dtype_name(delta.dtype()) +
                      ") must have the shape and dtype of loc " + shape_str(loc.shape()) + " (" +
@@ -38,31 +43,39 @@ void check_flipout_arguments(const Var& x, const Var& loc, const Var& delta, con
 }
 
 Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-            const Tensor& sign_out, const ConvGeometry& geom) {
+            const Tensor& sign_out, const ConvGeometry& geom, const Var& bias) {
   const char* who = transpose ? "flipout_conv_transpose" : "flipout_convolution";
   const ConvCall c = inspect(x, loc, who);
   check_geometry(c, x, loc, geom, transpose, who);
   const Shape y_shape = with_spatial(c.batch, transpose ? geom.big : geom.small, c.c_out);
-  check_flipout_arguments(x, loc, delta, sign_in, sign_out, y_shape, who);
+  check_flipout_arguments(x, loc, delta, sign_in, sign_out, bias, y_shape, who);
   auto plain = [&](const Var& input, const Var& kernel) {
     return transpose ? conv_transpose(input, kernel, geom) : convolution(input, kernel, geom);
   };
-  if (thin(transpose, c)) return plain(x, loc) + plain(x * constant(sign_in), delta) * constant(sign_out);
+  if (thin(transpose, c)) {
+    const Var y = plain(x, loc) + plain(x * constant(sign_in), delta) * constant(sign_out);
+    return bias.defined() ? y + bias : y;
+  }
   checked_tensor_bytes(y_shape, x.dtype(), who);
   const auto conv = std::make_shared<const GemmConv>(transpose, kernels::to_geo3(geom), c);
-  const Tensor xv = x.value(), lv = loc.value(), dv = delta.value();
+  const Tensor xv = x.value(), lv = loc.value(), dv = delta.value(), bv = bias.defined() ? bias.value() : Tensor();
   const bool need_x = x.requires_grad(), need_loc = loc.requires_grad(), need_delta = delta.requires_grad();
+  const bool need_bias = bias.defined() && bias.requires_grad();
   const Tensor x_signed = tensor_ops::mul(xv, sign_in);
   Tensor y = Tensor::empty(y_shape, xv.dtype());
   TAPIR_DISPATCH(xv.dtype(), T, {
-    conv->forward(xv.data<T>(), lv.data<T>(), y.data<T>());
+    conv->forward(xv.data<T>(), lv.data<T>(), y.data<T>(), /*accumulate=*/false, static_cast<const T*>(nullptr),
+                  bias.defined() ? bv.data<T>() : nullptr);
     conv->forward(x_signed.data<T>(), dv.data<T>(), y.data<T>(), /*accumulate=*/true, sign_out.data<T>());
   });
   const Tensor x_kept = need_loc ? xv : Tensor(), x_signed_kept = need_delta ? x_signed : Tensor();
   const Tensor s_in = sign_in, s_out = sign_out;
   const Shape x_shape = x.shape(), w_shape = loc.shape();
-  return custom_op(who, y, {x, loc, delta}, [=](const Tensor& gy) {
-    Tensor dx, dloc, ddelta;
+  std::vector<Var> inputs{x, loc, delta};
+  if (bias.defined()) inputs.push_back(bias);
+  const std::size_t c_out = c.c_out;
+  return custom_op(who, y, inputs, [=](const Tensor& gy) {
+    Tensor dx, dloc, ddelta, dbias;
     const Tensor gy_signed = tensor_ops::mul(gy, s_out);
     TAPIR_DISPATCH(gy.dtype(), T, {
       if (need_x) {
@@ -79,20 +92,23 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
         conv->kernel_grad(x_signed_kept.data<T>(), gy_signed.data<T>(), ddelta.data<T>());
       }
     });
-    return std::vector<Tensor>{dx, dloc, ddelta};
+    if (need_bias) dbias = tensor_ops::sum_to(gy, {c_out});
+    std::vector<Tensor> grads{dx, dloc, ddelta};
+    if (inputs.size() == 4) grads.push_back(dbias);
+    return grads;
   });
 }
 
 }  // namespace
 
 Var flipout_convolution(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-                        const Tensor& sign_out, const ConvGeometry& geometry) {
-  return flipout(/*transpose=*/false, x, loc, delta, sign_in, sign_out, geometry);
+                        const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias) {
+  return flipout(/*transpose=*/false, x, loc, delta, sign_in, sign_out, geometry, bias);
 }
 
 Var flipout_conv_transpose(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-                           const Tensor& sign_out, const ConvGeometry& geometry) {
-  return flipout(/*transpose=*/true, x, loc, delta, sign_in, sign_out, geometry);
+                           const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias) {
+  return flipout(/*transpose=*/true, x, loc, delta, sign_in, sign_out, geometry, bias);
 }
 
 }  // namespace tapir

@@ -13,18 +13,15 @@ Var Flipout::estimate(const Var& x, const KernelCall& call, const Var& kernel, c
   // Draws (2) r_in, (3) ε, (4) r_out are taken even without a kernel, so the stream's position
   // after a call does not depend on the posterior_value_fn.
   const RandomStream s_in = seeds_.next(), s_eps = seeds_.next(), s_out = seeds_.next();
-  Var y = x;
-  if (kernel.defined()) {
-    const auto q = posterior_normal(0, true);
-    const Shape in_signs = applier_.sign_shape(x.shape(), sign_mode_);
-    const Tensor r_in = random::rademacher(in_signs, dtype_, s_in, ExampleOffsetGuard::first_element(in_signs));
-    const Tensor eps = random::normal(applier_.kernel_shape(), dtype_, s_eps);
-    const Shape out_signs = applier_.sign_shape(call.output_shape, sign_mode_);
-    const Tensor r_out = random::rademacher(out_signs, dtype_, s_out, ExampleOffsetGuard::first_element(out_signs));
-    // loc ⊛ x + r_out ⊙ ((scale ⊙ ε) ⊛ (r_in ⊙ x))
-    y = applier_.apply_flipout(x, q->loc(), q->scale() * constant(eps), r_in, r_out, call);
-  }
-  return bias.defined() ? y + bias : y;
+  if (!kernel.defined()) return bias.defined() ? x + bias : x;
+  const auto q = posterior_normal(0, true);
+  const Shape in_signs = applier_.sign_shape(x.shape(), sign_mode_);
+  const Tensor r_in = random::rademacher(in_signs, dtype_, s_in, ExampleOffsetGuard::first_element(in_signs));
+  const Tensor eps = random::normal(applier_.kernel_shape(), dtype_, s_eps);
+  const Shape out_signs = applier_.sign_shape(call.output_shape, sign_mode_);
+  const Tensor r_out = random::rademacher(out_signs, dtype_, s_out, ExampleOffsetGuard::first_element(out_signs));
+  // loc ⊛ x + r_out ⊙ ((scale ⊙ ε) ⊛ (r_in ⊙ x)) + bias
+  return applier_.apply_flipout(x, q->loc(), q->scale() * constant(eps), r_in, r_out, call, bias);
 }
 
 }  // namespace tapir::nn

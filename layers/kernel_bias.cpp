@@ -227,14 +227,16 @@ Var KernelApplier::apply(const Var& x, const Var& kernel, const KernelCall& call
 }
 
 Var KernelApplier::apply_flipout(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-                                 const Tensor& sign_out, const KernelCall& call) const {
+                                 const Tensor& sign_out, const KernelCall& call, const Var& bias) const {
   const bool elementwise_signs = sign_in.shape() == x.shape() && sign_out.shape() == call.output_shape;
-  if (op_ == KernelOp::affine || !elementwise_signs)
-    return apply(x, loc, call) + apply(x * constant(sign_in), delta, call) * constant(sign_out);
+  if (op_ == KernelOp::affine || !elementwise_signs) {
+    const Var y = apply(x, loc, call) + apply(x * constant(sign_in), delta, call) * constant(sign_out);
+    return bias.defined() ? y + bias : y;
+  }
   auto as_conv = [&](const Var& k) { return k.shape() == conv_kernel_shape_ ? k : reshape(k, conv_kernel_shape_); };
   return op_ == KernelOp::convolution
-             ? tapir::flipout_convolution(x, as_conv(loc), as_conv(delta), sign_in, sign_out, call.geometry)
-             : tapir::flipout_conv_transpose(x, as_conv(loc), as_conv(delta), sign_in, sign_out, call.geometry);
+             ? tapir::flipout_convolution(x, as_conv(loc), as_conv(delta), sign_in, sign_out, call.geometry, bias)
+             : tapir::flipout_conv_transpose(x, as_conv(loc), as_conv(delta), sign_in, sign_out, call.geometry, bias);
 }
 
 Shape KernelApplier::sign_shape(const Shape& s, SignMode mode) const {

@@ -172,7 +172,8 @@ void pack_weight(T* dst, const GatherPlan& p, const T* w, WeightRead read, long 
 // two-vector tile).
 template <class T, std::size_t NV>
 inline void indirect_tile(long taps, long channels, const T* const* rows, const T* __restrict b, T beta,
-                          T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m, std::size_t n) {
+                          T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m, std::size_t n,
+                          const T* bias) {
   using S = GemmShape<T>;
   using B = xsimd::batch<T>;
   constexpr std::size_t W = S::W, MR = S::MR;
@@ -201,14 +202,14 @@ inline void indirect_tile(long taps, long channels, const T* const* rows, const 
       b += NV * W;
     }
   }
-  store_tile<T>(acc0, acc1, T(1), beta, c_rows, s_rows, j0, m, n);  // NV == 1: n <= W, acc1 stays 0
+  store_tile<T>(acc0, acc1, T(1), beta, c_rows, s_rows, j0, m, n, bias);  // NV == 1: n <= W, acc1 stays 0
 }
 
-// out (+)= s_out ⊙ patches(src) @ B by indirect tiles: B (the whole weight, K x N) is packed
-// once, the patches never are.
+// out (+)= s_out ⊙ patches(src) @ B + bias by indirect tiles: B (the whole weight, K x N) is
+// packed once, the patches never are.
 template <class T, std::size_t NV>
 void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, const T* w, WeightRead read,
-                         long out_channels, T* out, bool accumulate, const T* s_out) {
+                         long out_channels, T* out, bool accumulate, const T* s_out, const T* bias) {
   using S = GemmShape<T>;
   constexpr std::size_t MR = S::MR, NR = NV * S::W;
   const std::size_t M = static_cast<std::size_t>(plan.rows()), N = static_cast<std::size_t>(out_channels);
@@ -264,7 +265,7 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
             scale_rows[i] = s_out ? s_out + off : nullptr;
           }
           indirect_tile<T, NV>(taps, channels, ind + (ir / MR) * taps * MR, bp + p * K * NR, beta, c_rows,
-                           s_out ? scale_rows : nullptr, j0, m, n);
+                           s_out ? scale_rows : nullptr, j0, m, n, bias);
         }
       }
     }
@@ -319,7 +320,7 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
 // the channels on the SIMD lanes. wt[u, j, c] holds W for output channel j, source channel c.
 template <class T>
 void thin_output_patch_product(const GatherPlan& plan, const T* src, long channels, const T* w, WeightRead read,
-                               long out_channels, T* out, bool accumulate, const T* s_out) {
+                               long out_channels, T* out, bool accumulate, const T* s_out, const T* bias) {
   using B = xsimd::batch<T>;
   constexpr long W = static_cast<long>(B::size);
   const long taps = plan.taps(), R = plan.rows();
@@ -351,7 +352,7 @@ void thin_output_patch_product(const GatherPlan& plan, const T* src, long channe
       acc.store_aligned(lanes);
       T value = tail;
       for (long l = 0; l < W; ++l) value += lanes[l];
-      const T scaled = s_out ? s_out[o + j] * value : value;
+      const T scaled = (s_out ? s_out[o + j] * value : value) + (bias ? bias[j] : T(0));
       out[o + j] = accumulate ? out[o + j] + scaled : scaled;
     }
   }
@@ -395,20 +396,22 @@ std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* wh
 
 template <class T>
 void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T* w, WeightRead read,
-                long out_channels, T* out, bool accumulate, const T* s_out) {
+                long out_channels, T* out, bool accumulate, const T* s_out, const T* bias) {
   const long M = plan.rows(), K = plan.taps() * src_channels;
   if (M == 0 || out_channels == 0) return;
-  if (K == 0) {  // a stride phase that no tap reaches
-    if (!accumulate)
-      for (long r = 0; r < M; ++r) std::fill_n(out + out_pixel(plan, r) * out_channels, out_channels, T(0));
+  if (K == 0) {  // a stride phase that no tap reaches: the product is 0
+    for (long r = 0; r < M; ++r) {
+      T* o = out + out_pixel(plan, r) * out_channels;
+      for (long j = 0; j < out_channels; ++j) o[j] = (accumulate ? o[j] : T(0)) + (bias ? bias[j] : T(0));
+    }
     return;
   }
   if (out_channels <= kThinChannels)
-    thin_output_patch_product(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
+    thin_output_patch_product(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
   else if (out_channels <= static_cast<long>(GemmShape<T>::W))
-    indirect_patch_gemm<T, 1>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
+    indirect_patch_gemm<T, 1>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
   else
-    indirect_patch_gemm<T, 2>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out);
+    indirect_patch_gemm<T, 2>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
 }
 
 namespace {
@@ -470,7 +473,8 @@ void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, c
 }
 
 #define TAPIR_CONV_GEMM(T)                                                                                  \
-  template void patch_gemm<T>(const GatherPlan&, const T*, long, const T*, WeightRead, long, T*, bool, const T*); \
+  template void patch_gemm<T>(const GatherPlan&, const T*, long, const T*, WeightRead, long, T*, bool, const T*,   \
+                              const T*);                                                                         \
   template void conv_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);                      \
   template void conv_transpose_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);
 TAPIR_CONV_GEMM(float)

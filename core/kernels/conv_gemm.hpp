@@ -60,11 +60,12 @@ std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* wh
 /// channel. as_is: k = c_in, j = c_out (forward ops); transposed: k = c_out, j = c_in (input gradients).
 enum class WeightRead { as_is, transposed };
 
-/// out[row pixel, j] = (accumulate ? out : 0) + s_out ⊙ sum_{u, k} src[source pixel, k] W(u, k, j)
-/// for the rows of `plan`; `s_out` (like out) may be null.
+/// out[row pixel, j] = (accumulate ? out : 0) + s_out ⊙ sum_{u, k} src[source pixel, k] W(u, k, j) + bias[j]
+/// for the rows of `plan`; `s_out` (like out) and `bias` (out_channels values) may be null.
 template <class T>
 void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T* w, WeightRead read,
-                long out_channels, T* out, bool accumulate = false, const T* s_out = nullptr);
+                long out_channels, T* out, bool accumulate = false, const T* s_out = nullptr,
+                const T* bias = nullptr);
 
 /// Convolution's kernel gradient on the small-row plan (x on the big side, dy on the small side):
 /// dw[t, c_in, c_out] = sum_{n, o} x[n, p(o, t), c_in] dy[n, o, c_out].

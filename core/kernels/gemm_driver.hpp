@@ -83,11 +83,12 @@ struct NoScale {
 };
 
 /// The epilogue of a register tile: C rows i < m, columns j0..j0+n:
-/// c = beta * c + s ⊙ (alpha * acc), s = 1 where s_rows is null; beta == 0 never reads c.
+/// c = beta * c + s ⊙ (alpha * acc) + bias, s = 1 where s_rows is null, bias (one value per
+/// column, indexed from 0) = 0 where null; beta == 0 never reads c.
 template <class T>
 inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1, T alpha, T beta,
                        T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m,
-                       std::size_t n) {
+                       std::size_t n, const T* bias = nullptr) {
   using B = xsimd::batch<T>;
   constexpr std::size_t W = GemmShape<T>::W;
   const B va(alpha), vb(beta);
@@ -103,6 +104,10 @@ inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1,
         r0 = xsimd::fma(vb, B::load_unaligned(c), r0);
         r1 = xsimd::fma(vb, B::load_unaligned(c + W), r1);
       }
+      if (bias) {
+        r0 += B::load_unaligned(bias + j0);
+        r1 += B::load_unaligned(bias + j0 + W);
+      }
       r0.store_unaligned(c);
       r1.store_unaligned(c + W);
     }
@@ -115,6 +120,8 @@ inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1,
       if (s_rows)
         for (std::size_t j = 0; j < n; ++j) tile[j] *= s_rows[i][j0 + j];
       for (std::size_t j = 0; j < n; ++j) c[j] = beta != T(0) ? beta * c[j] + tile[j] : tile[j];
+      if (bias)
+        for (std::size_t j = 0; j < n; ++j) c[j] += bias[j0 + j];
     }
   }
 }

@@ -34,21 +34,23 @@ Shape output_shape(const FlipoutCase& c, const ConvGeometry& g) {
 }
 
 Var composed(const FlipoutCase& c, const Var& x, const Var& loc, const Var& delta, const Tensor& s_in,
-             const Tensor& s_out, const ConvGeometry& g) {
+             const Tensor& s_out, const ConvGeometry& g, const Var& bias = Var()) {
   auto op = [&](const Var& a, const Var& k) { return c.transpose ? conv_transpose(a, k, g) : convolution(a, k, g); };
-  return op(x, loc) + op(x * constant(s_in), delta) * constant(s_out);
+  const Var y = op(x, loc) + op(x * constant(s_in), delta) * constant(s_out);
+  return bias.defined() ? y + bias : y;
 }
 
 Var fused(const FlipoutCase& c, const Var& x, const Var& loc, const Var& delta, const Tensor& s_in,
-          const Tensor& s_out, const ConvGeometry& g) {
-  return c.transpose ? flipout_conv_transpose(x, loc, delta, s_in, s_out, g)
-                     : flipout_convolution(x, loc, delta, s_in, s_out, g);
+          const Tensor& s_out, const ConvGeometry& g, const Var& bias = Var()) {
+  return c.transpose ? flipout_conv_transpose(x, loc, delta, s_in, s_out, g, bias)
+                     : flipout_convolution(x, loc, delta, s_in, s_out, g, bias);
 }
 
 // GEMM-engine shapes (channels above the thin threshold), one thin one, ranks 1-3, strides 1-2.
 const FlipoutCase kCases[] = {
     {true, {2, 5, 5, 7}, {3, 3, 7, 9}, 2, "SAME"},  {false, {2, 6, 5, 7}, {3, 3, 7, 9}, 2, "SAME"},
     {true, {1, 6, 9}, {4, 9, 6}, 3, "VALID"},       {false, {3, 9, 6}, {2, 6, 17}, 1, "VALID"},
+    {true, {2, 4, 9}, {2, 9, 6}, 3, "VALID"},  // stride 3 > filter 2: a phase no tap reaches (bias only)
     {true, {1, 3, 3, 2, 5}, {2, 2, 2, 5, 6}, 2, "SAME"},
     {true, {2, 4, 4, 6}, {3, 3, 6, 2}, 2, "SAME"},  // thin c_out: the composed path
 };
@@ -59,34 +61,41 @@ TEST_SUITE("core/flipout_conv") {
 
 TEST_CASE("values equal the composed ops; gradients pass gradcheck (float64)") {
   int seed = 1;
-  for (const FlipoutCase& c : kCases) {
+  for (const FlipoutCase& c : kCases)
+    for (bool with_bias : {false, true}) {
     const ConvGeometry g = geometry_of(c);
     const Shape ys = output_shape(c, g);
     CAPTURE(shape_str(c.x));
     CAPTURE(shape_str(c.kernel));
     CAPTURE(c.transpose);
+    CAPTURE(with_bias);
     const Tensor s_in = random::rademacher(c.x, DType::float64, RandomStream(seed, 1));
     const Tensor s_out = random::rademacher(ys, DType::float64, RandomStream(seed, 2));
-    const Ts in{testing::random_tensor(c.x, seed), testing::random_tensor(c.kernel, seed + 100),
-                testing::random_tensor(c.kernel, seed + 200)};
+    Ts in{testing::random_tensor(c.x, seed), testing::random_tensor(c.kernel, seed + 100),
+          testing::random_tensor(c.kernel, seed + 200)};
+    if (with_bias) in.push_back(testing::random_tensor({c.kernel.back()}, seed + 300));
     ++seed;
-    const Var want = composed(c, constant(in[0]), constant(in[1]), constant(in[2]), s_in, s_out, g);
-    const Var got = fused(c, constant(in[0]), constant(in[1]), constant(in[2]), s_in, s_out, g);
+    auto bias_of = [&](const auto& v) { return with_bias ? Var(v[3]) : Var(); };
+    const Var cb = with_bias ? constant(in[3]) : Var();
+    const Var want = composed(c, constant(in[0]), constant(in[1]), constant(in[2]), s_in, s_out, g, cb);
+    const Var got = fused(c, constant(in[0]), constant(in[1]), constant(in[2]), s_in, s_out, g, cb);
     REQUIRE(got.shape() == want.shape());
     double worst = 0;
     for (std::size_t i = 0; i < want.value().size(); ++i)
       worst = std::max(worst, std::fabs(got.value().at(i) - want.value().at(i)));
     CHECK(worst < 1e-12);
-    CHECK_GRADCHECK([&](auto& v) { return fused(c, v[0], v[1], v[2], s_in, s_out, g); }, in);
-    // and the gradients equal the composed ops' (all three, including delta's)
+    CHECK_GRADCHECK([&](auto& v) { return fused(c, v[0], v[1], v[2], s_in, s_out, g, bias_of(v)); }, in);
+    // and the gradients equal the composed ops' (all of them, including delta's and the bias's)
     Ts grads[2];
     for (int which = 0; which < 2; ++which) {
       Var x = parameter(in[0]), loc = parameter(in[1]), delta = parameter(in[2]);
-      const Var y = which ? fused(c, x, loc, delta, s_in, s_out, g) : composed(c, x, loc, delta, s_in, s_out, g);
+      Var bias = with_bias ? parameter(in[3]) : Var();
+      const Var y = which ? fused(c, x, loc, delta, s_in, s_out, g, bias) : composed(c, x, loc, delta, s_in, s_out, g, bias);
       backward(sum(y * constant(testing::random_tensor(ys, 77))));
       grads[which] = {x.grad(), loc.grad(), delta.grad()};
+      if (with_bias) grads[which].push_back(bias.grad());
     }
-    for (int k = 0; k < 3; ++k)
+    for (std::size_t k = 0; k < grads[0].size(); ++k)
       for (std::size_t i = 0; i < grads[0][k].size(); ++i) CHECK(std::fabs(grads[1][k].at(i) - grads[0][k].at(i)) < 1e-12);
   }
 }
@@ -105,6 +114,8 @@ TEST_CASE("bad arguments are typed errors naming the argument and the shapes") {
                        doctest::Contains("sign_out"), ShapeError);
   CHECK_THROWS_WITH_AS(flipout_conv_transpose(x, k, k, s_in, s_out.astype(DType::float64), g),
                        doctest::Contains("float64"), ShapeError);
+  CHECK_THROWS_WITH_AS(flipout_conv_transpose(x, k, k, s_in, s_out, g, constant(Tensor::zeros({8}, DType::float32))),
+                       doctest::Contains("bias [8]"), ShapeError);
   CHECK_THROWS_AS(flipout_convolution(x, k, k, s_in, s_out, g), ShapeError);  // a conv-T geometry
 }
 
