@@ -66,7 +66,7 @@ static Var convolution_checked(const Var& x, const Var& kernel, const ConvCall& 
   const bool need_x = x.requires_grad(), need_w = kernel.requires_grad();
   const Shape x_shape = xs, w_shape = kernel.shape();
   const long images = static_cast<long>(c.images), c_in = static_cast<long>(c.c_in), c_out = static_cast<long>(c.c_out);
-  if (c_in <= kernels::kThinChannels) {  // direct kernels: the kernel is already [tap, thin, wide]
+  if (thin(/*transpose=*/false, c)) {  // direct kernels: the kernel is already [tap, thin, wide]
     Tensor y = Tensor::empty(with_spatial(c.batch, geom.small, c.c_out), xv.dtype());
     TAPIR_DISPATCH(xv.dtype(), T, kernels::gather_to_small<T>(xv.data<T>(), wv.data<T>(), g, images, c_in, c_out, y.data<T>()));
     return custom_op("convolution", y, {x, kernel}, [=](const Tensor& gy) {
@@ -112,8 +112,7 @@ static Var conv_transpose_checked(const Var& x, const Var& kernel, const ConvCal
   const bool need_x = x.requires_grad(), need_w = kernel.requires_grad();
   const Shape x_shape = xs, w_shape = kernel.shape();
   const long images = static_cast<long>(c.images), c_in = static_cast<long>(c.c_in), c_out = static_cast<long>(c.c_out);
-  if (c.c_out <= static_cast<std::size_t>(kernels::kThinChannels)) {
-    // direct kernels on Wt[tap, c_out (thin), c_in (wide)]
+  if (thin(/*transpose=*/true, c)) {  // direct kernels on Wt[tap, c_out (thin), c_in (wide)]
     const Tensor wt = tensor_ops::permute(kernel.value().reshape({taps, c.c_in, c.c_out}), {0, 2, 1});
     Tensor y = Tensor::empty(with_spatial(c.batch, geom.big, c.c_out), xv.dtype());
     TAPIR_DISPATCH(xv.dtype(), T, kernels::gather_to_big<T>(xv.data<T>(), wt.data<T>(), g, images, c_out, c_in, y.data<T>()));

@@ -72,11 +72,13 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
   const Tensor s_in = sign_in, s_out = sign_out;
   const Shape x_shape = x.shape(), w_shape = loc.shape();
   std::vector<Var> inputs{x, loc, delta};
-  if (bias.defined()) inputs.push_back(bias);
+  const bool with_bias = bias.defined();
+  if (with_bias) inputs.push_back(bias);
   const std::size_t c_out = c.c_out;
   return custom_op(who, y, inputs, [=](const Tensor& gy) {
     Tensor dx, dloc, ddelta, dbias;
-    const Tensor gy_signed = tensor_ops::mul(gy, s_out);
+    // s_out ⊙ dy feeds the second products only (dx's and delta's)
+    const Tensor gy_signed = need_x || need_delta ? tensor_ops::mul(gy, s_out) : Tensor();
     TAPIR_DISPATCH(gy.dtype(), T, {
       if (need_x) {
         dx = Tensor::empty(x_shape, gy.dtype());
@@ -94,7 +96,7 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
     });
     if (need_bias) dbias = tensor_ops::sum_to(gy, {c_out});
     std::vector<Tensor> grads{dx, dloc, ddelta};
-    if (inputs.size() == 4) grads.push_back(dbias);
+    if (with_bias) grads.push_back(dbias);
     return grads;
   });
 }

@@ -216,10 +216,7 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
   const long taps = plan.taps();
   const std::size_t K = static_cast<std::size_t>(taps * channels);
   const std::size_t n_panels = (N + NR - 1) / NR;
-  int threads = 1;
-#ifdef _OPENMP
-  if (static_cast<double>(M) * N * K >= 1 << 18) threads = omp_get_max_threads();
-#endif
+  const int threads = gemm_threads(M, N, K);
   const RowBlocks row_split = row_blocks(M, S::MC, MR, threads);
   const std::size_t MB = row_split.size, blocks = row_split.count, n_splits = row_split.column_splits;
   static thread_local Scratch<T> b_scratch;

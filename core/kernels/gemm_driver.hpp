@@ -60,6 +60,15 @@ template <class T> class Scratch {
   std::size_t cap_ = 0;
 };
 
+/// Threads for a product of M x N x K: one for tiny products, which are not worth waking a
+/// second thread; the OpenMP maximum otherwise.
+inline int gemm_threads(std::size_t M, std::size_t N, std::size_t K) {
+#ifdef _OPENMP
+  if (static_cast<double>(M) * N * K >= 1 << 18) return omp_get_max_threads();
+#endif
+  return 1;
+}
+
 /// M rows in blocks of about `mc` rows (a multiple of `mr`), as many blocks as a multiple of the
 /// threads so that they spread evenly; with fewer blocks than threads the columns are split too.
 struct RowBlocks {
@@ -170,11 +179,7 @@ void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, P
     }
     return;
   }
-  int threads = 1;
-#ifdef _OPENMP
-  // tiny products are not worth waking a second thread
-  if (static_cast<double>(M) * N * K >= 1 << 18) threads = omp_get_max_threads();
-#endif
+  const int threads = gemm_threads(M, N, K);
   const RowBlocks blocks = row_blocks(M, S::MC, MR, threads);
   const std::size_t MC = blocks.size, m_blocks = blocks.count, n_splits = blocks.column_splits;
 
