@@ -95,6 +95,28 @@ class RowSource {
   const long* rel_;
 };
 
+// The plan's rows in order from row r, for loops that visit consecutive rows: one division at
+// the start instead of two per row (they cost as much as a short tile's arithmetic).
+class RowCursor {
+ public:
+  RowCursor(const GatherPlan& p, long r) : p_(p), image_(r / p.rows_per_image), q_(r % p.rows_per_image) {}
+  long out_pixel() const { return image_ * p_.out_image_pixels + p_.out_pixel[q_]; }
+  long source(long u) const {  // -1: outside the image
+    const long rel = p_.src_pixel[q_ * p_.taps() + u];
+    return rel < 0 ? -1 : image_ * p_.src_image_pixels + rel;
+  }
+  void next() {
+    if (++q_ == p_.rows_per_image) {
+      q_ = 0;
+      ++image_;
+    }
+  }
+
+ private:
+  const GatherPlan& p_;
+  long image_, q_;
+};
+
 // dst[0..len) = src[off..off + len), or zeros where off < 0 (outside the image).
 template <class T>
 inline void copy_run(T* dst, const T* src, long off, long len) {
@@ -113,8 +135,8 @@ void pack_patch_column_rows(T* dst, const GatherPlan& p, const T* src, long chan
                             std::size_t r1) {
   constexpr long NR = static_cast<long>(GemmShape<T>::NR);
   const long panels = (static_cast<long>(nc) + NR - 1) / NR;
-  for (std::size_t k = r0; k < r1; ++k) {
-    const RowSource rs(p, static_cast<long>(k0 + k));
+  RowCursor rs(p, static_cast<long>(k0 + r0));
+  for (std::size_t k = r0; k < r1; ++k, rs.next()) {
     T* row = dst + k * NR;  // panel q's row k is at row + q * kc * NR
     const long panel_step = static_cast<long>(kc) * NR;
     T* d = row;      // where column j goes
@@ -122,7 +144,7 @@ void pack_patch_column_rows(T* dst, const GatherPlan& p, const T* src, long chan
     long j = 0;
     const long end = static_cast<long>(nc);
     long u = static_cast<long>(jc) / channels, c = static_cast<long>(jc) % channels;
-    long px = rs.pixel(u);
+    long px = rs.source(u);
     while (j < end) {
       // a run within one tap's channels and within one panel
       const long run = std::min({channels - c, end - j, NR - in_panel});
@@ -138,7 +160,7 @@ void pack_patch_column_rows(T* dst, const GatherPlan& p, const T* src, long chan
       if (c == channels && j < end) {
         ++u;
         c = 0;
-        px = rs.pixel(u);
+        px = rs.source(u);
       }
     }
     T* last = row + (panels - 1) * static_cast<long>(kc) * NR;  // zero the last panel's columns >= nc
@@ -179,6 +201,12 @@ inline void indirect_tile(long taps, long channels, const T* const* rows, const 
   constexpr std::size_t W = S::W, MR = S::MR;
   static_assert(NV == 1 || NV == 2, "one or two vectors per tile row");
   B acc0[MR], acc1[MR];
+  // the output rows are written after every tap: fetch their lines now (with intent to write), so
+  // that the stores do not wait on memory — for big outputs they are not in cache
+  for (std::size_t i = 0; i < m; ++i) {
+    __builtin_prefetch(c_rows[i] + j0, 1);
+    __builtin_prefetch(c_rows[i] + j0 + n - 1, 1);
+  }
 #pragma GCC unroll 12
   for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = B(T(0));
   for (long u = 0; u < taps; ++u) {
@@ -225,11 +253,19 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
   const T beta = accumulate ? T(1) : T(0);
 #pragma omp parallel num_threads(threads)
   {
+    // the weights in chunks of rows, so that both threads pack even when there is one panel
+    constexpr std::size_t chunk = 64;
+    const std::size_t chunks = (K + chunk - 1) / chunk;
 #pragma omp for schedule(static)
-    for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(n_panels); ++p)
-      pack_weight<T, NR>(bp + p * K * NR, plan, w, read, channels, out_channels, p * NR, std::min(NR, N - p * NR), 0, K);
+    for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(n_panels * chunks); ++q) {
+      const std::size_t p = static_cast<std::size_t>(q) / chunks, k0 = (static_cast<std::size_t>(q) % chunks) * chunk;
+      pack_weight<T, NR>(bp + p * K * NR + k0 * NR, plan, w, read, channels, out_channels, p * NR,
+                         std::min(NR, N - p * NR), k0, std::min(chunk, K - k0));
+    }
     static thread_local Scratch<const T*> pointer_scratch;
+    static thread_local Scratch<long> offset_scratch;
     const T** ind = pointer_scratch.get(MB * static_cast<std::size_t>(taps));
+    long* out_off = offset_scratch.get(MB);
     T* c_rows[MR];
     const T* scale_rows[MR];
 #pragma omp for schedule(static)
@@ -238,28 +274,26 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
       const std::size_t mb = std::min(MB, M - i0);
       const std::size_t p_begin = n_panels * split / n_splits, p_end = n_panels * (split + 1) / n_splits;
       if (p_begin == p_end) continue;
-      // the indirection of this block: for tile r, tap u, row i: ind[(r * taps + u) * MR + i]
-      for (std::size_t ir = 0; ir < mb; ir += MR)
-        for (std::size_t i = 0; i < MR; ++i) {
-          const T** tile = ind + (ir / MR) * taps * MR;
-          if (ir + i >= mb) {
-            for (long u = 0; u < taps; ++u) tile[u * MR + i] = zeros.data();
-            continue;
-          }
-          const RowSource rs(plan, static_cast<long>(i0 + ir + i));
-          for (long u = 0; u < taps; ++u) {
-            const long px = rs.pixel(u);
-            tile[u * MR + i] = px < 0 ? zeros.data() : src + px * channels;
-          }
+      // the indirection of this block: for tile r, tap u, row i: ind[(r * taps + u) * MR + i];
+      // and the offset of each row's output pixel
+      RowCursor rows(plan, static_cast<long>(i0));
+      for (std::size_t r = 0; r < mb; ++r, rows.next()) {
+        const T** tile = ind + (r / MR) * taps * MR + r % MR;
+        for (long u = 0; u < taps; ++u) {
+          const long px = rows.source(u);
+          tile[u * static_cast<long>(MR)] = px < 0 ? zeros.data() : src + px * channels;
         }
+        out_off[r] = rows.out_pixel() * out_channels;
+      }
+      for (std::size_t r = mb; r % MR != 0; ++r)  // the last tile's missing rows read zeros
+        for (long u = 0; u < taps; ++u) ind[(r / MR) * taps * MR + u * static_cast<long>(MR) + r % MR] = zeros.data();
       for (std::size_t p = p_begin; p < p_end; ++p) {
         const std::size_t j0 = p * NR, n = std::min(NR, N - j0);
         for (std::size_t ir = 0; ir < mb; ir += MR) {
           const std::size_t m = std::min(MR, mb - ir);
           for (std::size_t i = 0; i < m; ++i) {
-            const long off = out_pixel(plan, static_cast<long>(i0 + ir + i)) * out_channels;
-            c_rows[i] = out + off;
-            scale_rows[i] = s_out ? s_out + off : nullptr;
+            c_rows[i] = out + out_off[ir + i];
+            scale_rows[i] = s_out ? s_out + out_off[ir + i] : nullptr;
           }
           indirect_tile<T, NV>(taps, channels, ind + (ir / MR) * taps * MR, bp + p * K * NR, beta, c_rows,
                            s_out ? scale_rows : nullptr, j0, m, n, bias);
@@ -425,10 +459,16 @@ void dense_transpose_patch_gemm(const GatherPlan& plan, const T* dense, long c_d
   gemm_driver<T, APanel::k_major, BPack::rows>(
       M, N, K, T(1), T(0),
       [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
-        for (std::size_t k = 0; k < kc; ++k) {
-          const long off = out_pixel(plan, static_cast<long>(k0 + k)) * c_dense + static_cast<long>(i0);
-          copy_run(dst + k * MR, dense, off, static_cast<long>(m));
-          std::fill(dst + k * MR + m, dst + (k + 1) * MR, T(0));
+        RowCursor rows(plan, static_cast<long>(k0));
+        for (std::size_t k = 0; k < kc; ++k, rows.next()) {
+          const T* s = dense + rows.out_pixel() * c_dense + static_cast<long>(i0);
+          T* d = dst + k * MR;
+          if (m == MR) {  // a fixed-length copy the compiler keeps in registers (no memmove call)
+            for (std::size_t i = 0; i < MR; ++i) d[i] = s[i];
+          } else {
+            for (std::size_t i = 0; i < m; ++i) d[i] = s[i];
+            for (std::size_t i = m; i < MR; ++i) d[i] = T(0);
+          }
         }
       },
       [&](T* dst, std::size_t jc, std::size_t nc, std::size_t k0, std::size_t kc, std::size_t r0, std::size_t r1) {

@@ -125,12 +125,22 @@ template <class T> void sum_to(const Tensor& in, Tensor& out) {
     if (rows && row == n) {
       const T* x = in.template data<T>();
       T* y = out.template data<T>();
-      std::copy(x, x + n, y);
       const std::size_t rows_count = in.size() / n;
-      for (std::size_t r = 1; r < rows_count; ++r) {
-        const T* xr = x + r * n;
+      // Threads take column blocks, and each column adds its rows in row order: the same bits
+      // at any thread count. A block is summed in a local buffer (no two threads write one line).
+      constexpr std::size_t block = 64 / sizeof(T) >= 8 ? 64 / sizeof(T) : 8;
+      const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>((n + block - 1) / block);
+#pragma omp parallel for schedule(static) if (in.size() >= kParallelGrain && blocks > 1)
+      for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+        const std::size_t j0 = static_cast<std::size_t>(b) * block, w = std::min(block, n - j0);
+        T acc[block];
+        std::copy(x + j0, x + j0 + w, acc);
+        for (std::size_t r = 1; r < rows_count; ++r) {
+          const T* xr = x + r * n + j0;
 #pragma omp simd
-        for (std::size_t j = 0; j < n; ++j) y[j] += xr[j];
+          for (std::size_t j = 0; j < w; ++j) acc[j] += xr[j];
+        }
+        std::copy(acc, acc + w, y + j0);
       }
       return;
     }

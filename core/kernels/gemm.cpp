@@ -1,12 +1,17 @@
 #include <tapir/core/kernels/gemm.hpp>
 
 #include "gemm_driver.hpp"
+#include "gemm_skinny.hpp"
 
 namespace tapir::kernels {
 
 template <class T>
 void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, T alpha,
           const T* A, std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+  if (N <= kSkinnyColumns && N > 0 && M > 0) {
+    skinny_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
   // op(A)(i, k) = A[i*lda + k] or A[k*lda + i]; op(B)(k, j) likewise.
   const std::size_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
   const std::size_t b_rs = trans_b ? 1 : ldb, b_cs = trans_b ? ldb : 1;

@@ -35,7 +35,9 @@ TEST_SUITE("core/kernels/gemm") {
 
 TEST_CASE("matches the triple loop on edge sizes and transposes") {
   const std::size_t sizes[][3] = {{1, 1, 1}, {12, 32, 7}, {13, 33, 1}, {11, 31, 385}, {25, 17, 3},
-                                  {100, 70, 50}, {481, 65, 20}, {37, 3100, 5}};
+                                  {100, 70, 50}, {481, 65, 20}, {37, 3100, 5},
+                                  // the skinny path (N <= 4): lane remainders along K and M
+                                  {32, 2, 6272}, {6272, 2, 32}, {33, 4, 47}, {17, 1, 31}, {5, 3, 0}, {40, 4, 1}};
   for (auto& s : sizes)
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
@@ -50,7 +52,28 @@ TEST_CASE("beta = 0 never reads C (NaN in C is overwritten)") {
   for (float v : c) CHECK(v == 6.f);
 }
 
+TEST_CASE("beta = 0 never reads C on the skinny path either") {
+  for (bool ta : {false, true}) {
+    std::vector<float> a(40 * 3, 1.f), b(3 * 2, 2.f), c(40 * 2, NAN);
+    kernels::gemm<float>(ta, false, 40, 2, 3, 1.f, a.data(), ta ? 40 : 3, b.data(), 2, 0.f, c.data(), 2);
+    for (float v : c) CHECK(v == 6.f);
+  }
+}
+
 TEST_CASE("bit-identical at 1 and 2 threads") {
+  for (bool ta : {false, true}) {  // the skinny path, both of its kernels
+    const std::size_t M = 3000, N = 3, K = 400;
+    const Tensor a = testing::random_tensor({M * K}, 3).astype(DType::float32);
+    const Tensor b = testing::random_tensor({K * N}, 4).astype(DType::float32);
+    std::vector<float> c1(M * N), c2(M * N);
+    const int saved = num_threads();
+    set_num_threads(1);
+    kernels::gemm<float>(ta, false, M, N, K, 1.f, a.data<float>(), ta ? M : K, b.data<float>(), N, 0.f, c1.data(), N);
+    set_num_threads(2);
+    kernels::gemm<float>(ta, false, M, N, K, 1.f, a.data<float>(), ta ? M : K, b.data<float>(), N, 0.f, c2.data(), N);
+    set_num_threads(saved);
+    CHECK(c1 == c2);
+  }
   const std::size_t M = 700, N = 300, K = 500;
   const Tensor a = testing::random_tensor({M * K}, 1).astype(DType::float32);
   const Tensor b = testing::random_tensor({K * N}, 2).astype(DType::float32);
