@@ -191,8 +191,13 @@ Tensor Tensor::clone() const {
 }
 
 Tensor Tensor::reshape(const Shape& shape) const {
-  // checked: a product that wraps around to size_ (e.g. [2, 2^63 + 3] for 6 elements) is refused
-  if (checked_numel(shape, "reshape: cannot reshape " + shape_str(shape_) + " into " + shape_str(shape)) != size_)
+  // checked: a product that wraps around to size_ (e.g. [2, 2^63 + 3] for 6 elements) is refused;
+  // the message is only built when it is needed (reshape runs on every step's hot path)
+  std::size_t count = 1;
+  bool wraps = false;
+  for (std::size_t d : shape) wraps = __builtin_mul_overflow(count, d, &count) || wraps;
+  if (wraps) checked_numel(shape, "reshape: cannot reshape " + shape_str(shape_) + " into " + shape_str(shape));
+  if (count != size_)
     throw ShapeError("reshape: cannot reshape " + shape_str(shape_) + " (" +
                      std::to_string(size_) + " elements) into " + shape_str(shape));
   if (shape.size() > kMaxRank)
