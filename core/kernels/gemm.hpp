@@ -4,6 +4,8 @@
 // Goto/BLIS design: B is packed into KC x NR row panels (shared by the threads), A into MR x KC
 // column panels (one buffer per thread), and an xsimd register-blocked micro-kernel performs
 // KC rank-1 updates of an MR x NR tile held in registers. Transposes are absorbed by packing.
+// Products with at most 4 columns (a dense layer down to a few units) take a skinny path instead:
+// dot products along K, or SIMD over M for A^T (kernels/gemm_skinny.hpp).
 // Each C element is summed in the same order whatever the thread count: results are
 // bit-identical at 1 and N threads. beta == 0 never reads C (it may hold garbage or NaN).
 #pragma once
