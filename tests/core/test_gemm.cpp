@@ -61,30 +61,23 @@ TEST_CASE("beta = 0 never reads C on the skinny path either") {
 }
 
 TEST_CASE("bit-identical at 1 and 2 threads") {
-  for (bool ta : {false, true}) {  // the skinny path, both of its kernels
-    const std::size_t M = 3000, N = 3, K = 400;
-    const Tensor a = testing::random_tensor({M * K}, 3).astype(DType::float32);
-    const Tensor b = testing::random_tensor({K * N}, 4).astype(DType::float32);
+  auto check = [](bool ta, std::size_t M, std::size_t N, std::size_t K) {
+    const Tensor a = testing::random_tensor({M * K}, 1).astype(DType::float32);
+    const Tensor b = testing::random_tensor({K * N}, 2).astype(DType::float32);
     std::vector<float> c1(M * N), c2(M * N);
     const int saved = num_threads();
-    set_num_threads(1);
-    kernels::gemm<float>(ta, false, M, N, K, 1.f, a.data<float>(), ta ? M : K, b.data<float>(), N, 0.f, c1.data(), N);
-    set_num_threads(2);
-    kernels::gemm<float>(ta, false, M, N, K, 1.f, a.data<float>(), ta ? M : K, b.data<float>(), N, 0.f, c2.data(), N);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      kernels::gemm<float>(ta, false, M, N, K, 1.f, a.data<float>(), ta ? M : K, b.data<float>(), N, 0.f,
+                           (threads == 1 ? c1 : c2).data(), N);
+    }
     set_num_threads(saved);
+    CAPTURE(ta); CAPTURE(M); CAPTURE(N); CAPTURE(K);
     CHECK(c1 == c2);
-  }
-  const std::size_t M = 700, N = 300, K = 500;
-  const Tensor a = testing::random_tensor({M * K}, 1).astype(DType::float32);
-  const Tensor b = testing::random_tensor({K * N}, 2).astype(DType::float32);
-  std::vector<float> c1(M * N), c2(M * N);
-  const int saved = num_threads();
-  set_num_threads(1);
-  kernels::gemm<float>(false, false, M, N, K, 1.f, a.data<float>(), K, b.data<float>(), N, 0.f, c1.data(), N);
-  set_num_threads(2);
-  kernels::gemm<float>(false, false, M, N, K, 1.f, a.data<float>(), K, b.data<float>(), N, 0.f, c2.data(), N);
-  set_num_threads(saved);
-  CHECK(c1 == c2);
+  };
+  check(false, 700, 300, 500);  // the packed register tiles
+  check(false, 3000, 3, 400);   // the skinny path, both of its kernels
+  check(true, 3000, 3, 400);
 }
 
 }
