@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include <tapir/core/shape_arith.hpp>
 
@@ -105,6 +106,8 @@ class RowCursor {
     const long rel = p_.src_pixel[q_ * p_.taps() + u];
     return rel < 0 ? -1 : image_ * p_.src_image_pixels + rel;
   }
+  const long* relative_sources() const { return p_.src_pixel.data() + q_ * p_.taps(); }  // -1: outside
+  long source_base() const { return image_ * p_.src_image_pixels; }
   void next() {
     if (++q_ == p_.rows_per_image) {
       q_ = 0;
@@ -188,12 +191,12 @@ void pack_weight(T* dst, const GatherPlan& p, const T* w, WeightRead read, long 
 }
 
 // MR x (NV vectors) register tile of the indirect GEMM: no A panel at all — row i reads its
-// values for tap u straight from the source image, through the pointer rows[u * MR + i] to
-// `channels` contiguous values (or to zeros); all taps accumulate in registers, and C is written
+// values for tap u straight from the source image, through the address rows[i * taps + u] of
+// `channels` contiguous values (or of zeros); all taps accumulate in registers, and C is written
 // once. NV = 1 serves outputs with at most one vector of channels (N = 16 would waste half of a
 // two-vector tile).
 template <class T, std::size_t NV>
-inline void indirect_tile(long taps, long channels, const T* const* rows, const T* __restrict b, T beta,
+inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, const T* __restrict b, T beta,
                           T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m, std::size_t n,
                           const T* bias, bool prefetch_taps) {
   using S = GemmShape<T>;
@@ -212,11 +215,12 @@ inline void indirect_tile(long taps, long channels, const T* const* rows, const 
   for (long u = 0; u < taps; ++u) {
     const T* a[MR];
 #pragma GCC unroll 12
-    for (std::size_t i = 0; i < MR; ++i) a[i] = rows[u * static_cast<long>(MR) + static_cast<long>(i)];
+    for (std::size_t i = 0; i < MR; ++i) a[i] = reinterpret_cast<const T*>(rows[static_cast<long>(i) * taps + u]);
     if (prefetch_taps && u + 1 < taps) {  // the next tap's rows, while this tap's FMAs run
-      const T* const* next = rows + (u + 1) * static_cast<long>(MR);
-      for (std::size_t i = 0; i < MR; ++i)
-        for (long c = 0; c < channels; c += 64 / static_cast<long>(sizeof(T))) __builtin_prefetch(next[i] + c);
+      for (std::size_t i = 0; i < MR; ++i) {
+        const T* next = reinterpret_cast<const T*>(rows[static_cast<long>(i) * taps + u + 1]);
+        for (long c = 0; c < channels; c += 64 / static_cast<long>(sizeof(T))) __builtin_prefetch(next + c);
+      }
     }
     for (long k = 0; k < channels; ++k) {
       const B b0 = B::load_aligned(b);
@@ -271,31 +275,36 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
       pack_weight<T, NR>(bp + p * K * NR + k0 * NR, plan, w, read, channels, out_channels, p * NR,
                          std::min(NR, N - p * NR), k0, std::min(chunk, K - k0));
     }
-    static thread_local Scratch<const T*> pointer_scratch;
+    static thread_local Scratch<std::uintptr_t> address_scratch;
     static thread_local Scratch<long> offset_scratch;
-    const T** ind = pointer_scratch.get(MB * static_cast<std::size_t>(taps));
+    std::uintptr_t* ind = address_scratch.get(MB * static_cast<std::size_t>(taps));
     long* out_off = offset_scratch.get(MB);
     T* c_rows[MR];
     const T* scale_rows[MR];
+    // addresses as integers, so that a row's taps are computed as one vector loop
+    const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
+    const std::uintptr_t src_at = reinterpret_cast<std::uintptr_t>(src);
+    const std::uintptr_t pixel_bytes = static_cast<std::uintptr_t>(channels) * sizeof(T);
 #pragma omp for schedule(static)
     for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(blocks * n_splits); ++t) {
       const std::size_t i0 = (t / n_splits) * MB, split = t % n_splits;
       const std::size_t mb = std::min(MB, M - i0);
       const std::size_t p_begin = n_panels * split / n_splits, p_end = n_panels * (split + 1) / n_splits;
       if (p_begin == p_end) continue;
-      // the indirection of this block: for tile r, tap u, row i: ind[(r * taps + u) * MR + i];
-      // and the offset of each row's output pixel
+      // the indirection of this block: row r, tap u at ind[r * taps + u] (rows of a tile are
+      // consecutive, so tile ir starts at ind + ir * taps); and each row's output pixel offset
       RowCursor rows(plan, static_cast<long>(i0));
       for (std::size_t r = 0; r < mb; ++r, rows.next()) {
-        const T** tile = ind + (r / MR) * taps * MR + r % MR;
-        for (long u = 0; u < taps; ++u) {
-          const long px = rows.source(u);
-          tile[u * static_cast<long>(MR)] = px < 0 ? zeros.data() : src + px * channels;
-        }
+        const long* rel = rows.relative_sources();
+        const std::uintptr_t base = src_at + static_cast<std::uintptr_t>(rows.source_base()) * pixel_bytes;
+        std::uintptr_t* row = ind + r * static_cast<std::size_t>(taps);
+#pragma omp simd
+        for (long u = 0; u < taps; ++u)
+          row[u] = rel[u] < 0 ? zero_at : base + static_cast<std::uintptr_t>(rel[u]) * pixel_bytes;
         out_off[r] = rows.out_pixel() * out_channels;
       }
       for (std::size_t r = mb; r % MR != 0; ++r)  // the last tile's missing rows read zeros
-        for (long u = 0; u < taps; ++u) ind[(r / MR) * taps * MR + u * static_cast<long>(MR) + r % MR] = zeros.data();
+        std::fill_n(ind + r * static_cast<std::size_t>(taps), taps, zero_at);
       for (std::size_t p = p_begin; p < p_end; ++p) {
         const std::size_t j0 = p * NR, n = std::min(NR, N - j0);
         for (std::size_t ir = 0; ir < mb; ir += MR) {
@@ -304,7 +313,7 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
             c_rows[i] = out + out_off[ir + i];
             scale_rows[i] = s_out ? s_out + out_off[ir + i] : nullptr;
           }
-          indirect_tile<T, NV>(taps, channels, ind + (ir / MR) * taps * MR, bp + p * K * NR, beta, c_rows,
+          indirect_tile<T, NV>(taps, channels, ind + ir * static_cast<std::size_t>(taps), bp + p * K * NR, beta, c_rows,
                            s_out ? scale_rows : nullptr, j0, m, n, bias, prefetch_taps);
         }
       }
