@@ -120,13 +120,21 @@ class RowCursor {
   long image_, q_;
 };
 
-// dst[0..len) = src[off..off + len), or zeros where off < 0 (outside the image).
+// dst[0..len) = src[off..off + len), or zeros where off < 0 (outside the image). Runs are a
+// tap's channels (often 16 or 32 values): copied in registers, not by a memmove call per run.
 template <class T>
 inline void copy_run(T* dst, const T* src, long off, long len) {
-  if (off < 0)
-    std::fill_n(dst, len, T(0));
-  else
-    std::copy_n(src + off, len, dst);
+  using B = xsimd::batch<T>;
+  constexpr long W = static_cast<long>(B::size);
+  long l = 0;
+  if (off < 0) {
+    for (; l + W <= len; l += W) B(T(0)).store_unaligned(dst + l);
+    for (; l < len; ++l) dst[l] = T(0);
+    return;
+  }
+  const T* s = src + off;
+  for (; l + W <= len; l += W) B::load_unaligned(s + l).store_unaligned(dst + l);
+  for (; l < len; ++l) dst[l] = s[l];
 }
 
 // Rows r0..r1 (of kc) of every NR-wide panel of the transposed patch matrix's column block
