@@ -198,28 +198,32 @@ void pack_weight(T* dst, const GatherPlan& p, const T* w, WeightRead read, long 
   }
 }
 
+// Rows of the indirect GEMM's register tile for NV vectors per row: 24 accumulators either way
+// (12 x 2, or 6 x 4 for wide outputs: half the broadcasts per FMA); 12 x 1 for outputs of at
+// most one vector (load-bound, but N = 16 would waste half of a wider tile).
+template <class T, std::size_t NV> constexpr std::size_t tile_rows() { return NV == 4 ? 6 : GemmShape<T>::MR; }
+
 // MR x (NV vectors) register tile of the indirect GEMM: no A panel at all — row i reads its
 // values for tap u straight from the source image, through the address rows[i * taps + u] of
 // `channels` contiguous values (or of zeros); all taps accumulate in registers, and C is written
-// once. NV = 1 serves outputs with at most one vector of channels (N = 16 would waste half of a
-// two-vector tile).
+// once. Each output value sums its taps and channels in the same order whatever the tile shape.
 template <class T, std::size_t NV>
 inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, const T* __restrict b, T beta,
                           T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m, std::size_t n,
                           const T* bias, bool prefetch_taps) {
-  using S = GemmShape<T>;
   using B = xsimd::batch<T>;
-  constexpr std::size_t W = S::W, MR = S::MR;
-  static_assert(NV == 1 || NV == 2, "one or two vectors per tile row");
-  B acc0[MR], acc1[MR];
+  constexpr std::size_t W = GemmShape<T>::W, MR = tile_rows<T, NV>();
+  static_assert(NV == 1 || NV == 2 || NV == 4, "one, two or four vectors per tile row");
+  constexpr std::size_t NA = NV < 2 ? 2 : NV;  // store_tile writes vector pairs: NV = 1 pairs with zeros
+  B acc[NA][MR];
   // the output rows are written after every tap: fetch their lines now (with intent to write), so
   // that the stores do not wait on memory — for big outputs they are not in cache
-  for (std::size_t i = 0; i < m; ++i) {
-    __builtin_prefetch(c_rows[i] + j0, 1);
-    __builtin_prefetch(c_rows[i] + j0 + n - 1, 1);
-  }
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; j += 64 / sizeof(T)) __builtin_prefetch(c_rows[i] + j0 + j, 1);
+#pragma GCC unroll 4
+  for (std::size_t v = 0; v < NA; ++v)
 #pragma GCC unroll 12
-  for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = B(T(0));
+    for (std::size_t i = 0; i < MR; ++i) acc[v][i] = B(T(0));
   for (long u = 0; u < taps; ++u) {
     const T* a[MR];
 #pragma GCC unroll 12
@@ -231,23 +235,20 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
       }
     }
     for (long k = 0; k < channels; ++k) {
-      const B b0 = B::load_aligned(b);
-      if constexpr (NV == 2) {
-        const B b1 = B::load_aligned(b + W);
+      B bv[NV];
+#pragma GCC unroll 4
+      for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_aligned(b + v * W);
 #pragma GCC unroll 12
-        for (std::size_t i = 0; i < MR; ++i) {
-          const B ai(a[i][k]);
-          acc0[i] = xsimd::fma(ai, b0, acc0[i]);
-          acc1[i] = xsimd::fma(ai, b1, acc1[i]);
-        }
-      } else {
-#pragma GCC unroll 12
-        for (std::size_t i = 0; i < MR; ++i) acc0[i] = xsimd::fma(B(a[i][k]), b0, acc0[i]);
+      for (std::size_t i = 0; i < MR; ++i) {
+        const B ai(a[i][k]);
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < NV; ++v) acc[v][i] = xsimd::fma(ai, bv[v], acc[v][i]);
       }
       b += NV * W;
     }
   }
-  store_tile<T>(acc0, acc1, T(1), beta, c_rows, s_rows, j0, m, n, bias);  // NV == 1: n <= W, acc1 stays 0
+  for (std::size_t v = 0; v < NA && v * W < n; v += 2)  // columns j0 + v W .. in pairs of vectors
+    store_tile<T>(acc[v], acc[v + 1], T(1), beta, c_rows, s_rows, j0 + v * W, m, std::min(n - v * W, 2 * W), bias);
 }
 
 // out (+)= s_out ⊙ patches(src) @ B + bias by indirect tiles: B (the whole weight, K x N) is
@@ -256,7 +257,7 @@ template <class T, std::size_t NV>
 void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, const T* w, WeightRead read,
                          long out_channels, T* out, bool accumulate, const T* s_out, const T* bias) {
   using S = GemmShape<T>;
-  constexpr std::size_t MR = S::MR, NR = NV * S::W;
+  constexpr std::size_t MR = tile_rows<T, NV>(), NR = NV * S::W;
   const std::size_t M = static_cast<std::size_t>(plan.rows()), N = static_cast<std::size_t>(out_channels);
   const long taps = plan.taps();
   const std::size_t K = static_cast<std::size_t>(taps * channels);
@@ -463,10 +464,13 @@ void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T
     }
     return;
   }
+  constexpr long W = static_cast<long>(GemmShape<T>::W);
   if (out_channels <= kThinChannels)
     thin_output_patch_product(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
-  else if (out_channels <= static_cast<long>(GemmShape<T>::W))
+  else if (out_channels <= W)
     indirect_patch_gemm<T, 1>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
+  else if ((out_channels + 4 * W - 1) / (4 * W) * 2 <= (out_channels + 2 * W - 1) / (2 * W))  // no more padding
+    indirect_patch_gemm<T, 4>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
   else
     indirect_patch_gemm<T, 2>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
 }

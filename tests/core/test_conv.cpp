@@ -202,6 +202,7 @@ TEST_CASE("the GEMM engine's edge cases match the reference (values and gradient
       {3, {3, 4, 2}, {2, 3, 1}, {2, 1, 3}, {1, 1, 1}, {1, 0, 2}, false, 5, 6, {2}},
       {2, {7, 7}, {5, 5}, {2, 2}, {1, 1}, {1, 1}, true, 33, 17, {1}},     // K = 825, not a multiple of KC
       {1, {40}, {1}, {1}, {1}, {}, true, 300, 5, {1}},                    // c_in > KC: a tap spans K blocks
+      {2, {5, 6}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, true, 20, 128, {1}},    // four-vector tiles, two panels, row remainders
   };
   int k = 3000;
   for (const Case& e : cases)
@@ -291,7 +292,7 @@ TEST_CASE("error rules, each a typed error naming the argument") {
 }
 
 TEST_CASE("bit-identical at 1 and 2 threads") {
-  // each engine path: the register tiles (one and two vectors), the thin-output dot products,
+  // each engine path: the register tiles (one, two and four vectors), the thin-output dot products,
   // the thin small-side kernel gradients, the packed kernel gradients
   struct Case {
     bool transpose;
@@ -300,6 +301,7 @@ TEST_CASE("bit-identical at 1 and 2 threads") {
   const Case cases[] = {
       {true, {4, 9, 9, 8}, {5, 5, 8, 6}},     {true, {4, 9, 9, 24}, {5, 5, 24, 40}}, {false, {4, 12, 12, 40}, {3, 3, 40, 2}},
       {true, {4, 5, 5, 2}, {4, 4, 2, 40}},    {false, {4, 12, 12, 24}, {3, 3, 24, 40}},
+      {false, {4, 12, 12, 24}, {3, 3, 24, 128}},
   };
   int seed = 5;
   for (const Case& c : cases) {
