@@ -5,6 +5,9 @@
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace tapir::kernels {
 
@@ -126,21 +129,24 @@ template <class T> void sum_to(const Tensor& in, Tensor& out) {
       const T* x = in.template data<T>();
       T* y = out.template data<T>();
       const std::size_t rows_count = in.size() / n;
-      // Threads take column blocks, and each column adds its rows in row order: the same bits
-      // at any thread count. A block is summed in a local buffer (no two threads write one line).
-      constexpr std::size_t block = 64 / sizeof(T) >= 8 ? 64 / sizeof(T) : 8;
-      const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>((n + block - 1) / block);
-#pragma omp parallel for schedule(static) if (in.size() >= kParallelGrain && blocks > 1)
-      for (std::ptrdiff_t b = 0; b < blocks; ++b) {
-        const std::size_t j0 = static_cast<std::size_t>(b) * block, w = std::min(block, n - j0);
-        T acc[block];
-        std::copy(x + j0, x + j0 + w, acc);
+      // Each thread takes one contiguous range of whole cache lines of columns, and each column
+      // adds its rows in row order: the same bits at any thread count, and one thread reads the
+      // rows in sequence. Ranges share no line of y.
+      constexpr std::size_t line = 64 / sizeof(T);
+      const std::size_t lines = (n + line - 1) / line;
+      int threads = 1;
+#ifdef _OPENMP
+      if (in.size() >= kParallelGrain) threads = static_cast<int>(std::min<std::size_t>(omp_get_max_threads(), lines));
+#endif
+#pragma omp parallel for schedule(static) num_threads(threads)
+      for (int t = 0; t < threads; ++t) {
+        const std::size_t j0 = lines * t / threads * line, j1 = std::min(n, lines * (t + 1) / threads * line);
+        std::copy(x + j0, x + j1, y + j0);
         for (std::size_t r = 1; r < rows_count; ++r) {
-          const T* xr = x + r * n + j0;
+          const T* xr = x + r * n;
 #pragma omp simd
-          for (std::size_t j = 0; j < w; ++j) acc[j] += xr[j];
+          for (std::size_t j = j0; j < j1; ++j) y[j] += xr[j];
         }
-        std::copy(acc, acc + w, y + j0);
       }
       return;
     }
