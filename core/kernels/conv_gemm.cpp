@@ -332,44 +332,52 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
 
 // The kernel gradient when the small side has at most kThinChannels channels (a convolution
 // down to one channel, a conv-transpose up from two): a GEMM would have one or two useful
-// columns, so instead acc[t, s, :] sums small[r, s] * big[source of (r, t)] over the rows r —
-// the big side's channels on the SIMD lanes, up to four vectors held in registers over all
-// rows. Taps run in parallel; each element sums its rows in order.
+// columns, so instead acc[t, s, :] sums small[r, s] * big[source of (r, t), :] over the rows r —
+// the big side's channels on the SIMD lanes. One pass over the rows serves a group of up to
+// kTapGroup taps for one vector of channels (the taps' source pixels are neighbours, so the big
+// side is read from memory about once, not once per tap); groups run in parallel, and each
+// element sums its rows in row order whatever the grouping or the thread count.
 template <class T>
 void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, const T* small, long c_small, T* acc) {
   using B = xsimd::batch<T>;
-  constexpr long W = static_cast<long>(B::size), V = 4;
+  constexpr long W = static_cast<long>(B::size), kTapGroup = 24;
   const long taps = plan.taps(), Q = plan.rows_per_image;
-  auto rows = [&](long t, auto&& add) {  // add(big row, small row) for every row that tap t reaches
-    for (long n = 0; n < plan.images; ++n)
-      for (long q = 0; q < Q; ++q) {
-        const long rel = plan.src_pixel[q * taps + t];
-        if (rel < 0) continue;
-        add(big + (n * plan.src_image_pixels + rel) * c_big,
-            small + (n * plan.out_image_pixels + plan.out_pixel[q]) * c_small);
-      }
-  };
+  const long vectors = c_big / W, tap_groups = (taps + kTapGroup - 1) / kTapGroup;
+  const long units = c_small * vectors * tap_groups;
 #pragma omp parallel for schedule(static) if (static_cast<double>(plan.rows()) * taps * c_big * c_small >= 1 << 16)
-  for (long t = 0; t < taps; ++t)
-    for (long j = 0; j < c_small; ++j) {
-      T* out = acc + (t * c_small + j) * c_big;
-      long c0 = 0;
-      while (c0 + W <= c_big) {  // groups of up to V whole vectors
-        const long nv = std::min(V, (c_big - c0) / W);
-        B sum[V] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
-        rows(t, [&](const T* b, const T* sm) {
-          const B sj(sm[j]);
-          for (long v = 0; v < nv; ++v) sum[v] = xsimd::fma(sj, B::load_unaligned(b + c0 + v * W), sum[v]);
-        });
-        for (long v = 0; v < nv; ++v) sum[v].store_unaligned(out + c0 + v * W);
-        c0 += nv * W;
-      }
-      for (long c = c0; c < c_big; ++c) {  // the columns after the last whole vector
-        T sum = T(0);
-        rows(t, [&](const T* b, const T* sm) { sum += sm[j] * b[c]; });
-        out[c] = sum;
+  for (long unit = 0; unit < units; ++unit) {
+    const long j = unit / (vectors * tap_groups), v = unit / tap_groups % vectors, g = unit % tap_groups;
+    const long t0 = g * kTapGroup, nt = std::min(kTapGroup, taps - t0), c0 = v * W;
+    B sum[kTapGroup];
+    for (long t = 0; t < nt; ++t) sum[t] = B(T(0));
+    for (long n = 0; n < plan.images; ++n) {
+      const T* big_image = big + n * plan.src_image_pixels * c_big + c0;
+      for (long q = 0; q < Q; ++q) {
+        const B sj(small[(n * plan.out_image_pixels + plan.out_pixel[q]) * c_small + j]);
+        const long* rel = plan.src_pixel.data() + q * taps + t0;
+        for (long t = 0; t < nt; ++t)
+          if (rel[t] >= 0) sum[t] = xsimd::fma(sj, B::load_unaligned(big_image + rel[t] * c_big), sum[t]);
       }
     }
+    for (long t = 0; t < nt; ++t) sum[t].store_unaligned(acc + ((t0 + t) * c_small + j) * c_big + c0);
+  }
+  // the channels after the last whole vector, one at a time (rows in order)
+  const long tail0 = vectors * W;
+  if (tail0 == c_big) return;
+#pragma omp parallel for schedule(static) if (static_cast<double>(plan.rows()) * taps * c_small >= 1 << 16)
+  for (long t = 0; t < taps; ++t)
+    for (long j = 0; j < c_small; ++j)
+      for (long c = tail0; c < c_big; ++c) {
+        T sum = T(0);
+        for (long n = 0; n < plan.images; ++n)
+          for (long q = 0; q < Q; ++q) {
+            const long rel = plan.src_pixel[q * taps + t];
+            if (rel < 0) continue;
+            sum += small[(n * plan.out_image_pixels + plan.out_pixel[q]) * c_small + j] *
+                   big[(n * plan.src_image_pixels + rel) * c_big + c];
+          }
+        acc[(t * c_small + j) * c_big + c] = sum;
+      }
 }
 
 // The patch product when the output has at most kThinChannels channels (a convolution down to
