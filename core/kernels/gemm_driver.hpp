@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <vector>
 
@@ -283,7 +284,9 @@ inline void pack_b_strided(T* dst, const T* b, std::size_t rs, std::size_t cs, s
   for (std::size_t k = 0; k < kc; ++k) {
     const T* src = b + (k0 + k) * rs + j0 * cs;
     T* d = dst + k * NR;
-    if (cs == 1) {
+    if (cs == 1 && n == NR) {  // a whole panel row: constant size, inlined (no memmove call per row)
+      std::memcpy(d, src, NR * sizeof(T));
+    } else if (cs == 1) {
       std::copy(src, src + n, d);
     } else {
       for (std::size_t j = 0; j < n; ++j) d[j] = src[j * cs];
