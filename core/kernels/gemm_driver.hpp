@@ -5,7 +5,7 @@
 //   pack_a(dst, i0, m, k0, kc)  writes the MR x kc micro-panel of rows i0..i0+m, rows >= m
 //                               zero-filled, in one of two layouts (APanel): k_major, MR values
 //                               per k (dst[k * MR + i]: for sources where A's columns are
-//                               contiguous), or rows, one row of stride KC per i (dst[i * KC + k]:
+//                               contiguous), or rows, one row of stride KCA per i (dst[i * KCA + k]:
 //                               for sources where A's rows are contiguous, so packing is a copy),
 //   pack_b(dst, j0, n, k0, kc)  writes the kc x NR micro-panel of columns j0..j0+n (NR values
 //                               per k, columns >= n zero-filled) — or, with BPack::rows,
@@ -37,6 +37,9 @@ template <class T> struct GemmShape {
   static constexpr std::size_t NR = 2 * W;                 // tile columns: two vectors
   static constexpr std::size_t MR = W >= 4 ? 12 : 4;       // tile rows: 24 accumulators
   static constexpr std::size_t KC = 256;  // B micro-panel (KC x NR: 32 KiB float) leaves L1 room for A
+  // Row stride of a rows-layout A micro-panel: one cache line more than KC, so that its 12 rows
+  // (read together at each k) do not fall into the same few L1 sets, as rows 1 KiB apart would.
+  static constexpr std::size_t KCA = KC + 64 / sizeof(T);
   static constexpr std::size_t MC = sizeof(T) == 4 ? 480 : 240;  // A block stays in L2
   static constexpr std::size_t NC = 3072;                        // B block stays in L3
 };
@@ -144,7 +147,7 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restr
                          std::size_t m, std::size_t n) {
   using S = GemmShape<T>;
   using B = xsimd::batch<T>;
-  constexpr std::size_t W = S::W, MR = S::MR, KC = S::KC;
+  constexpr std::size_t W = S::W, MR = S::MR, KCA = S::KCA;
   B acc0[MR], acc1[MR];
   // the C tile is written after kc steps: fetch its lines now, so the stores do not wait on memory
   for (std::size_t i = 0; i < m; ++i) {
@@ -157,7 +160,7 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restr
     const B b0 = B::load_aligned(b), b1 = B::load_aligned(b + W);
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) {
-      const B ai(L == APanel::rows ? a[i * KC + k] : a[k * MR + i]);
+      const B ai(L == APanel::rows ? a[i * KCA + k] : a[k * MR + i]);
       acc0[i] = xsimd::fma(ai, b0, acc0[i]);
       acc1[i] = xsimd::fma(ai, b1, acc1[i]);
     }
@@ -191,7 +194,7 @@ void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, P
 #pragma omp parallel num_threads(threads)
   {
     static thread_local Scratch<T> a_scratch;
-    T* ap = a_scratch.get(MC * KC);
+    T* ap = a_scratch.get(MC * S::KCA);
     T* rows[MR];
     const T* scale_rows[MR];
     for (std::size_t jc = 0; jc < N; jc += NC) {
@@ -222,7 +225,7 @@ void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, P
           const std::size_t p_end = n_panels * (split + 1) / n_splits;
           if (p_begin == p_end) continue;
           for (std::size_t ir = 0; ir < mc; ir += MR)
-            pack_a(ap + ir * KC, ic + ir, std::min(MR, mc - ir), pc, kc);
+            pack_a(ap + ir * S::KCA, ic + ir, std::min(MR, mc - ir), pc, kc);
           for (std::size_t p = p_begin; p < p_end; ++p) {
             const std::size_t j0 = jc + p * NR;
             const std::size_t n = std::min(NR, jc + nc - j0);
@@ -234,7 +237,7 @@ void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, P
                 scale_rows[i] = s_row(ic + ir + i);
                 scaled = scaled || scale_rows[i] != nullptr;
               }
-              micro_kernel<T, L>(kc, ap + ir * KC, bp + p * kc * NR, alpha, beta_here, rows,
+              micro_kernel<T, L>(kc, ap + ir * S::KCA, bp + p * kc * NR, alpha, beta_here, rows,
                               scaled ? scale_rows : nullptr, j0, m, n);
             }
           }
@@ -249,9 +252,9 @@ void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, P
 template <class T>
 inline void pack_a_rows(T* dst, const T* a, std::size_t rs, std::size_t i0, std::size_t m, std::size_t k0,
                         std::size_t kc) {
-  constexpr std::size_t MR = GemmShape<T>::MR, KC = GemmShape<T>::KC;
-  for (std::size_t i = 0; i < m; ++i) std::copy_n(a + (i0 + i) * rs + k0, kc, dst + i * KC);
-  for (std::size_t i = m; i < MR; ++i) std::fill_n(dst + i * KC, kc, T(0));
+  constexpr std::size_t MR = GemmShape<T>::MR, KCA = GemmShape<T>::KCA;
+  for (std::size_t i = 0; i < m; ++i) std::copy_n(a + (i0 + i) * rs + k0, kc, dst + i * KCA);
+  for (std::size_t i = m; i < MR; ++i) std::fill_n(dst + i * KCA, kc, T(0));
 }
 
 /// Packs an MR x kc micro-panel of a strided matrix in the k_major layout: element (i, k) at a[i * rs + k * cs].
