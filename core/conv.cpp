@@ -28,9 +28,10 @@ namespace conv_engine {
 // The GEMM-engine op on a checked call (thin channel counts are handled before).
 Var gemm_conv_op(bool transpose, const Var& x, const Var& kernel, const ConvCall& c, const Geo3& g, const Shape& y_shape) {
   const char* name = transpose ? "conv_transpose" : "convolution";
-  const auto conv = std::make_shared<const GemmConv>(transpose, g, c);
+  const bool recording = grad_enabled();
+  const bool need_x = recording && x.requires_grad(), need_w = recording && kernel.requires_grad();
+  const auto conv = std::make_shared<const GemmConv>(transpose, g, c, GemmConv::Wanted{need_x, need_w});
   const Tensor xv = x.value(), wv = kernel.value();
-  const bool need_x = x.requires_grad(), need_w = kernel.requires_grad();
   const Shape x_shape = x.shape(), w_shape = kernel.shape();
   Tensor y = Tensor::empty(y_shape, xv.dtype());
   TAPIR_DISPATCH(xv.dtype(), T, conv->forward(xv.data<T>(), wv.data<T>(), y.data<T>()));

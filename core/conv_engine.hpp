@@ -2,6 +2,7 @@
 // Flipout ops (flipout_conv.cpp) share: argument checks and the GEMM engine's three products
 // (internal header).
 #pragma once
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <vector>
@@ -79,15 +80,27 @@ inline Shape with_spatial(const Shape& batch, const std::vector<std::size_t>& sp
 
 // The three products of one call (forward, input gradient, kernel gradient) on the GEMM
 // engine, for either op; the patch plans are built once in forward and shared by the backward.
+// Only the plans of the products the call will run are built: the forward's, and the
+// gradients' that are wanted (an inference call, or a first layer whose input is data, skips
+// the input gradient's plan).
 class GemmConv {
  public:
-  GemmConv(bool transpose, const Geo3& g, const ConvCall& c)
+  struct Wanted {
+    bool input_grad, kernel_grad;
+  };
+  GemmConv(bool transpose, const Geo3& g, const ConvCall& c, Wanted wanted)
       : transpose_(transpose),
         images_(static_cast<long>(c.images)),
         c_in_(static_cast<long>(c.c_in)),
-        c_out_(static_cast<long>(c.c_out)),
-        small_rows_(kernels::small_row_plan(g, images_, transpose ? "conv_transpose" : "convolution")),
-        big_rows_(kernels::big_row_plans(g, images_, transpose ? "conv_transpose" : "convolution")) {}
+        c_out_(static_cast<long>(c.c_out)) {
+    const char* who = transpose ? "conv_transpose" : "convolution";
+    // small side: the convolution's forward, either op's kernel gradient, the conv-T's input gradient
+    has_small_ = !transpose || wanted.kernel_grad || wanted.input_grad;
+    // big side: the conv-T's forward, the convolution's input gradient
+    has_big_ = transpose || wanted.input_grad;
+    if (has_small_) small_rows_ = kernels::small_row_plan(g, images_, who);
+    if (has_big_) big_rows_ = kernels::big_row_plans(g, images_, who);
+  }
 
   // y (+)= s_y ⊙ op(x, w) + bias
   template <class T>
@@ -110,9 +123,9 @@ class GemmConv {
   template <class T>
   void kernel_grad(const T* x, const T* dy, T* dw) const {
     if (transpose_)
-      kernels::conv_transpose_kernel_grad<T>(small_rows_, x, c_in_, dy, c_out_, dw);
+      kernels::conv_transpose_kernel_grad<T>(small_rows(), x, c_in_, dy, c_out_, dw);
     else
-      kernels::conv_kernel_grad<T>(small_rows_, x, c_in_, dy, c_out_, dw);
+      kernels::conv_kernel_grad<T>(small_rows(), x, c_in_, dy, c_out_, dw);
   }
 
  private:
@@ -120,18 +133,28 @@ class GemmConv {
   template <class T>
   void to_small(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
                 bool accumulate, const T* s_out, const T* bias = nullptr) const {
-    kernels::patch_gemm<T>(small_rows_, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
+    kernels::patch_gemm<T>(small_rows(), src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
   }
   // out (big side) = the gather, phase by phase, of src on the small side through W
   template <class T>
   void to_big(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
               bool accumulate, const T* s_out, const T* bias = nullptr) const {
-    for (const auto& plan : big_rows_)  // the phases partition the output: each pixel gets the bias once
+    for (const auto& plan : big_rows())  // the phases partition the output: each pixel gets the bias once
       kernels::patch_gemm<T>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
+  }
+
+  const kernels::GatherPlan& small_rows() const {
+    if (!has_small_) throw std::logic_error("GemmConv: a product the call was not built for (small side)");
+    return small_rows_;
+  }
+  const std::vector<kernels::GatherPlan>& big_rows() const {
+    if (!has_big_) throw std::logic_error("GemmConv: a product the call was not built for (big side)");
+    return big_rows_;
   }
 
   bool transpose_;
   long images_, c_in_, c_out_;
+  bool has_small_ = false, has_big_ = false;
   kernels::GatherPlan small_rows_;               // output on the small side
   std::vector<kernels::GatherPlan> big_rows_;    // output on the big side, one plan per stride phase
 };

@@ -57,10 +57,13 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
     return bias.defined() ? y + bias : y;
   }
   checked_tensor_bytes(y_shape, x.dtype(), who);
-  const auto conv = std::make_shared<const GemmConv>(transpose, kernels::to_geo3(geom), c);
+  const bool recording = grad_enabled();
+  const bool need_x = recording && x.requires_grad(), need_loc = recording && loc.requires_grad();
+  const bool need_delta = recording && delta.requires_grad();
+  const bool need_bias = recording && bias.defined() && bias.requires_grad();
+  const auto conv = std::make_shared<const GemmConv>(transpose, kernels::to_geo3(geom), c,
+                                                     GemmConv::Wanted{need_x, need_loc || need_delta});
   const Tensor xv = x.value(), lv = loc.value(), dv = delta.value(), bv = bias.defined() ? bias.value() : Tensor();
-  const bool need_x = x.requires_grad(), need_loc = loc.requires_grad(), need_delta = delta.requires_grad();
-  const bool need_bias = bias.defined() && bias.requires_grad();
   const Tensor x_signed = tensor_ops::mul(xv, sign_in);
   Tensor y = Tensor::empty(y_shape, xv.dtype());
   TAPIR_DISPATCH(xv.dtype(), T, {
