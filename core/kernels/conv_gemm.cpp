@@ -81,24 +81,9 @@ void finish(GatherPlan& p, const char* who) {
       }
 }
 
-// Row r of a plan: the flat output pixel it writes, and the source pixels its taps read.
-inline long out_pixel(const GatherPlan& p, long r) {
-  return (r / p.rows_per_image) * p.out_image_pixels + p.out_pixel[r % p.rows_per_image];
-}
-class RowSource {
- public:
-  RowSource(const GatherPlan& p, long r)
-      : base_((r / p.rows_per_image) * p.src_image_pixels),
-        rel_(p.src_pixel.data() + (r % p.rows_per_image) * p.taps()) {}
-  long pixel(long u) const { return rel_[u] < 0 ? -1 : base_ + rel_[u]; }  // -1: outside the image
-
- private:
-  long base_;
-  const long* rel_;
-};
-
-// The plan's rows in order from row r, for loops that visit consecutive rows: one division at
-// the start instead of two per row (they cost as much as a short tile's arithmetic).
+// Row r of a plan — the flat output pixel it writes, the source pixels its taps read — and the
+// rows after it: one division at the start instead of two per row (they cost as much as a short
+// tile's arithmetic).
 class RowCursor {
  public:
   RowCursor(const GatherPlan& p, long r) : p_(p), image_(r / p.rows_per_image), q_(r % p.rows_per_image) {}
@@ -148,9 +133,9 @@ void pack_patch_column_rows(T* dst, const GatherPlan& p, const T* src, long chan
   constexpr long NR = static_cast<long>(GemmShape<T>::NR);
   const long panels = (static_cast<long>(nc) + NR - 1) / NR;
   RowCursor rs(p, static_cast<long>(k0 + r0));
+  const long panel_step = static_cast<long>(kc) * NR;
   for (std::size_t k = r0; k < r1; ++k, rs.next()) {
     T* row = dst + k * NR;  // panel q's row k is at row + q * kc * NR
-    const long panel_step = static_cast<long>(kc) * NR;
     T* d = row;      // where column j goes
     long in_panel = 0;  // j % NR
     long j = 0;
@@ -401,13 +386,13 @@ void thin_output_patch_product(const GatherPlan& plan, const T* src, long channe
       }
 #pragma omp parallel for schedule(static) if (static_cast<double>(R) * taps * channels * out_channels >= 1 << 16)
   for (long r = 0; r < R; ++r) {
-    const RowSource rs(plan, r);
-    const long o = out_pixel(plan, r) * out_channels;
+    const RowCursor row(plan, r);
+    const long o = row.out_pixel() * out_channels;
     for (long j = 0; j < out_channels; ++j) {
       B acc(T(0));
       T tail = T(0);
       for (long u = 0; u < taps; ++u) {
-        const long px = rs.pixel(u);
+        const long px = row.source(u);
         if (px < 0) continue;
         const T* a = src + px * channels;
         const T* b = wt.data() + (u * out_channels + j) * channels;
@@ -467,8 +452,9 @@ void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T
   const long M = plan.rows(), K = plan.taps() * src_channels;
   if (M == 0 || out_channels == 0) return;
   if (K == 0) {  // a stride phase that no tap reaches: the product is 0
-    for (long r = 0; r < M; ++r) {
-      T* o = out + out_pixel(plan, r) * out_channels;
+    RowCursor row(plan, 0);
+    for (long r = 0; r < M; ++r, row.next()) {
+      T* o = out + row.out_pixel() * out_channels;
       for (long j = 0; j < out_channels; ++j) o[j] = (accumulate ? o[j] : T(0)) + (bias ? bias[j] : T(0));
     }
     return;

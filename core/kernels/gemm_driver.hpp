@@ -12,9 +12,7 @@
 //   pack_b(dst, jc, nc, k0, kc, r0, r1)  writes rows r0..r1 (of kc) of every panel of the block
 //                               of columns jc..jc+nc at once (panel p at dst + p * kc * NR), for
 //                               sources whose rows are gathered (each read once, not per panel),
-//   c_row(i)                    returns the address of row i of C (N contiguous values),
-//   s_row(i)   (optional)       returns the address of row i of an N-wide scale S, or nullptr:
-//                               then C (+)= S ⊙ (alpha * A B), elementwise (Flipout's sign epilogue).
+//   c_row(i)                    returns the address of row i of C (N contiguous values).
 // kernels::gemm packs from strided matrices; the implicit-GEMM convolutions of
 // kernels/conv_gemm.hpp pack image patches and weights straight into the panels.
 #pragma once
@@ -90,11 +88,6 @@ inline RowBlocks row_blocks(std::size_t M, std::size_t mc, std::size_t mr, int t
 enum class APanel { k_major, rows };
 enum class BPack { panels, rows };
 
-/// The optional elementwise scale of C's update is absent.
-struct NoScale {
-  std::nullptr_t operator()(std::size_t) const { return nullptr; }
-};
-
 /// The epilogue of a register tile: C rows i < m, columns j0..j0+n:
 /// c = beta * c + s ⊙ (alpha * acc) + bias, s = 1 where s_rows is null, bias (one value per
 /// column, indexed from 0) = 0 where null; beta == 0 never reads c.
@@ -139,12 +132,10 @@ inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1,
   }
 }
 
-/// MR x NR register tile: KC rank-1 updates, then C rows (+)= alpha * tile, times the scale rows
-/// s_rows[i] (length >= m) where s_rows is not null.
+/// MR x NR register tile: KC rank-1 updates, then C rows (+)= alpha * tile.
 template <class T, APanel L>
 inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restrict b, T alpha,
-                         T beta, T* const* c_rows, const T* const* s_rows, std::size_t j0,
-                         std::size_t m, std::size_t n) {
+                         T beta, T* const* c_rows, std::size_t j0, std::size_t m, std::size_t n) {
   using S = GemmShape<T>;
   using B = xsimd::batch<T>;
   constexpr std::size_t W = S::W, MR = S::MR, KCA = S::KCA;
@@ -166,13 +157,12 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restr
     }
     b += S::NR;
   }
-  store_tile<T>(acc0, acc1, alpha, beta, c_rows, s_rows, j0, m, n);
+  store_tile<T>(acc0, acc1, alpha, beta, c_rows, nullptr, j0, m, n);
 }
 
-template <class T, APanel L = APanel::k_major, BPack BP = BPack::panels, class PackA, class PackB, class CRow,
-          class SRow = NoScale>
+template <class T, APanel L = APanel::k_major, BPack BP = BPack::panels, class PackA, class PackB, class CRow>
 void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, PackA&& pack_a,
-                 PackB&& pack_b, CRow&& c_row, SRow&& s_row = {}) {
+                 PackB&& pack_b, CRow&& c_row) {
   using S = GemmShape<T>;
   constexpr std::size_t MR = S::MR, NR = S::NR, KC = S::KC, NC = S::NC;
   if (M == 0 || N == 0) return;
@@ -196,7 +186,6 @@ void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, P
     static thread_local Scratch<T> a_scratch;
     T* ap = a_scratch.get(MC * S::KCA);
     T* rows[MR];
-    const T* scale_rows[MR];
     for (std::size_t jc = 0; jc < N; jc += NC) {
       const std::size_t nc = std::min(NC, N - jc);
       const std::size_t n_panels = (nc + NR - 1) / NR;
@@ -231,14 +220,8 @@ void gemm_driver(std::size_t M, std::size_t N, std::size_t K, T alpha, T beta, P
             const std::size_t n = std::min(NR, jc + nc - j0);
             for (std::size_t ir = 0; ir < mc; ir += MR) {
               const std::size_t m = std::min(MR, mc - ir);
-              bool scaled = false;
-              for (std::size_t i = 0; i < m; ++i) {
-                rows[i] = c_row(ic + ir + i);
-                scale_rows[i] = s_row(ic + ir + i);
-                scaled = scaled || scale_rows[i] != nullptr;
-              }
-              micro_kernel<T, L>(kc, ap + ir * S::KCA, bp + p * kc * NR, alpha, beta_here, rows,
-                              scaled ? scale_rows : nullptr, j0, m, n);
+              for (std::size_t i = 0; i < m; ++i) rows[i] = c_row(ic + ir + i);
+              micro_kernel<T, L>(kc, ap + ir * S::KCA, bp + p * kc * NR, alpha, beta_here, rows, j0, m, n);
             }
           }
         }
