@@ -502,6 +502,130 @@ void dense_transpose_patch_gemm(const GatherPlan& plan, const T* dense, long c_d
       [&](std::size_t i) { return out + i * N; });
 }
 
+// True when row r of the plan writes output pixel r (the small-row plans: a kernel gradient's
+// dense side is then read in order, at a constant stride).
+inline bool rows_in_order(const GatherPlan& plan) {
+  if (plan.out_image_pixels != plan.rows_per_image) return false;
+  for (long q = 0; q < plan.rows_per_image; ++q)
+    if (plan.out_pixel[q] != q) return false;
+  return true;
+}
+
+// MR x 2W register tile of the direct kernel gradient: kc rank-1 updates, row i of A at
+// a + k * a_stride + i, the two column vectors at col0[k] + c0 and col1[k] + c1 (addresses of
+// source pixels, or of zeros); then C rows (+)= the tile, as the GEMM driver's micro-kernel does.
+template <class T>
+inline void gathered_column_tile(std::size_t kc, const T* __restrict a, const T* const* col0, long c0, const T* const* col1, long c1, T beta,
+                                 T* const* c_rows, std::size_t j0, std::size_t m, std::size_t n) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t MR = GemmShape<T>::MR;
+  B acc0[MR], acc1[MR];
+#pragma GCC unroll 12
+  for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = B(T(0));
+  for (std::size_t k = 0; k < kc; ++k, a += MR) {
+    const B b0 = B::load_unaligned(col0[k] + c0), b1 = B::load_unaligned(col1[k] + c1);
+#pragma GCC unroll 12
+    for (std::size_t i = 0; i < MR; ++i) {
+      const B ai(a[i]);
+      acc0[i] = xsimd::fma(ai, b0, acc0[i]);
+      acc1[i] = xsimd::fma(ai, b1, acc1[i]);
+    }
+  }
+  store_tile<T>(acc0, acc1, T(1), beta, c_rows, nullptr, j0, m, n);
+}
+
+// The product of dense_transpose_patch_gemm without packing either operand, when the plan's rows
+// are in order and the patch side's channels are whole vectors (each column vector of a tile then
+// lies within one tap's channel run): A is the dense image itself (row k at dense + k * c_dense),
+// and each column vector is read from its source pixel through a per-row address table. Packing
+// the patch matrix costs as much as the FMAs when c_dense is small (it is read by c_dense / MR
+// tiles only). Rows run in blocks of KC, and each block's tile is added to C as the packed
+// driver does, so the sums (and bits) are the driver's.
+template <class T>
+void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, const T* patch, long c_patch,
+                        T* out) {
+  using S = GemmShape<T>;
+  constexpr std::size_t MR = S::MR, NR = S::NR, W = S::W, KC = S::KC;
+  const long taps = plan.taps();
+  const std::size_t M = static_cast<std::size_t>(c_dense), N = static_cast<std::size_t>(taps * c_patch);
+  const std::size_t K = static_cast<std::size_t>(plan.rows());
+  const std::size_t row_tiles = (M + MR - 1) / MR, panels = (N + NR - 1) / NR, tiles = row_tiles * panels;
+  const std::vector<T> zeros(static_cast<std::size_t>(c_patch), T(0));
+  // column addresses of the block: tap t, row k at table[t * table_stride + k] (the stride one
+  // cache line more than KC, so that the taps' runs do not share L1 sets)
+  const std::size_t table_stride = KC + 64 / sizeof(const T*);
+  std::vector<const T*> table(static_cast<std::size_t>(taps) * table_stride);
+  const int threads = gemm_threads(M, N, K);
+#pragma omp parallel num_threads(threads)
+  {
+    static thread_local Scratch<T> a_scratch;
+    T* ap = a_scratch.get(KC * MR);
+    T* c_rows[MR];
+    const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
+    const std::uintptr_t patch_at = reinterpret_cast<std::uintptr_t>(patch);
+    const std::uintptr_t pixel_bytes = static_cast<std::uintptr_t>(c_patch) * sizeof(T);
+    constexpr long chunk = 16;  // rows per table task: a run of 16 addresses per tap
+    const long chunks = static_cast<long>((KC + chunk - 1) / chunk);
+    for (std::size_t k0 = 0; k0 < K; k0 += KC) {
+      const std::size_t kc = std::min(KC, K - k0);
+#pragma omp for schedule(static)
+      for (long h = 0; h < chunks; ++h) {
+        const long r0 = h * chunk, r1 = std::min(static_cast<long>(kc), r0 + chunk);
+        if (r0 >= r1) continue;
+        const long* rel[chunk];
+        std::uintptr_t base[chunk];
+        RowCursor row(plan, static_cast<long>(k0) + r0);
+        for (long kk = r0; kk < r1; ++kk, row.next()) {
+          rel[kk - r0] = row.relative_sources();
+          base[kk - r0] = patch_at + static_cast<std::uintptr_t>(row.source_base()) * pixel_bytes;
+        }
+        for (long t = 0; t < taps; ++t) {  // each tap's run of addresses written in order
+          const T** out_t = table.data() + static_cast<std::size_t>(t) * table_stride;
+          for (long kk = r0; kk < r1; ++kk) {
+            const long r = rel[kk - r0][t];
+            out_t[kk] = reinterpret_cast<const T*>(r < 0 ? zero_at : base[kk - r0] + static_cast<std::uintptr_t>(r) * pixel_bytes);
+          }
+        }
+      }
+      std::size_t packed = M;  // the row tile whose A panel this thread holds for this block
+#pragma omp for schedule(static)
+      for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(tiles); ++q) {
+        const std::size_t i0 = (q / panels) * MR, j0 = (q % panels) * NR;
+        const std::size_t m = std::min(MR, M - i0), n = std::min(NR, N - j0);
+        if (packed != i0) {  // A's MR x kc panel, k-major: read by every panel of this row tile
+          const T* a = dense + k0 * M + i0;
+          for (std::size_t k = 0; k < kc; ++k) {
+            T* d = ap + k * MR;
+            if (m == MR) {
+              std::memcpy(d, a + k * M, MR * sizeof(T));
+            } else {
+              for (std::size_t i = 0; i < m; ++i) d[i] = a[k * M + i];
+              for (std::size_t i = m; i < MR; ++i) d[i] = T(0);
+            }
+          }
+          packed = i0;
+        }
+        // each column vector's tap and channel offset; a missing second vector repeats the first
+        const std::size_t j1 = n > W ? j0 + W : j0;
+        const long t0 = static_cast<long>(j0) / c_patch, t1 = static_cast<long>(j1) / c_patch;
+        for (std::size_t i = 0; i < m; ++i) c_rows[i] = out + (i0 + i) * N;
+        gathered_column_tile<T>(kc, ap, table.data() + t0 * table_stride, static_cast<long>(j0) % c_patch,
+                                table.data() + t1 * table_stride, static_cast<long>(j1) % c_patch, k0 == 0 ? T(0) : T(1),
+                                c_rows, j0, m, n);
+      }
+    }
+  }
+}
+
+// out[c_dense, (t, c_patch)] = dense^T @ patches: direct where it applies, packed otherwise.
+template <class T>
+void kernel_grad_product(const GatherPlan& plan, const T* dense, long c_dense, const T* patch, long c_patch, T* out) {
+  if (c_patch % static_cast<long>(GemmShape<T>::W) == 0 && rows_in_order(plan))
+    direct_kernel_grad(plan, dense, c_dense, patch, c_patch, out);
+  else
+    dense_transpose_patch_gemm(plan, dense, c_dense, patch, c_patch, out);
+}
+
 }  // namespace
 
 template <class T>
@@ -511,7 +635,7 @@ void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy
   if (c_out <= kThinChannels)  // acc[t, c_out, c_in]
     thin_small_kernel_grad(plan, x, c_in, dy, c_out, acc.data());
   else  // acc[c_out, (t, c_in)] = dy^T @ patches(x)
-    dense_transpose_patch_gemm(plan, dy, c_out, x, c_in, acc.data());
+    kernel_grad_product(plan, dy, c_out, x, c_in, acc.data());
   for (long t = 0; t < taps; ++t)
     for (long ci = 0; ci < c_in; ++ci)
       for (long co = 0; co < c_out; ++co)
@@ -528,7 +652,7 @@ void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, c
   // dwr[c_in, (t, c_out)] = x^T @ patches(dy), then dw[t, c_in, c_out] = dwr[c_in, t, c_out]
   const long taps = plan.taps();
   std::vector<T> dwr(static_cast<std::size_t>(c_in * taps * c_out));
-  dense_transpose_patch_gemm(plan, x, c_in, dy, c_out, dwr.data());
+  kernel_grad_product(plan, x, c_in, dy, c_out, dwr.data());
   for (long t = 0; t < taps; ++t)
     for (long ci = 0; ci < c_in; ++ci)
       std::copy_n(dwr.data() + (ci * taps + t) * c_out, c_out, dw + (t * c_in + ci) * c_out);

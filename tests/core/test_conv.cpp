@@ -203,6 +203,10 @@ TEST_CASE("the GEMM engine's edge cases match the reference (values and gradient
       {2, {7, 7}, {5, 5}, {2, 2}, {1, 1}, {1, 1}, true, 33, 17, {1}},     // K = 825, not a multiple of KC
       {1, {40}, {1}, {1}, {1}, {}, true, 300, 5, {1}},                    // c_in > KC: a tap spans K blocks
       {2, {5, 6}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, true, 20, 128, {1}},    // four-vector tiles, two panels, row remainders
+      // the unpacked kernel gradient (patch-side channels whole vectors): 800 rows over four K
+      // blocks, a row-tile remainder (16 = 12 + 4), a last panel of one vector (144 columns)
+      {2, {20, 20}, {3, 3}, {1, 1}, {1, 1}, {}, true, 16, 16, {2}},
+      {2, {11, 9}, {3, 3}, {1, 1}, {2, 2}, {}, true, 48, 48, {1}},        // 48: a panel's vectors in two taps
   };
   int k = 3000;
   for (const Case& e : cases)
@@ -320,7 +324,7 @@ TEST_CASE("an op builds only the gather plans its wanted products use, with the 
 
 TEST_CASE("bit-identical at 1 and 2 threads") {
   // each engine path: the register tiles (one, two and four vectors), the thin-output dot products,
-  // the thin small-side kernel gradients, the packed kernel gradients
+  // the thin small-side kernel gradients, the packed and the unpacked kernel gradients
   struct Case {
     bool transpose;
     Shape x, w;
@@ -329,6 +333,7 @@ TEST_CASE("bit-identical at 1 and 2 threads") {
       {true, {4, 9, 9, 8}, {5, 5, 8, 6}},     {true, {4, 9, 9, 24}, {5, 5, 24, 40}}, {false, {4, 12, 12, 40}, {3, 3, 40, 2}},
       {true, {4, 5, 5, 2}, {4, 4, 2, 40}},    {false, {4, 12, 12, 24}, {3, 3, 24, 40}},
       {false, {4, 12, 12, 24}, {3, 3, 24, 128}},
+      {true, {4, 9, 9, 20}, {5, 5, 20, 32}},  {false, {4, 12, 12, 48}, {3, 3, 48, 13}},  // unpacked kernel gradients
   };
   int seed = 5;
   for (const Case& c : cases) {
