@@ -551,45 +551,51 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
   const std::size_t K = static_cast<std::size_t>(plan.rows());
   const std::size_t row_tiles = (M + MR - 1) / MR, panels = (N + NR - 1) / NR, tiles = row_tiles * panels;
   const std::vector<T> zeros(static_cast<std::size_t>(c_patch), T(0));
-  // column addresses of the block: tap t, row k at table[t * table_stride + k] (the stride one
-  // cache line more than KC, so that the taps' runs do not share L1 sets)
-  const std::size_t table_stride = KC + 64 / sizeof(const T*);
-  std::vector<const T*> table(static_cast<std::size_t>(taps) * table_stride);
   const int threads = gemm_threads(M, N, K);
+  // Each thread takes a contiguous run of tiles (row tile major) through every K block, with its
+  // own address table: no barrier per block, and no table line written by the other core.
 #pragma omp parallel num_threads(threads)
   {
+    int thread = 0, team = 1;
+#ifdef _OPENMP
+    thread = omp_get_thread_num();
+    team = omp_get_num_threads();
+#endif
+    const std::size_t q_begin = tiles * thread / team, q_end = tiles * (thread + 1) / team;
+    // the block's column addresses: tap t, row k at table[t * table_stride + k] (the stride one
+    // cache line more than KC, so that the taps' runs do not share L1 sets)
+    const std::size_t table_stride = KC + 64 / sizeof(const T*);
+    static thread_local Scratch<const T*> table_scratch;
+    const T** table = table_scratch.get(static_cast<std::size_t>(taps) * table_stride);
     static thread_local Scratch<T> a_scratch;
     T* ap = a_scratch.get(KC * MR);
     T* c_rows[MR];
     const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
     const std::uintptr_t patch_at = reinterpret_cast<std::uintptr_t>(patch);
     const std::uintptr_t pixel_bytes = static_cast<std::uintptr_t>(c_patch) * sizeof(T);
-    constexpr long chunk = 16;  // rows per table task: a run of 16 addresses per tap
-    const long chunks = static_cast<long>((KC + chunk - 1) / chunk);
-    for (std::size_t k0 = 0; k0 < K; k0 += KC) {
+    constexpr std::size_t chunk = 16;  // rows per pass of the table build: a run of 16 addresses per tap
+    for (std::size_t k0 = 0; k0 < K && q_begin < q_end; k0 += KC) {
       const std::size_t kc = std::min(KC, K - k0);
-#pragma omp for schedule(static)
-      for (long h = 0; h < chunks; ++h) {
-        const long r0 = h * chunk, r1 = std::min(static_cast<long>(kc), r0 + chunk);
-        if (r0 >= r1) continue;
+      RowCursor row(plan, static_cast<long>(k0));
+      for (std::size_t r0 = 0; r0 < kc; r0 += chunk) {
+        const std::size_t r1 = std::min(kc, r0 + chunk);
         const long* rel[chunk];
         std::uintptr_t base[chunk];
-        RowCursor row(plan, static_cast<long>(k0) + r0);
-        for (long kk = r0; kk < r1; ++kk, row.next()) {
+        for (std::size_t kk = r0; kk < r1; ++kk, row.next()) {
           rel[kk - r0] = row.relative_sources();
           base[kk - r0] = patch_at + static_cast<std::uintptr_t>(row.source_base()) * pixel_bytes;
         }
         for (long t = 0; t < taps; ++t) {  // each tap's run of addresses written in order
-          const T** out_t = table.data() + static_cast<std::size_t>(t) * table_stride;
-          for (long kk = r0; kk < r1; ++kk) {
+          const T** out_t = table + static_cast<std::size_t>(t) * table_stride;
+          for (std::size_t kk = r0; kk < r1; ++kk) {
             const long r = rel[kk - r0][t];
-            out_t[kk] = reinterpret_cast<const T*>(r < 0 ? zero_at : base[kk - r0] + static_cast<std::uintptr_t>(r) * pixel_bytes);
+            out_t[kk] = reinterpret_cast<const T*>(
+                r < 0 ? zero_at : base[kk - r0] + static_cast<std::uintptr_t>(r) * pixel_bytes);
           }
         }
       }
       std::size_t packed = M;  // the row tile whose A panel this thread holds for this block
-#pragma omp for schedule(static)
-      for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(tiles); ++q) {
+      for (std::size_t q = q_begin; q < q_end; ++q) {
         const std::size_t i0 = (q / panels) * MR, j0 = (q % panels) * NR;
         const std::size_t m = std::min(MR, M - i0), n = std::min(NR, N - j0);
         if (packed != i0) {  // A's MR x kc panel, k-major: read by every panel of this row tile
@@ -609,9 +615,9 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
         const std::size_t j1 = n > W ? j0 + W : j0;
         const long t0 = static_cast<long>(j0) / c_patch, t1 = static_cast<long>(j1) / c_patch;
         for (std::size_t i = 0; i < m; ++i) c_rows[i] = out + (i0 + i) * N;
-        gathered_column_tile<T>(kc, ap, table.data() + t0 * table_stride, static_cast<long>(j0) % c_patch,
-                                table.data() + t1 * table_stride, static_cast<long>(j1) % c_patch, k0 == 0 ? T(0) : T(1),
-                                c_rows, j0, m, n);
+        gathered_column_tile<T>(kc, ap, table + t0 * table_stride, static_cast<long>(j0) % c_patch,
+                                table + t1 * table_stride, static_cast<long>(j1) % c_patch,
+                                k0 == 0 ? T(0) : T(1), c_rows, j0, m, n);
       }
     }
   }
