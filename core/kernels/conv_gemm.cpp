@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include <tapir/core/shape_arith.hpp>
 
@@ -237,6 +238,76 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
     store_tile<T>(acc[v], acc[v + 1], T(1), beta, c_rows, s_rows, j0 + v * W, m, std::min(n - v * W, 2 * W), bias);
 }
 
+#if defined(__AVX512F__)
+// The one-vector tile (at most 16 float outputs) two channels per broadcast: 12 x 16 with one
+// broadcast per FMA is bound by the loads (13 per 12 FMAs). Here one 8-byte broadcast carries a
+// row's channels k and k + 1 to alternate lanes, and B is packed pair-interleaved
+// (b[2j + (k & 1)] = W[k][j] for channels j < 8 in the first vector, j >= 8 in the second), so
+// each FMA does two channels' products for 8 outputs: 14 loads per 24 FMAs. Each output sums its
+// even and its odd channels (over all taps, in order) and adds the two at the end.
+inline constexpr bool kPairTile = true;
+inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* rows, const float* __restrict b,
+                               float beta, float* const* c_rows, const float* const* s_rows, std::size_t m,
+                               std::size_t n, const float* bias, bool prefetch_taps) {
+  using B = xsimd::batch<float>;
+  constexpr std::size_t MR = GemmShape<float>::MR;
+  __m512 acc0[MR], acc1[MR];
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; j += 16) __builtin_prefetch(c_rows[i] + j, 1);
+#pragma GCC unroll 12
+  for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
+  for (long u = 0; u < taps; ++u) {
+    const float* a[MR];
+#pragma GCC unroll 12
+    for (std::size_t i = 0; i < MR; ++i) a[i] = reinterpret_cast<const float*>(rows[static_cast<long>(i) * taps + u]);
+    if (prefetch_taps && u + 1 < taps) {
+      for (std::size_t i = 0; i < MR; ++i) {
+        const float* next = reinterpret_cast<const float*>(rows[static_cast<long>(i) * taps + u + 1]);
+        for (long c = 0; c < channels; c += 16) __builtin_prefetch(next + c);
+      }
+    }
+    for (long k = 0; k < channels; k += 2) {
+      const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 12
+      for (std::size_t i = 0; i < MR; ++i) {
+        double pair;
+        std::memcpy(&pair, a[i] + k, sizeof pair);
+        const __m512 ai = _mm512_castpd_ps(_mm512_set1_pd(pair));
+        acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
+        acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+      }
+      b += 32;
+    }
+  }
+  // output j (< 8 from acc0, >= 8 from acc1) = even lane + odd lane
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  B sum[MR], none[MR];
+  for (std::size_t i = 0; i < MR; ++i) {
+    sum[i] = B(_mm512_add_ps(_mm512_permutex2var_ps(acc0[i], even, acc1[i]), _mm512_permutex2var_ps(acc0[i], odd, acc1[i])));
+    none[i] = B(0.0f);
+  }
+  store_tile<float>(sum, none, 1.0f, beta, c_rows, s_rows, 0, m, n, bias);
+}
+
+// W's packed rows k, k + 1 (one-vector panels, K even) interleaved as indirect_pair_tile reads them.
+inline void interleave_pairs(float* rows, std::size_t kc) {
+  alignas(64) float pair[32];
+  for (std::size_t k = 0; k + 1 < kc; k += 2) {
+    float* r = rows + k * 16;
+    for (std::size_t j = 0; j < 8; ++j) {
+      pair[2 * j] = r[j];
+      pair[2 * j + 1] = r[16 + j];
+      pair[16 + 2 * j] = r[8 + j];
+      pair[16 + 2 * j + 1] = r[24 + j];
+    }
+    std::memcpy(r, pair, sizeof pair);
+  }
+}
+#else
+inline constexpr bool kPairTile = false;
+#endif
+
 // out (+)= s_out ⊙ patches(src) @ B + bias by indirect tiles: B (the whole weight, K x N) is
 // packed once, the patches never are.
 template <class T, std::size_t NV>
@@ -259,6 +330,8 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
   // (For a source that fits, the extra instructions cost more than they save: measured.)
   const bool prefetch_taps =
       static_cast<double>(plan.images) * plan.src_image_pixels * channels * sizeof(T) > (1 << 21);
+  // one-vector float tiles take two channels per broadcast where every tap's run pairs up
+  const bool pairs = kPairTile && std::is_same_v<T, float> && NV == 1 && channels % 2 == 0;
 #pragma omp parallel num_threads(threads)
   {
     // the weights in chunks of rows, so that both threads pack even when there is one panel
@@ -269,6 +342,10 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
       const std::size_t p = static_cast<std::size_t>(q) / chunks, k0 = (static_cast<std::size_t>(q) % chunks) * chunk;
       pack_weight<T, NR>(bp + p * K * NR + k0 * NR, plan, w, read, channels, out_channels, p * NR,
                          std::min(NR, N - p * NR), k0, std::min(chunk, K - k0));
+#if defined(__AVX512F__)
+      if constexpr (std::is_same_v<T, float> && NV == 1)
+        if (pairs) interleave_pairs(bp + p * K * NR + k0 * NR, std::min(chunk, K - k0));
+#endif
     }
     static thread_local Scratch<std::uintptr_t> address_scratch;
     static thread_local Scratch<long> offset_scratch;
@@ -308,6 +385,14 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
             c_rows[i] = out + out_off[ir + i];
             scale_rows[i] = s_out ? s_out + out_off[ir + i] : nullptr;
           }
+#if defined(__AVX512F__)
+          if constexpr (std::is_same_v<T, float> && NV == 1)
+            if (pairs) {
+              indirect_pair_tile(taps, channels, ind + ir * static_cast<std::size_t>(taps), bp, beta, c_rows,
+                                 s_out ? scale_rows : nullptr, m, n, bias, prefetch_taps);
+              continue;
+            }
+#endif
           indirect_tile<T, NV>(taps, channels, ind + ir * static_cast<std::size_t>(taps), bp + p * K * NR, beta, c_rows,
                            s_out ? scale_rows : nullptr, j0, m, n, bias, prefetch_taps);
         }
