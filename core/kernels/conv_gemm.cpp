@@ -596,41 +596,63 @@ inline bool rows_in_order(const GatherPlan& plan) {
   return true;
 }
 
-// MR x 2W register tile of the direct kernel gradient: kc rank-1 updates, row i of A at
-// a + k * a_stride + i, the two column vectors at col0[k] + c0 and col1[k] + c1 (addresses of
-// source pixels, or of zeros); then C rows (+)= the tile, as the GEMM driver's micro-kernel does.
-template <class T>
-inline void gathered_column_tile(std::size_t kc, const T* __restrict a, const T* const* col0, long c0, const T* const* col1, long c1, T beta,
-                                 T* const* c_rows, std::size_t j0, std::size_t m, std::size_t n) {
+// MR x NV-vector register tile of the direct kernel gradient: kc rank-1 updates, A's row i at
+// a[k * MR + i], column vector v at col[v][k] + off[v] (the address of a source pixel, or of
+// zeros); then C rows (+)= the tile. Each value sums its rows in order and is added to C once per
+// block, as the GEMM driver's micro-kernel does (c + acc, or acc where beta is 0): same bits.
+template <class T, std::size_t MR, std::size_t NV>
+inline void gathered_column_tile(std::size_t kc, const T* __restrict a, const T* const* const* col, const long* off,
+                                 T beta, T* const* c_rows, std::size_t j0, std::size_t m, std::size_t n) {
   using B = xsimd::batch<T>;
-  constexpr std::size_t MR = GemmShape<T>::MR;
-  B acc0[MR], acc1[MR];
+  constexpr std::size_t W = GemmShape<T>::W;
+  B acc[NV][MR];
+#pragma GCC unroll 3
+  for (std::size_t v = 0; v < NV; ++v)
 #pragma GCC unroll 12
-  for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = B(T(0));
+    for (std::size_t i = 0; i < MR; ++i) acc[v][i] = B(T(0));
+  const T* const* col0 = col[0];
+  const T* const* col1 = col[NV > 1 ? 1 : 0];
+  const T* const* col2 = col[NV > 2 ? 2 : 0];
   for (std::size_t k = 0; k < kc; ++k, a += MR) {
-    const B b0 = B::load_unaligned(col0[k] + c0), b1 = B::load_unaligned(col1[k] + c1);
+    B b[NV];
+    b[0] = B::load_unaligned(col0[k] + off[0]);
+    if constexpr (NV > 1) b[1] = B::load_unaligned(col1[k] + off[1]);
+    if constexpr (NV > 2) b[2] = B::load_unaligned(col2[k] + off[2]);
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) {
       const B ai(a[i]);
-      acc0[i] = xsimd::fma(ai, b0, acc0[i]);
-      acc1[i] = xsimd::fma(ai, b1, acc1[i]);
+#pragma GCC unroll 3
+      for (std::size_t v = 0; v < NV; ++v) acc[v][i] = xsimd::fma(ai, b[v], acc[v][i]);
     }
   }
-  store_tile<T>(acc0, acc1, T(1), beta, c_rows, nullptr, j0, m, n);
+  for (std::size_t i = 0; i < m; ++i) {
+    T* c = c_rows[i] + j0;
+    for (std::size_t v = 0; v < NV && v * W < n; ++v) {
+      const std::size_t w = std::min(W, n - v * W);
+      if (w == W) {
+        (beta != T(0) ? B::load_unaligned(c + v * W) + acc[v][i] : acc[v][i]).store_unaligned(c + v * W);
+      } else {
+        alignas(64) T lanes[W];
+        acc[v][i].store_aligned(lanes);
+        for (std::size_t j = 0; j < w; ++j) c[v * W + j] = beta != T(0) ? c[v * W + j] + lanes[j] : lanes[j];
+      }
+    }
+  }
 }
 
-// The product of dense_transpose_patch_gemm without packing either operand, when the plan's rows
-// are in order and the patch side's channels are whole vectors (each column vector of a tile then
-// lies within one tap's channel run): A is the dense image itself (row k at dense + k * c_dense),
-// and each column vector is read from its source pixel through a per-row address table. Packing
-// the patch matrix costs as much as the FMAs when c_dense is small (it is read by c_dense / MR
-// tiles only). Rows run in blocks of KC, and each block's tile is added to C as the packed
-// driver does, so the sums (and bits) are the driver's.
-template <class T>
+// The product of dense_transpose_patch_gemm without packing the patch matrix, when the plan's
+// rows are in order and the patch side's channels are whole vectors (each column vector of a
+// tile then lies within one tap's channel run): A is the dense image (row k at dense + k *
+// c_dense, packed in small k-major row panels), and each column vector is read from its source
+// pixel through a per-block address table. Packing the patch matrix costs as much as the FMAs
+// when c_dense is small (it is read by c_dense / MR tiles only). Rows run in blocks of KC, and
+// each block's tile is added to C as the packed driver does, so the sums (and bits) are the
+// driver's whatever the tile shape.
+template <class T, std::size_t MR, std::size_t NV>
 void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, const T* patch, long c_patch,
                         T* out) {
   using S = GemmShape<T>;
-  constexpr std::size_t MR = S::MR, NR = S::NR, W = S::W, KC = S::KC;
+  constexpr std::size_t W = S::W, NR = NV * W, KC = S::KC;
   const long taps = plan.taps();
   const std::size_t M = static_cast<std::size_t>(c_dense), N = static_cast<std::size_t>(taps * c_patch);
   const std::size_t K = static_cast<std::size_t>(plan.rows());
@@ -696,13 +718,16 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
           }
           packed = i0;
         }
-        // each column vector's tap and channel offset; a missing second vector repeats the first
-        const std::size_t j1 = n > W ? j0 + W : j0;
-        const long t0 = static_cast<long>(j0) / c_patch, t1 = static_cast<long>(j1) / c_patch;
+        // each column vector's tap table and channel offset; missing vectors repeat the first
+        const T* const* col[NV];
+        long off[NV];
+        for (std::size_t v = 0; v < NV; ++v) {
+          const long j = static_cast<long>(v * W < n ? j0 + v * W : j0);
+          col[v] = table + static_cast<std::size_t>(j / c_patch) * table_stride;
+          off[v] = j % c_patch;
+        }
         for (std::size_t i = 0; i < m; ++i) c_rows[i] = out + (i0 + i) * N;
-        gathered_column_tile<T>(kc, ap, table + t0 * table_stride, static_cast<long>(j0) % c_patch,
-                                table + t1 * table_stride, static_cast<long>(j1) % c_patch,
-                                k0 == 0 ? T(0) : T(1), c_rows, j0, m, n);
+        gathered_column_tile<T, MR, NV>(kc, ap, col, off, k0 == 0 ? T(0) : T(1), c_rows, j0, m, n);
       }
     }
   }
@@ -711,9 +736,16 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
 // out[c_dense, (t, c_patch)] = dense^T @ patches: direct where it applies, packed otherwise.
 template <class T>
 void kernel_grad_product(const GatherPlan& plan, const T* dense, long c_dense, const T* patch, long c_patch, T* out) {
-  if (c_patch % static_cast<long>(GemmShape<T>::W) == 0 && rows_in_order(plan))
-    direct_kernel_grad(plan, dense, c_dense, patch, c_patch, out);
-  else
+  constexpr std::size_t W = GemmShape<T>::W;
+  if (c_patch % static_cast<long>(W) == 0 && rows_in_order(plan)) {
+    // 12 x 2 vectors or 8 x 3, whichever computes fewer padding values (same bits either way)
+    const std::size_t M = static_cast<std::size_t>(c_dense), N = static_cast<std::size_t>(plan.taps() * c_patch);
+    auto padded = [&](std::size_t mr, std::size_t nr) { return (M + mr - 1) / mr * mr * ((N + nr - 1) / nr * nr); };
+    if (padded(8, 3 * W) < padded(12, 2 * W))
+      direct_kernel_grad<T, 8, 3>(plan, dense, c_dense, patch, c_patch, out);
+    else
+      direct_kernel_grad<T, 12, 2>(plan, dense, c_dense, patch, c_patch, out);
+  } else
     dense_transpose_patch_gemm(plan, dense, c_dense, patch, c_patch, out);
 }
 

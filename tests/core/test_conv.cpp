@@ -203,10 +203,11 @@ TEST_CASE("the GEMM engine's edge cases match the reference (values and gradient
       {2, {7, 7}, {5, 5}, {2, 2}, {1, 1}, {1, 1}, true, 33, 17, {1}},     // K = 825, not a multiple of KC
       {1, {40}, {1}, {1}, {1}, {}, true, 300, 5, {1}},                    // c_in > KC: a tap spans K blocks
       {2, {5, 6}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, true, 20, 128, {1}},    // four-vector tiles, two panels, row remainders
-      // the unpacked kernel gradient (patch-side channels whole vectors): 800 rows over four K
-      // blocks, a row-tile remainder (16 = 12 + 4), a last panel of one vector (144 columns)
+      // the unpacked kernel gradient (patch-side channels whole vectors; 8 x 3-vector tiles here):
+      // 800 rows over four K blocks, a last panel of one vector (144 columns)
       {2, {20, 20}, {3, 3}, {1, 1}, {1, 1}, {}, true, 16, 16, {2}},
       {2, {11, 9}, {3, 3}, {1, 1}, {2, 2}, {}, true, 48, 48, {1}},        // 48: a panel's vectors in two taps
+      {2, {17, 16}, {3, 3}, {1, 1}, {1, 1}, {}, true, 20, 32, {1}},       // conv-T: 12 x 2 tiles (8 x 3 pads as much)
   };
   int k = 3000;
   for (const Case& e : cases)
