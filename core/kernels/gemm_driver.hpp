@@ -147,6 +147,7 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restr
   }
 #pragma GCC unroll 12
   for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = B(T(0));
+#pragma GCC unroll 4
   for (std::size_t k = 0; k < kc; ++k) {
     const B b0 = B::load_aligned(b), b1 = B::load_aligned(b + W);
 #pragma GCC unroll 12
