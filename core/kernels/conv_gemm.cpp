@@ -656,6 +656,10 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
   const long taps = plan.taps();
   const std::size_t M = static_cast<std::size_t>(c_dense), N = static_cast<std::size_t>(taps * c_patch);
   const std::size_t K = static_cast<std::size_t>(plan.rows());
+  if (K == 0) {  // no rows (an empty batch): the product is 0, as the packed driver writes it
+    std::fill_n(out, M * N, T(0));
+    return;
+  }
   const std::size_t row_tiles = (M + MR - 1) / MR, panels = (N + NR - 1) / NR, tiles = row_tiles * panels;
   const std::vector<T> zeros(static_cast<std::size_t>(c_patch), T(0));
   const int threads = gemm_threads(M, N, K);
