@@ -187,13 +187,14 @@ void pack_weight(T* dst, const GatherPlan& p, const T* w, WeightRead read, long 
 
 // Rows of the indirect GEMM's register tile for NV vectors per row: 24 accumulators either way
 // (12 x 2, or 6 x 4 for wide outputs: half the broadcasts per FMA); 12 x 1 for outputs of at
-// most one vector (load-bound, but N = 16 would waste half of a wider tile).
+// most one vector (load-bound, but N = 16 would waste half of a wider tile; see the pair tile).
 template <class T, std::size_t NV> constexpr std::size_t tile_rows() { return NV == 4 ? 6 : GemmShape<T>::MR; }
 
 // MR x (NV vectors) register tile of the indirect GEMM: no A panel at all — row i reads its
 // values for tap u straight from the source image, through the address rows[i * taps + u] of
 // `channels` contiguous values (or of zeros); all taps accumulate in registers, and C is written
-// once. Each output value sums its taps and channels in the same order whatever the tile shape.
+// once. Each output value sums its taps and channels in the same order whatever NV (the
+// AVX-512 pair tile below, which replaces NV = 1 for float, sums even and odd channels apart).
 template <class T, std::size_t NV>
 inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, const T* __restrict b, T beta,
                           T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m, std::size_t n,
