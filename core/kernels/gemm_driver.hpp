@@ -117,6 +117,15 @@ inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1,
       r0.store_unaligned(c);
       r1.store_unaligned(c + W);
     }
+  } else if (n == W) {  // one whole vector (the one-vector tiles): the same steps on it alone
+    for (std::size_t i = 0; i < m; ++i) {
+      T* c = c_rows[i] + j0;
+      B r0 = va * acc0[i];
+      if (s_rows) r0 *= B::load_unaligned(s_rows[i] + j0);
+      if (beta != T(0)) r0 = xsimd::fma(vb, B::load_unaligned(c), r0);
+      if (bias) r0 += B::load_unaligned(bias + j0);
+      r0.store_unaligned(c);
+    }
   } else {
     alignas(64) T tile[2 * W];
     for (std::size_t i = 0; i < m; ++i) {
