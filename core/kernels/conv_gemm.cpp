@@ -598,12 +598,13 @@ inline bool rows_in_order(const GatherPlan& plan) {
 }
 
 // MR x NV-vector register tile of the direct kernel gradient: kc rank-1 updates, A's row i at
-// a[k * MR + i], column vector v at col[v][k] + off[v] (the address of a source pixel, or of
-// zeros); then C rows (+)= the tile. Each value sums its rows in order and is added to C once per
+// a[k * MR + i], column vector v at the address col[v][k * col_stride] + off[v] bytes (a source
+// pixel, or zeros); then C rows (+)= the tile. Each value sums its rows in order and is added to C once per
 // block, as the GEMM driver's micro-kernel does (c + acc, or acc where beta is 0): same bits.
 template <class T, std::size_t MR, std::size_t NV>
-inline void gathered_column_tile(std::size_t kc, const T* __restrict a, const T* const* const* col, const long* off,
-                                 T beta, T* const* c_rows, std::size_t j0, std::size_t m, std::size_t n) {
+inline void gathered_column_tile(std::size_t kc, const T* __restrict a, const std::uintptr_t* const* col,
+                                 std::size_t col_stride, const std::uintptr_t* off, T beta, T* const* c_rows,
+                                 std::size_t j0, std::size_t m, std::size_t n) {
   using B = xsimd::batch<T>;
   constexpr std::size_t W = GemmShape<T>::W;
   B acc[NV][MR];
@@ -611,14 +612,15 @@ inline void gathered_column_tile(std::size_t kc, const T* __restrict a, const T*
   for (std::size_t v = 0; v < NV; ++v)
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) acc[v][i] = B(T(0));
-  const T* const* col0 = col[0];
-  const T* const* col1 = col[NV > 1 ? 1 : 0];
-  const T* const* col2 = col[NV > 2 ? 2 : 0];
-  for (std::size_t k = 0; k < kc; ++k, a += MR) {
+  const std::uintptr_t* col0 = col[0];
+  const std::uintptr_t* col1 = col[NV > 1 ? 1 : 0];
+  const std::uintptr_t* col2 = col[NV > 2 ? 2 : 0];
+  auto at = [](std::uintptr_t address) { return reinterpret_cast<const T*>(address); };
+  for (std::size_t k = 0; k < kc; ++k, a += MR, col0 += col_stride, col1 += col_stride, col2 += col_stride) {
     B b[NV];
-    b[0] = B::load_unaligned(col0[k] + off[0]);
-    if constexpr (NV > 1) b[1] = B::load_unaligned(col1[k] + off[1]);
-    if constexpr (NV > 2) b[2] = B::load_unaligned(col2[k] + off[2]);
+    b[0] = B::load_unaligned(at(*col0 + off[0]));
+    if constexpr (NV > 1) b[1] = B::load_unaligned(at(*col1 + off[1]));
+    if constexpr (NV > 2) b[2] = B::load_unaligned(at(*col2 + off[2]));
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) {
       const B ai(a[i]);
@@ -674,37 +676,26 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
     team = omp_get_num_threads();
 #endif
     const std::size_t q_begin = tiles * thread / team, q_end = tiles * (thread + 1) / team;
-    // the block's column addresses: tap t, row k at table[t * table_stride + k] (the stride one
-    // cache line more than KC, so that the taps' runs do not share L1 sets)
-    const std::size_t table_stride = KC + 64 / sizeof(const T*);
-    static thread_local Scratch<const T*> table_scratch;
-    const T** table = table_scratch.get(static_cast<std::size_t>(taps) * table_stride);
+    // the block's column addresses, as integers: row k, tap t at table[k * taps + t] (each row's
+    // taps built by one vector loop, as the indirect GEMM builds its rows)
+    static thread_local Scratch<std::uintptr_t> table_scratch;
+    std::uintptr_t* table = table_scratch.get(static_cast<std::size_t>(taps) * KC);
     static thread_local Scratch<T> a_scratch;
     T* ap = a_scratch.get(KC * MR);
     T* c_rows[MR];
     const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
     const std::uintptr_t patch_at = reinterpret_cast<std::uintptr_t>(patch);
     const std::uintptr_t pixel_bytes = static_cast<std::uintptr_t>(c_patch) * sizeof(T);
-    constexpr std::size_t chunk = 16;  // rows per pass of the table build: a run of 16 addresses per tap
     for (std::size_t k0 = 0; k0 < K && q_begin < q_end; k0 += KC) {
       const std::size_t kc = std::min(KC, K - k0);
       RowCursor row(plan, static_cast<long>(k0));
-      for (std::size_t r0 = 0; r0 < kc; r0 += chunk) {
-        const std::size_t r1 = std::min(kc, r0 + chunk);
-        const long* rel[chunk];
-        std::uintptr_t base[chunk];
-        for (std::size_t kk = r0; kk < r1; ++kk, row.next()) {
-          rel[kk - r0] = row.relative_sources();
-          base[kk - r0] = patch_at + static_cast<std::uintptr_t>(row.source_base()) * pixel_bytes;
-        }
-        for (long t = 0; t < taps; ++t) {  // each tap's run of addresses written in order
-          const T** out_t = table + static_cast<std::size_t>(t) * table_stride;
-          for (std::size_t kk = r0; kk < r1; ++kk) {
-            const long r = rel[kk - r0][t];
-            out_t[kk] = reinterpret_cast<const T*>(
-                r < 0 ? zero_at : base[kk - r0] + static_cast<std::uintptr_t>(r) * pixel_bytes);
-          }
-        }
+      for (std::size_t kk = 0; kk < kc; ++kk, row.next()) {
+        const long* rel = row.relative_sources();
+        const std::uintptr_t base = patch_at + static_cast<std::uintptr_t>(row.source_base()) * pixel_bytes;
+        std::uintptr_t* out_k = table + kk * static_cast<std::size_t>(taps);
+#pragma omp simd
+        for (long t = 0; t < taps; ++t)
+          out_k[t] = rel[t] < 0 ? zero_at : base + static_cast<std::uintptr_t>(rel[t]) * pixel_bytes;
       }
       std::size_t packed = M;  // the row tile whose A panel this thread holds for this block
       for (std::size_t q = q_begin; q < q_end; ++q) {
@@ -723,16 +714,18 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
           }
           packed = i0;
         }
-        // each column vector's tap table and channel offset; missing vectors repeat the first
-        const T* const* col[NV];
-        long off[NV];
+        // each column vector's tap (its column of the table) and byte offset in the tap's
+        // channels; missing vectors repeat the first
+        const std::uintptr_t* col[NV];
+        std::uintptr_t off[NV];
         for (std::size_t v = 0; v < NV; ++v) {
           const long j = static_cast<long>(v * W < n ? j0 + v * W : j0);
-          col[v] = table + static_cast<std::size_t>(j / c_patch) * table_stride;
-          off[v] = j % c_patch;
+          col[v] = table + j / c_patch;
+          off[v] = static_cast<std::uintptr_t>(j % c_patch) * sizeof(T);
         }
         for (std::size_t i = 0; i < m; ++i) c_rows[i] = out + (i0 + i) * N;
-        gathered_column_tile<T, MR, NV>(kc, ap, col, off, k0 == 0 ? T(0) : T(1), c_rows, j0, m, n);
+        gathered_column_tile<T, MR, NV>(kc, ap, col, static_cast<std::size_t>(taps), off, k0 == 0 ? T(0) : T(1),
+                                        c_rows, j0, m, n);
       }
     }
   }
