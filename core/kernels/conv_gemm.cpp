@@ -198,16 +198,18 @@ template <class T, std::size_t NV> constexpr std::size_t tile_rows() { return NV
 template <class T, std::size_t NV>
 inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, const T* __restrict b, T beta,
                           T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m, std::size_t n,
-                          const T* bias, bool prefetch_taps) {
+                          const T* bias, bool prefetch_taps, bool prefetch_out) {
   using B = xsimd::batch<T>;
   constexpr std::size_t W = GemmShape<T>::W, MR = tile_rows<T, NV>();
   static_assert(NV == 1 || NV == 2 || NV == 4, "one, two or four vectors per tile row");
   constexpr std::size_t NA = NV < 2 ? 2 : NV;  // store_tile writes vector pairs: NV = 1 pairs with zeros
   B acc[NA][MR];
-  // the output rows are written after every tap: fetch their lines now (with intent to write), so
-  // that the stores do not wait on memory — for big outputs they are not in cache
-  for (std::size_t i = 0; i < m; ++i)
-    for (std::size_t j = 0; j < n; j += 64 / sizeof(T)) __builtin_prefetch(c_rows[i] + j0 + j, 1);
+  // the output rows are written after every tap: for an output bigger than a core's L2, fetch
+  // their lines now (with intent to write), so that the stores do not wait on memory (for one
+  // that fits, the prefetches cost more than they save: measured)
+  if (prefetch_out)
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; j += 64 / sizeof(T)) __builtin_prefetch(c_rows[i] + j0 + j, 1);
 #pragma GCC unroll 4
   for (std::size_t v = 0; v < NA; ++v)
 #pragma GCC unroll 12
@@ -249,12 +251,13 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
 inline constexpr bool kPairTile = true;
 inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* rows, const float* __restrict b,
                                float beta, float* const* c_rows, const float* const* s_rows, std::size_t m,
-                               std::size_t n, const float* bias, bool prefetch_taps) {
+                               std::size_t n, const float* bias, bool prefetch_taps, bool prefetch_out) {
   using B = xsimd::batch<float>;
   constexpr std::size_t MR = GemmShape<float>::MR;
   __m512 acc0[MR], acc1[MR];
-  for (std::size_t i = 0; i < m; ++i)
-    for (std::size_t j = 0; j < n; j += 16) __builtin_prefetch(c_rows[i] + j, 1);
+  if (prefetch_out)
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; j += 16) __builtin_prefetch(c_rows[i] + j, 1);
 #pragma GCC unroll 12
   for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
   for (long u = 0; u < taps; ++u) {
@@ -331,6 +334,7 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
   // (For a source that fits, the extra instructions cost more than they save: measured.)
   const bool prefetch_taps =
       static_cast<double>(plan.images) * plan.src_image_pixels * channels * sizeof(T) > (1 << 21);
+  const bool prefetch_out = static_cast<double>(plan.images) * plan.out_image_pixels * N * sizeof(T) > (1 << 21);
   // one-vector float tiles take two channels per broadcast where every tap's run pairs up
   const bool pairs = kPairTile && std::is_same_v<T, float> && NV == 1 && channels % 2 == 0;
 #pragma omp parallel num_threads(threads)
@@ -390,12 +394,12 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
           if constexpr (std::is_same_v<T, float> && NV == 1)
             if (pairs) {
               indirect_pair_tile(taps, channels, ind + ir * static_cast<std::size_t>(taps), bp, beta, c_rows,
-                                 s_out ? scale_rows : nullptr, m, n, bias, prefetch_taps);
+                                 s_out ? scale_rows : nullptr, m, n, bias, prefetch_taps, prefetch_out);
               continue;
             }
 #endif
           indirect_tile<T, NV>(taps, channels, ind + ir * static_cast<std::size_t>(taps), bp + p * K * NR, beta, c_rows,
-                           s_out ? scale_rows : nullptr, j0, m, n, bias, prefetch_taps);
+                           s_out ? scale_rows : nullptr, j0, m, n, bias, prefetch_taps, prefetch_out);
         }
       }
     }
