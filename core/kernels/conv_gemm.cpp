@@ -107,6 +107,17 @@ class RowCursor {
   long image_, q_;
 };
 
+// The addresses (as integers, so that the row's taps are computed as one vector loop) of `row`'s
+// taps: out[u] = the first of the channel run of its source pixel in the image at src_at, or
+// zero_at outside the image. pixel_bytes = channels * sizeof(T).
+inline void tap_addresses(const RowCursor& row, long taps, std::uintptr_t src_at, std::uintptr_t pixel_bytes,
+                          std::uintptr_t zero_at, std::uintptr_t* out) {
+  const long* rel = row.relative_sources();
+  const std::uintptr_t base = src_at + static_cast<std::uintptr_t>(row.source_base()) * pixel_bytes;
+#pragma omp simd
+  for (long u = 0; u < taps; ++u) out[u] = rel[u] < 0 ? zero_at : base + static_cast<std::uintptr_t>(rel[u]) * pixel_bytes;
+}
+
 // dst[0..len) = src[off..off + len), or zeros where off < 0 (outside the image). Runs are a
 // tap's channels (often 16 or 32 values): copied in registers, not by a memmove call per run.
 template <class T>
@@ -358,7 +369,6 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
     long* out_off = offset_scratch.get(MB);
     T* c_rows[MR];
     const T* scale_rows[MR];
-    // addresses as integers, so that a row's taps are computed as one vector loop
     const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
     const std::uintptr_t src_at = reinterpret_cast<std::uintptr_t>(src);
     const std::uintptr_t pixel_bytes = static_cast<std::uintptr_t>(channels) * sizeof(T);
@@ -372,12 +382,7 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
       // consecutive, so tile ir starts at ind + ir * taps); and each row's output pixel offset
       RowCursor rows(plan, static_cast<long>(i0));
       for (std::size_t r = 0; r < mb; ++r, rows.next()) {
-        const long* rel = rows.relative_sources();
-        const std::uintptr_t base = src_at + static_cast<std::uintptr_t>(rows.source_base()) * pixel_bytes;
-        std::uintptr_t* row = ind + r * static_cast<std::size_t>(taps);
-#pragma omp simd
-        for (long u = 0; u < taps; ++u)
-          row[u] = rel[u] < 0 ? zero_at : base + static_cast<std::uintptr_t>(rel[u]) * pixel_bytes;
+        tap_addresses(rows, taps, src_at, pixel_bytes, zero_at, ind + r * static_cast<std::size_t>(taps));
         out_off[r] = rows.out_pixel() * out_channels;
       }
       for (std::size_t r = mb; r % MR != 0; ++r)  // the last tile's missing rows read zeros
@@ -680,8 +685,8 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
     team = omp_get_num_threads();
 #endif
     const std::size_t q_begin = tiles * thread / team, q_end = tiles * (thread + 1) / team;
-    // the block's column addresses, as integers: row k, tap t at table[k * taps + t] (each row's
-    // taps built by one vector loop, as the indirect GEMM builds its rows)
+    // the block's column addresses: row k, tap t at table[k * taps + t] (tap_addresses, as the
+    // indirect GEMM builds its rows)
     static thread_local Scratch<std::uintptr_t> table_scratch;
     std::uintptr_t* table = table_scratch.get(static_cast<std::size_t>(taps) * KC);
     static thread_local Scratch<T> a_scratch;
@@ -693,14 +698,8 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
     for (std::size_t k0 = 0; k0 < K && q_begin < q_end; k0 += KC) {
       const std::size_t kc = std::min(KC, K - k0);
       RowCursor row(plan, static_cast<long>(k0));
-      for (std::size_t kk = 0; kk < kc; ++kk, row.next()) {
-        const long* rel = row.relative_sources();
-        const std::uintptr_t base = patch_at + static_cast<std::uintptr_t>(row.source_base()) * pixel_bytes;
-        std::uintptr_t* out_k = table + kk * static_cast<std::size_t>(taps);
-#pragma omp simd
-        for (long t = 0; t < taps; ++t)
-          out_k[t] = rel[t] < 0 ? zero_at : base + static_cast<std::uintptr_t>(rel[t]) * pixel_bytes;
-      }
+      for (std::size_t kk = 0; kk < kc; ++kk, row.next())
+        tap_addresses(row, taps, patch_at, pixel_bytes, zero_at, table + kk * static_cast<std::size_t>(taps));
       std::size_t packed = M;  // the row tile whose A panel this thread holds for this block
       for (std::size_t q = q_begin; q < q_end; ++q) {
         const std::size_t i0 = (q / panels) * MR, j0 = (q % panels) * NR;
