@@ -118,6 +118,18 @@ inline void tap_addresses(const RowCursor& row, long taps, std::uintptr_t src_at
   for (long u = 0; u < taps; ++u) out[u] = rel[u] < 0 ? zero_at : base + static_cast<std::uintptr_t>(rel[u]) * pixel_bytes;
 }
 
+// One k of a k-major A micro-panel: d[0..m) = s[0..m), d[m..MR) = 0; a whole panel row is a copy
+// of constant size (inlined as a few vector moves, no call).
+template <std::size_t MR, class T>
+inline void copy_panel_row(T* d, const T* s, std::size_t m) {
+  if (m == MR) {
+    std::memcpy(d, s, MR * sizeof(T));
+    return;
+  }
+  for (std::size_t i = 0; i < m; ++i) d[i] = s[i];
+  for (std::size_t i = m; i < MR; ++i) d[i] = T(0);
+}
+
 // dst[0..len) = src[off..off + len), or zeros where off < 0 (outside the image). Runs are a
 // tap's channels (often 16 or 32 values): copied in registers, not by a memmove call per run.
 template <class T>
@@ -580,16 +592,8 @@ void dense_transpose_patch_gemm(const GatherPlan& plan, const T* dense, long c_d
       M, N, K, T(1), T(0),
       [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
         RowCursor rows(plan, static_cast<long>(k0));
-        for (std::size_t k = 0; k < kc; ++k, rows.next()) {
-          const T* s = dense + rows.out_pixel() * c_dense + static_cast<long>(i0);
-          T* d = dst + k * MR;
-          if (m == MR) {  // a copy of constant size: inlined as a few vector moves, no call
-            std::memcpy(d, s, MR * sizeof(T));
-          } else {
-            for (std::size_t i = 0; i < m; ++i) d[i] = s[i];
-            for (std::size_t i = m; i < MR; ++i) d[i] = T(0);
-          }
-        }
+        for (std::size_t k = 0; k < kc; ++k, rows.next())
+          copy_panel_row<MR>(dst + k * MR, dense + rows.out_pixel() * c_dense + static_cast<long>(i0), m);
       },
       [&](T* dst, std::size_t jc, std::size_t nc, std::size_t k0, std::size_t kc, std::size_t r0, std::size_t r1) {
         pack_patch_column_rows(dst, plan, patch, c_patch, jc, nc, k0, kc, r0, r1);
@@ -706,15 +710,7 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
         const std::size_t m = std::min(MR, M - i0), n = std::min(NR, N - j0);
         if (packed != i0) {  // A's MR x kc panel, k-major: read by every panel of this row tile
           const T* a = dense + k0 * M + i0;
-          for (std::size_t k = 0; k < kc; ++k) {
-            T* d = ap + k * MR;
-            if (m == MR) {
-              std::memcpy(d, a + k * M, MR * sizeof(T));
-            } else {
-              for (std::size_t i = 0; i < m; ++i) d[i] = a[k * M + i];
-              for (std::size_t i = m; i < MR; ++i) d[i] = T(0);
-            }
-          }
+          for (std::size_t k = 0; k < kc; ++k) copy_panel_row<MR>(ap + k * MR, a + k * M, m);
           packed = i0;
         }
         // each column vector's tap (its column of the table) and byte offset in the tap's
