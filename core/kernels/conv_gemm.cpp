@@ -423,13 +423,28 @@ void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, co
   }
 }
 
+// The row chunks of a kernel gradient: its rows (the batch's pixels, image by image) are summed
+// in G runs of consecutive rows whose partial products are then added in run order. G depends
+// on the row count alone, never on the threads, so the bits are the same at any thread count;
+// with the runs split between the threads, each thread reads the images that it wrote (the
+// element-wise ops and the forward products split the batch the same way) instead of pulling
+// the other core's lines, which made the 2-thread gradient 1.5x slower than the same product
+// on data that no core had just written.
+inline std::size_t row_chunks(std::size_t K, std::size_t KC) {
+  constexpr std::size_t kMaxChunks = 8;
+  std::size_t g = 1;
+  while (g < kMaxChunks && K / (2 * g) >= 2 * KC) g *= 2;  // every run at least 2 K blocks
+  return g;
+}
+
 // The kernel gradient when the small side has at most kThinChannels channels (a convolution
 // down to one channel, a conv-transpose up from two): a GEMM would have one or two useful
 // columns, so instead acc[t, s, :] sums small[r, s] * big[source of (r, t), :] over the rows r —
 // the big side's channels on the SIMD lanes. One pass over the rows serves a group of up to
 // kTapGroup taps for one vector of channels (the taps' source pixels are neighbours, so the big
 // side is read from memory about once, not once per tap); groups run in parallel, and each
-// element sums its rows in row order whatever the grouping or the thread count.
+// element sums its rows in order within each run of images (row_chunks), the runs added in order,
+// whatever the grouping or the thread count.
 template <class T>
 void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, const T* small, long c_small, T* acc) {
   using B = xsimd::batch<T>;
@@ -437,13 +452,22 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
   const long taps = plan.taps(), Q = plan.rows_per_image;
   const long vectors = c_big / W, tap_groups = (taps + kTapGroup - 1) / kTapGroup;
   const long units = c_small * vectors * tap_groups;
-#pragma omp parallel for schedule(static) if (static_cast<double>(plan.rows()) * taps * c_big * c_small >= 1 << 16)
-  for (long unit = 0; unit < units; ++unit) {
-    const long j = unit / (vectors * tap_groups), v = unit / tap_groups % vectors, g = unit % tap_groups;
-    const long t0 = g * kTapGroup, nt = std::min(kTapGroup, taps - t0), c0 = v * W;
+  // the images in runs (row_chunks): run 0 sums into acc, run g > 0 into partial, added after
+  const long chunks = std::min(plan.images, static_cast<long>(row_chunks(static_cast<std::size_t>(plan.rows()),
+                                                                         GemmShape<T>::KC)));
+  const long acc_size = taps * c_small * c_big;
+  static thread_local Scratch<T> partial_scratch;
+  T* partial = chunks > 1 ? partial_scratch.get(static_cast<std::size_t>((chunks - 1) * acc_size)) : nullptr;
+  const bool parallel = static_cast<double>(plan.rows()) * taps * c_big * c_small >= 1 << 16;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (long chunk_unit = 0; chunk_unit < chunks * units; ++chunk_unit) {
+    const long g = chunk_unit / units, unit = chunk_unit % units;
+    const long j = unit / (vectors * tap_groups), v = unit / tap_groups % vectors, tg = unit % tap_groups;
+    const long t0 = tg * kTapGroup, nt = std::min(kTapGroup, taps - t0), c0 = v * W;
+    T* dst = g == 0 ? acc : partial + (g - 1) * acc_size;
     B sum[kTapGroup];
     for (long t = 0; t < nt; ++t) sum[t] = B(T(0));
-    for (long n = 0; n < plan.images; ++n) {
+    for (long n = plan.images * g / chunks; n < plan.images * (g + 1) / chunks; ++n) {
       const T* big_image = big + n * plan.src_image_pixels * c_big + c0;
       for (long q = 0; q < Q; ++q) {
         const B sj(small[(n * plan.out_image_pixels + plan.out_pixel[q]) * c_small + j]);
@@ -452,10 +476,19 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
           if (rel[t] >= 0) sum[t] = xsimd::fma(sj, B::load_unaligned(big_image + rel[t] * c_big), sum[t]);
       }
     }
-    for (long t = 0; t < nt; ++t) sum[t].store_unaligned(acc + ((t0 + t) * c_small + j) * c_big + c0);
+    for (long t = 0; t < nt; ++t) sum[t].store_unaligned(dst + ((t0 + t) * c_small + j) * c_big + c0);
+  }
+  const long tail0 = vectors * W;
+  if (chunks > 1) {  // acc += each later run's sums, in run order (the whole vectors' channels)
+#pragma omp parallel for schedule(static) if (parallel)
+    for (long row = 0; row < taps * c_small; ++row)
+      for (long g = 1; g < chunks; ++g) {
+        const T* p = partial + (g - 1) * acc_size + row * c_big;
+        T* a = acc + row * c_big;
+        for (long c = 0; c < tail0; ++c) a[c] += p[c];
+      }
   }
   // the channels after the last whole vector, one at a time (rows in order)
-  const long tail0 = vectors * W;
   if (tail0 == c_big) return;
 #pragma omp parallel for schedule(static) if (static_cast<double>(plan.rows()) * taps * c_small >= 1 << 16)
   for (long t = 0; t < taps; ++t)
@@ -661,9 +694,9 @@ inline void gathered_column_tile(std::size_t kc, const T* __restrict a, const st
 // tile then lies within one tap's channel run): A is the dense image (row k at dense + k *
 // c_dense, packed in small k-major row panels), and each column vector is read from its source
 // pixel through a per-block address table. Packing the patch matrix costs as much as the FMAs
-// when c_dense is small (it is read by c_dense / MR tiles only). Rows run in blocks of KC, and
-// each block's tile is added to C as the packed driver does, so the sums (and bits) are the
-// driver's whatever the tile shape.
+// when c_dense is small (it is read by c_dense / MR tiles only). Each run of rows (row_chunks)
+// goes through its K blocks, each block's tile added to the run's product as the packed driver
+// does; the runs' products are then added in order.
 template <class T, std::size_t MR, std::size_t NV>
 void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, const T* patch, long c_patch,
                         T* out) {
@@ -671,16 +704,20 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
   constexpr std::size_t W = S::W, NR = NV * W, KC = S::KC;
   const long taps = plan.taps();
   const std::size_t M = static_cast<std::size_t>(c_dense), N = static_cast<std::size_t>(taps * c_patch);
-  const std::size_t K = static_cast<std::size_t>(plan.rows());
+  const std::size_t K = static_cast<std::size_t>(plan.rows()), MN = M * N;
   if (K == 0) {  // no rows (an empty batch): the product is 0, as the packed driver writes it
-    std::fill_n(out, M * N, T(0));
+    std::fill_n(out, MN, T(0));
     return;
   }
   const std::size_t row_tiles = (M + MR - 1) / MR, panels = (N + NR - 1) / NR, tiles = row_tiles * panels;
+  const std::size_t chunks = row_chunks(K, KC), units = chunks * tiles;
+  // run 0 sums into out, run g > 0 into partial[(g - 1) * MN ...]
+  static thread_local Scratch<T> partial_scratch;
+  T* partial = chunks > 1 ? partial_scratch.get((chunks - 1) * MN) : nullptr;
   const std::vector<T> zeros(static_cast<std::size_t>(c_patch), T(0));
   const int threads = gemm_threads(M, N, K);
-  // Each thread takes a contiguous run of tiles (row tile major) through every K block, with its
-  // own address table: no barrier per block, and no table line written by the other core.
+  // Each thread takes a contiguous run of (row run, tile) units, run-major, with its own
+  // address table: no barrier per block, and no table line written by the other core.
 #pragma omp parallel num_threads(threads)
   {
     int thread = 0, team = 1;
@@ -688,7 +725,7 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
     thread = omp_get_thread_num();
     team = omp_get_num_threads();
 #endif
-    const std::size_t q_begin = tiles * thread / team, q_end = tiles * (thread + 1) / team;
+    const std::size_t u_begin = units * thread / team, u_end = units * (thread + 1) / team;
     // the block's column addresses: row k, tap t at table[k * taps + t] (tap_addresses, as the
     // indirect GEMM builds its rows)
     static thread_local Scratch<std::uintptr_t> table_scratch;
@@ -699,32 +736,46 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
     const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
     const std::uintptr_t patch_at = reinterpret_cast<std::uintptr_t>(patch);
     const std::uintptr_t pixel_bytes = static_cast<std::uintptr_t>(c_patch) * sizeof(T);
-    for (std::size_t k0 = 0; k0 < K && q_begin < q_end; k0 += KC) {
-      const std::size_t kc = std::min(KC, K - k0);
-      RowCursor row(plan, static_cast<long>(k0));
-      for (std::size_t kk = 0; kk < kc; ++kk, row.next())
-        tap_addresses(row, taps, patch_at, pixel_bytes, zero_at, table + kk * static_cast<std::size_t>(taps));
-      std::size_t packed = M;  // the row tile whose A panel this thread holds for this block
-      for (std::size_t q = q_begin; q < q_end; ++q) {
-        const std::size_t i0 = (q / panels) * MR, j0 = (q % panels) * NR;
-        const std::size_t m = std::min(MR, M - i0), n = std::min(NR, N - j0);
-        if (packed != i0) {  // A's MR x kc panel, k-major: read by every panel of this row tile
-          const T* a = dense + k0 * M + i0;
-          for (std::size_t k = 0; k < kc; ++k) copy_panel_row<MR>(ap + k * MR, a + k * M, m);
-          packed = i0;
+    for (std::size_t u = u_begin; u < u_end;) {
+      const std::size_t g = u / tiles, q_begin = u % tiles, q_end = std::min(tiles, q_begin + (u_end - u));
+      u += q_end - q_begin;
+      const std::size_t r_begin = K * g / chunks, r_end = K * (g + 1) / chunks;
+      T* c = g == 0 ? out : partial + (g - 1) * MN;
+      for (std::size_t k0 = r_begin; k0 < r_end; k0 += KC) {
+        const std::size_t kc = std::min(KC, r_end - k0);
+        RowCursor row(plan, static_cast<long>(k0));
+        for (std::size_t kk = 0; kk < kc; ++kk, row.next())
+          tap_addresses(row, taps, patch_at, pixel_bytes, zero_at, table + kk * static_cast<std::size_t>(taps));
+        std::size_t packed = M;  // the row tile whose A panel this thread holds for this block
+        for (std::size_t q = q_begin; q < q_end; ++q) {
+          const std::size_t i0 = (q / panels) * MR, j0 = (q % panels) * NR;
+          const std::size_t m = std::min(MR, M - i0), n = std::min(NR, N - j0);
+          if (packed != i0) {  // A's MR x kc panel, k-major: read by every panel of this row tile
+            const T* a = dense + k0 * M + i0;
+            for (std::size_t k = 0; k < kc; ++k) copy_panel_row<MR>(ap + k * MR, a + k * M, m);
+            packed = i0;
+          }
+          // each column vector's tap (its column of the table) and byte offset in the tap's
+          // channels; missing vectors repeat the first
+          const std::uintptr_t* col[NV];
+          std::uintptr_t off[NV];
+          for (std::size_t v = 0; v < NV; ++v) {
+            const long j = static_cast<long>(v * W < n ? j0 + v * W : j0);
+            col[v] = table + j / c_patch;
+            off[v] = static_cast<std::uintptr_t>(j % c_patch) * sizeof(T);
+          }
+          for (std::size_t i = 0; i < m; ++i) c_rows[i] = c + (i0 + i) * N;
+          gathered_column_tile<T, MR, NV>(kc, ap, col, static_cast<std::size_t>(taps), off,
+                                          k0 == r_begin ? T(0) : T(1), c_rows, j0, m, n);
         }
-        // each column vector's tap (its column of the table) and byte offset in the tap's
-        // channels; missing vectors repeat the first
-        const std::uintptr_t* col[NV];
-        std::uintptr_t off[NV];
-        for (std::size_t v = 0; v < NV; ++v) {
-          const long j = static_cast<long>(v * W < n ? j0 + v * W : j0);
-          col[v] = table + j / c_patch;
-          off[v] = static_cast<std::uintptr_t>(j % c_patch) * sizeof(T);
-        }
-        for (std::size_t i = 0; i < m; ++i) c_rows[i] = out + (i0 + i) * N;
-        gathered_column_tile<T, MR, NV>(kc, ap, col, static_cast<std::size_t>(taps), off, k0 == 0 ? T(0) : T(1),
-                                        c_rows, j0, m, n);
+      }
+    }
+    if (chunks > 1) {  // out += each later run's product, in run order (per value: any thread count)
+#pragma omp barrier
+      const std::size_t e_begin = MN * thread / team, e_end = MN * (thread + 1) / team;
+      for (std::size_t g = 1; g < chunks; ++g) {
+        const T* p = partial + (g - 1) * MN;
+        for (std::size_t e = e_begin; e < e_end; ++e) out[e] += p[e];
       }
     }
   }

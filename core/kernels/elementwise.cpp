@@ -129,14 +129,41 @@ template <class T> void sum_to(const Tensor& in, Tensor& out) {
       const T* x = in.template data<T>();
       T* y = out.template data<T>();
       const std::size_t rows_count = in.size() / n;
-      // Each thread takes one contiguous range of whole cache lines of columns, and each column
-      // adds its rows in row order: the same bits at any thread count, and one thread reads the
-      // rows in sequence. Ranges share no line of y.
+      const bool parallel = in.size() >= kParallelGrain;
+      constexpr std::size_t kMaxRuns = 16, kFewRows = 64;
+      if (rows_count >= kFewRows) {
+        // Many rows (a batch of pixels): runs of consecutive rows (at least kSumChunk values
+        // each; a count from the sizes alone), each run's columns added in row order, the runs'
+        // sums added in run order — the same bits at any thread count, and each thread reads
+        // the rows (the images) that the element-wise ops before it had that thread write.
+        const std::size_t runs = std::clamp<std::size_t>(in.size() / kSumChunk, 1, kMaxRuns);
+        std::vector<T> partial((runs - 1) * n);
+#pragma omp parallel for schedule(static) if (parallel)
+        for (std::ptrdiff_t r = 0; r < static_cast<std::ptrdiff_t>(runs); ++r) {
+          const std::size_t r0 = rows_count * static_cast<std::size_t>(r) / runs;
+          const std::size_t r1 = rows_count * static_cast<std::size_t>(r + 1) / runs;
+          T* acc = r == 0 ? y : partial.data() + (static_cast<std::size_t>(r) - 1) * n;
+          std::copy(x + r0 * n, x + (r0 + 1) * n, acc);
+          for (std::size_t i = r0 + 1; i < r1; ++i) {
+            const T* xr = x + i * n;
+#pragma omp simd
+            for (std::size_t j = 0; j < n; ++j) acc[j] += xr[j];
+          }
+        }
+        for (std::size_t r = 1; r < runs; ++r) {
+          const T* p = partial.data() + (r - 1) * n;
+#pragma omp simd
+          for (std::size_t j = 0; j < n; ++j) y[j] += p[j];
+        }
+        return;
+      }
+      // Few long rows: each thread takes one contiguous range of whole cache lines of columns,
+      // and each column adds its rows in row order. Ranges share no line of y.
       constexpr std::size_t line = 64 / sizeof(T);
       const std::size_t lines = (n + line - 1) / line;
       int threads = 1;
 #ifdef _OPENMP
-      if (in.size() >= kParallelGrain) threads = static_cast<int>(std::min<std::size_t>(omp_get_max_threads(), lines));
+      if (parallel) threads = static_cast<int>(std::min<std::size_t>(omp_get_max_threads(), lines));
 #endif
 #pragma omp parallel for schedule(static) num_threads(threads)
       for (int t = 0; t < threads; ++t) {

@@ -208,6 +208,10 @@ TEST_CASE("the GEMM engine's edge cases match the reference (values and gradient
       {2, {20, 20}, {3, 3}, {1, 1}, {1, 1}, {}, true, 16, 16, {2}},
       {2, {11, 9}, {3, 3}, {1, 1}, {2, 2}, {}, true, 48, 48, {1}},        // 48: a panel's vectors in two taps
       {2, {17, 16}, {3, 3}, {1, 1}, {1, 1}, {}, true, 20, 32, {1}},       // conv-T: 12 x 2 tiles (8 x 3 pads as much)
+      // kernel gradients summed in runs of rows, the runs' products added after: the unpacked
+      // product's 1152 rows in two runs; a thin small side (2 channels), 3 images in three runs
+      {2, {24, 24}, {3, 3}, {1, 1}, {1, 1}, {}, true, 16, 16, {2}},
+      {2, {40, 40}, {3, 3}, {1, 1}, {1, 1}, {}, true, 16, 2, {3}},
   };
   int k = 3000;
   for (const Case& e : cases)
@@ -325,7 +329,8 @@ TEST_CASE("an op builds only the gather plans its wanted products use, with the 
 
 TEST_CASE("bit-identical at 1 and 2 threads") {
   // each engine path: the register tiles (one, two and four vectors), the thin-output dot products,
-  // the thin small-side kernel gradients, the packed and the unpacked kernel gradients
+  // the thin small-side kernel gradients, the packed and the unpacked kernel gradients, and
+  // kernel gradients whose rows are summed in runs (as many runs as threads, and not)
   struct Case {
     bool transpose;
     Shape x, w;
@@ -335,6 +340,7 @@ TEST_CASE("bit-identical at 1 and 2 threads") {
       {true, {4, 5, 5, 2}, {4, 4, 2, 40}},    {false, {4, 12, 12, 24}, {3, 3, 24, 40}},
       {false, {4, 12, 12, 24}, {3, 3, 24, 128}},
       {true, {4, 9, 9, 20}, {5, 5, 20, 32}},  {false, {4, 12, 12, 48}, {3, 3, 48, 13}},  // unpacked kernel gradients
+      {false, {4, 48, 48, 16}, {3, 3, 16, 32}}, {false, {3, 96, 96, 16}, {3, 3, 16, 2}},  // runs of rows: 4, and 3
   };
   int seed = 5;
   for (const Case& c : cases) {

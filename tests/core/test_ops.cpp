@@ -141,6 +141,30 @@ TEST_CASE("row-sum fast path (bias gradients) equals the definition") {
   CHECK_GRADCHECK([](auto& v) { return v[0] + v[1]; }, (Ts{random_tensor({4, 5, 16}, 78), random_tensor({16}, 79)}));
 }
 
+TEST_CASE("row sums over many rows (runs of rows): the definition, the same bits at 1 and 2 threads") {
+  // 3000 rows of 48: the rows are summed in runs whose sums are then added in order (5 runs here,
+  // not a multiple of the threads); 40 rows of 48 take the column split instead
+  for (const Shape& in : {Shape{3000, 48}, Shape{40, 48}, Shape{2, 1500, 48}})
+    for (DType dt : {DType::float64, DType::float32}) {
+      CAPTURE(shape_str(in));
+      const Tensor x = random_tensor(in, 80).astype(dt);
+      std::vector<std::vector<double>> results;
+      const int saved = num_threads();
+      for (int t : {1, 2}) {
+        set_num_threads(t);
+        results.push_back(tensor_ops::sum_to(x, {48}).to_vector<double>());
+      }
+      set_num_threads(saved);
+      CHECK(results[0] == results[1]);
+      const auto xv = x.to_vector<double>();
+      for (std::size_t j = 0; j < 48; ++j) {
+        double ref = 0;
+        for (std::size_t r = 0; r < x.size() / 48; ++r) ref += xv[r * 48 + j];
+        CHECK(results[0][j] == doctest::Approx(ref).epsilon(dt == DType::float64 ? 1e-12 : 1e-4));
+      }
+    }
+}
+
 TEST_CASE("max shares the gradient among ties") {
   Var x = parameter(Tensor::from_vector<double>({3}, {2, 5, 5}));
   backward(max(x));
