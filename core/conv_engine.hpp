@@ -133,14 +133,15 @@ class GemmConv {
   template <class T>
   void to_small(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
                 bool accumulate, const T* s_out, const T* bias = nullptr) const {
-    kernels::patch_gemm<T>(small_rows(), src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
+    kernels::patch_gemm<T>(&small_rows(), 1, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
   }
   // out (big side) = the gather, phase by phase, of src on the small side through W
   template <class T>
   void to_big(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
               bool accumulate, const T* s_out, const T* bias = nullptr) const {
-    for (const auto& plan : big_rows())  // the phases partition the output: each pixel gets the bias once
-      kernels::patch_gemm<T>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
+    // the phases partition the output: each pixel gets the bias once
+    kernels::patch_gemm<T>(big_rows().data(), big_rows().size(), src, src_channels, w, read, out_channels, out,
+                           accumulate, s_out, bias);
   }
 
   const kernels::GatherPlan& small_rows() const {

@@ -335,88 +335,140 @@ inline void interleave_pairs(float* rows, std::size_t kc) {
 inline constexpr bool kPairTile = false;
 #endif
 
-// out (+)= s_out ⊙ patches(src) @ B + bias by indirect tiles: B (the whole weight, K x N) is
-// packed once, the patches never are.
+// out (+)= s_out ⊙ patches(src) @ B + bias by indirect tiles, for `count` plans that write
+// disjoint output rows (the stride phases of one product): each plan's B (its taps' weights,
+// K x N) is packed once, the patches never are. One parallel region for all the plans: the
+// threads pack every plan's weights, then compute their share of each plan's row blocks, so a
+// product of 16 phases costs one fork and one barrier, not 16 of each. Each tile sums all its
+// taps in registers and writes once: the bits depend on neither the blocks nor the threads.
 template <class T, std::size_t NV>
-void indirect_patch_gemm(const GatherPlan& plan, const T* src, long channels, const T* w, WeightRead read,
-                         long out_channels, T* out, bool accumulate, const T* s_out, const T* bias) {
+void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* src, long channels, const T* w,
+                         WeightRead read, long out_channels, T* out, bool accumulate, const T* s_out, const T* bias) {
   using S = GemmShape<T>;
   constexpr std::size_t MR = tile_rows<T, NV>(), NR = NV * S::W;
-  const std::size_t M = static_cast<std::size_t>(plan.rows()), N = static_cast<std::size_t>(out_channels);
-  const long taps = plan.taps();
-  const std::size_t K = static_cast<std::size_t>(taps * channels);
-  const std::size_t n_panels = (N + NR - 1) / NR;
-  const int threads = gemm_threads(M, N, K);
-  const RowBlocks row_split = row_blocks(M, S::MC, MR, threads);
-  const std::size_t MB = row_split.size, blocks = row_split.count, n_splits = row_split.column_splits;
+  constexpr std::size_t chunk = 64;  // weights packed in chunks of rows: both threads pack, even for one panel
+  const std::size_t N = static_cast<std::size_t>(out_channels), n_panels = (N + NR - 1) / NR;
+  // per plan: its rows, taps and depth, where its packed weights start, its row blocks, and
+  // where its packing units start in the shared list
+  struct Part {
+    std::size_t M, taps, K, b_offset, MB, blocks, n_splits, pack_begin;
+  };
+  const std::size_t count = plans.size();
+  std::vector<Part> parts(count);
+  std::size_t rows_total = 0, K_max = 0;
+  for (const GatherPlan* plan : plans) {
+    rows_total += static_cast<std::size_t>(plan->rows());
+    K_max = std::max(K_max, static_cast<std::size_t>(plan->taps() * channels));
+  }
+  const int threads = gemm_threads(rows_total, N, K_max);
+  std::size_t b_size = 0, pack_units = 0, ind_size = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    Part& p = parts[i];
+    p.M = static_cast<std::size_t>(plans[i]->rows());
+    p.taps = static_cast<std::size_t>(plans[i]->taps());
+    p.K = p.taps * static_cast<std::size_t>(channels);
+    const RowBlocks split = row_blocks(p.M, S::MC, MR, threads);
+    p.MB = split.size;
+    p.blocks = split.count;
+    p.n_splits = split.column_splits;
+    p.b_offset = b_size;
+    b_size += p.K * n_panels * NR;
+    p.pack_begin = pack_units;
+    pack_units += n_panels * ((p.K + chunk - 1) / chunk);
+    ind_size = std::max(ind_size, p.MB * p.taps);
+  }
+  // the plan that packing unit u belongs to (the last whose units start at or before u)
+  auto part_of = [&](std::size_t u) {
+    std::size_t i = count - 1;
+    while (parts[i].pack_begin > u) --i;
+    return i;
+  };
   static thread_local Scratch<T> b_scratch;
-  T* bp = b_scratch.get(std::max<std::size_t>(1, K * n_panels * NR));
+  T* bp_all = b_scratch.get(std::max<std::size_t>(1, b_size));
   const std::vector<T> zeros(static_cast<std::size_t>(channels), T(0));
   const T beta = accumulate ? T(1) : T(0);
   // A source bigger than a core's L2 is read from memory: fetch each tap's rows one tap ahead.
   // (For a source that fits, the extra instructions cost more than they save: measured.)
   const bool prefetch_taps =
-      static_cast<double>(plan.images) * plan.src_image_pixels * channels * sizeof(T) > (1 << 21);
-  const bool prefetch_out = static_cast<double>(plan.images) * plan.out_image_pixels * N * sizeof(T) > (1 << 21);
+      static_cast<double>(plans[0]->images) * plans[0]->src_image_pixels * channels * sizeof(T) > (1 << 21);
+  const bool prefetch_out =
+      static_cast<double>(plans[0]->images) * plans[0]->out_image_pixels * N * sizeof(T) > (1 << 21);
   // one-vector float tiles take two channels per broadcast where every tap's run pairs up
   const bool pairs = kPairTile && std::is_same_v<T, float> && NV == 1 && channels % 2 == 0;
 #pragma omp parallel num_threads(threads)
   {
-    // the weights in chunks of rows, so that both threads pack even when there is one panel
-    constexpr std::size_t chunk = 64;
-    const std::size_t chunks = (K + chunk - 1) / chunk;
 #pragma omp for schedule(static)
-    for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(n_panels * chunks); ++q) {
-      const std::size_t p = static_cast<std::size_t>(q) / chunks, k0 = (static_cast<std::size_t>(q) % chunks) * chunk;
-      pack_weight<T, NR>(bp + p * K * NR + k0 * NR, plan, w, read, channels, out_channels, p * NR,
-                         std::min(NR, N - p * NR), k0, std::min(chunk, K - k0));
+    for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(pack_units); ++q) {
+      const std::size_t pi = part_of(static_cast<std::size_t>(q));
+      const Part& part = parts[pi];
+      const GatherPlan& plan = *plans[pi];
+      const std::size_t unit = static_cast<std::size_t>(q) - part.pack_begin, chunks = (part.K + chunk - 1) / chunk;
+      const std::size_t p = unit / chunks, k0 = (unit % chunks) * chunk;
+      T* bp = bp_all + part.b_offset + p * part.K * NR;
+      pack_weight<T, NR>(bp + k0 * NR, plan, w, read, channels, out_channels, p * NR, std::min(NR, N - p * NR), k0,
+                         std::min(chunk, part.K - k0));
 #if defined(__AVX512F__)
       if constexpr (std::is_same_v<T, float> && NV == 1)
-        if (pairs) interleave_pairs(bp + p * K * NR + k0 * NR, std::min(chunk, K - k0));
+        if (pairs) interleave_pairs(bp + k0 * NR, std::min(chunk, part.K - k0));
 #endif
     }
     static thread_local Scratch<std::uintptr_t> address_scratch;
     static thread_local Scratch<long> offset_scratch;
-    std::uintptr_t* ind = address_scratch.get(MB * static_cast<std::size_t>(taps));
-    long* out_off = offset_scratch.get(MB);
+    std::uintptr_t* ind = address_scratch.get(std::max<std::size_t>(1, ind_size));
+    long* out_off = offset_scratch.get(std::max<std::size_t>(1, ind_size));
     T* c_rows[MR];
     const T* scale_rows[MR];
     const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
     const std::uintptr_t src_at = reinterpret_cast<std::uintptr_t>(src);
     const std::uintptr_t pixel_bytes = static_cast<std::uintptr_t>(channels) * sizeof(T);
-#pragma omp for schedule(static)
-    for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(blocks * n_splits); ++t) {
-      const std::size_t i0 = (t / n_splits) * MB, split = t % n_splits;
-      const std::size_t mb = std::min(MB, M - i0);
-      const std::size_t p_begin = n_panels * split / n_splits, p_end = n_panels * (split + 1) / n_splits;
-      if (p_begin == p_end) continue;
-      // the indirection of this block: row r, tap u at ind[r * taps + u] (rows of a tile are
-      // consecutive, so tile ir starts at ind + ir * taps); and each row's output pixel offset
-      RowCursor rows(plan, static_cast<long>(i0));
-      for (std::size_t r = 0; r < mb; ++r, rows.next()) {
-        tap_addresses(rows, taps, src_at, pixel_bytes, zero_at, ind + r * static_cast<std::size_t>(taps));
-        out_off[r] = rows.out_pixel() * out_channels;
-      }
-      for (std::size_t r = mb; r % MR != 0; ++r)  // the last tile's missing rows read zeros
-        std::fill_n(ind + r * static_cast<std::size_t>(taps), taps, zero_at);
-      for (std::size_t p = p_begin; p < p_end; ++p) {
-        const std::size_t j0 = p * NR, n = std::min(NR, N - j0);
-        for (std::size_t ir = 0; ir < mb; ir += MR) {
-          const std::size_t m = std::min(MR, mb - ir);
-          for (std::size_t i = 0; i < m; ++i) {
-            c_rows[i] = out + out_off[ir + i];
-            scale_rows[i] = s_out ? s_out + out_off[ir + i] : nullptr;
-          }
-#if defined(__AVX512F__)
-          if constexpr (std::is_same_v<T, float> && NV == 1)
-            if (pairs) {
-              indirect_pair_tile(taps, channels, ind + ir * static_cast<std::size_t>(taps), bp, beta, c_rows,
-                                 s_out ? scale_rows : nullptr, m, n, bias, prefetch_taps, prefetch_out);
-              continue;
-            }
+    int thread = 0, team = 1;
+#ifdef _OPENMP
+    thread = omp_get_thread_num();
+    team = omp_get_num_threads();
 #endif
-          indirect_tile<T, NV>(taps, channels, ind + ir * static_cast<std::size_t>(taps), bp + p * K * NR, beta, c_rows,
-                           s_out ? scale_rows : nullptr, j0, m, n, bias, prefetch_taps, prefetch_out);
+    // Each thread takes the same share of every plan's blocks (as omp for would split each plan
+    // apart): the phases differ in taps, so equal shares balance them, and the thread reads the
+    // images of its own share of the rows — those it wrote in the ops before (the element-wise
+    // ops split the batch alike). Taking whole phases instead ran the 2-thread forwards 3-5 % slower.
+    for (std::size_t pi = 0; pi < count; ++pi) {
+      const Part& part = parts[pi];
+      const GatherPlan& plan = *plans[pi];
+      const std::size_t units = part.blocks * part.n_splits;
+      for (std::size_t unit = units * thread / team; unit < units * (thread + 1) / team; ++unit) {
+        const long taps = static_cast<long>(part.taps);
+        const std::size_t i0 = (unit / part.n_splits) * part.MB, split = unit % part.n_splits;
+        const std::size_t mb = std::min(part.MB, part.M - i0);
+        const std::size_t p_begin = n_panels * split / part.n_splits, p_end = n_panels * (split + 1) / part.n_splits;
+        if (p_begin == p_end) continue;
+        const T* bp = bp_all + part.b_offset;
+        // the indirection of this block: row r, tap u at ind[r * taps + u] (rows of a tile are
+        // consecutive, so tile ir starts at ind + ir * taps); and each row's output pixel offset
+        RowCursor rows(plan, static_cast<long>(i0));
+        for (std::size_t r = 0; r < mb; ++r, rows.next()) {
+          tap_addresses(rows, taps, src_at, pixel_bytes, zero_at, ind + r * static_cast<std::size_t>(taps));
+          out_off[r] = rows.out_pixel() * out_channels;
+        }
+        for (std::size_t r = mb; r % MR != 0; ++r)  // the last tile's missing rows read zeros
+          std::fill_n(ind + r * static_cast<std::size_t>(taps), taps, zero_at);
+        for (std::size_t p = p_begin; p < p_end; ++p) {
+          const std::size_t j0 = p * NR, n = std::min(NR, N - j0);
+          for (std::size_t ir = 0; ir < mb; ir += MR) {
+            const std::size_t m = std::min(MR, mb - ir);
+            for (std::size_t i = 0; i < m; ++i) {
+              c_rows[i] = out + out_off[ir + i];
+              scale_rows[i] = s_out ? s_out + out_off[ir + i] : nullptr;
+            }
+#if defined(__AVX512F__)
+            if constexpr (std::is_same_v<T, float> && NV == 1)
+              if (pairs) {
+                indirect_pair_tile(taps, channels, ind + ir * static_cast<std::size_t>(taps), bp, beta, c_rows,
+                                   s_out ? scale_rows : nullptr, m, n, bias, prefetch_taps, prefetch_out);
+                continue;
+              }
+#endif
+            indirect_tile<T, NV>(taps, channels, ind + ir * static_cast<std::size_t>(taps), bp + p * part.K * NR, beta,
+                                 c_rows, s_out ? scale_rows : nullptr, j0, m, n, bias, prefetch_taps, prefetch_out);
+          }
         }
       }
     }
@@ -587,27 +639,42 @@ std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* wh
 }
 
 template <class T>
-void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T* w, WeightRead read,
-                long out_channels, T* out, bool accumulate, const T* s_out, const T* bias) {
-  const long M = plan.rows(), K = plan.taps() * src_channels;
-  if (M == 0 || out_channels == 0) return;
-  if (K == 0) {  // a stride phase that no tap reaches: the product is 0
+void patch_gemm(const GatherPlan* plans, std::size_t count, const T* src, long src_channels, const T* w,
+                WeightRead read, long out_channels, T* out, bool accumulate, const T* s_out, const T* bias) {
+  if (out_channels == 0) return;
+  // the plans with a product: a stride phase that no tap reaches is 0 (+ bias) here
+  std::vector<const GatherPlan*> products;
+  for (std::size_t i = 0; i < count; ++i) {
+    const GatherPlan& plan = plans[i];
+    const long M = plan.rows();
+    if (M == 0) continue;
+    if (plan.taps() * src_channels > 0) {
+      products.push_back(&plan);
+      continue;
+    }
     RowCursor row(plan, 0);
     for (long r = 0; r < M; ++r, row.next()) {
       T* o = out + row.out_pixel() * out_channels;
       for (long j = 0; j < out_channels; ++j) o[j] = (accumulate ? o[j] : T(0)) + (bias ? bias[j] : T(0));
     }
+  }
+  if (products.empty()) return;
+  constexpr long W = static_cast<long>(GemmShape<T>::W);
+  if (out_channels <= kThinChannels) {
+    for (const GatherPlan* plan : products)
+      thin_output_patch_product(*plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
     return;
   }
-  constexpr long W = static_cast<long>(GemmShape<T>::W);
-  if (out_channels <= kThinChannels)
-    thin_output_patch_product(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
-  else if (out_channels <= W)
-    indirect_patch_gemm<T, 1>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
+  auto run = [&](auto nv) {
+    indirect_patch_gemm<T, decltype(nv)::value>(products, src, src_channels, w, read, out_channels, out, accumulate,
+                                                s_out, bias);
+  };
+  if (out_channels <= W)
+    run(std::integral_constant<std::size_t, 1>{});
   else if ((out_channels + 4 * W - 1) / (4 * W) * 2 <= (out_channels + 2 * W - 1) / (2 * W))  // no more padding
-    indirect_patch_gemm<T, 4>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
+    run(std::integral_constant<std::size_t, 4>{});
   else
-    indirect_patch_gemm<T, 2>(plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
+    run(std::integral_constant<std::size_t, 2>{});
 }
 
 namespace {
@@ -830,8 +897,8 @@ void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, c
 }
 
 #define TAPIR_CONV_GEMM(T)                                                                                  \
-  template void patch_gemm<T>(const GatherPlan&, const T*, long, const T*, WeightRead, long, T*, bool, const T*,   \
-                              const T*);                                                                         \
+  template void patch_gemm<T>(const GatherPlan*, std::size_t, const T*, long, const T*, WeightRead, long, T*, bool, \
+                              const T*, const T*);                                                               \
   template void conv_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);                      \
   template void conv_transpose_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);
 TAPIR_CONV_GEMM(float)

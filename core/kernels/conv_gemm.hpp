@@ -61,10 +61,11 @@ std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* wh
 enum class WeightRead { as_is, transposed };
 
 /// out[row pixel, j] = (accumulate ? out : 0) + s_out ⊙ sum_{u, k} src[source pixel, k] W(u, k, j) + bias[j]
-/// for the rows of `plan`; `s_out` (like out) and `bias` (out_channels values) may be null.
+/// for the rows of `count` plans whose rows write disjoint pixels (one product's stride phases,
+/// run in one parallel region); `s_out` (like out) and `bias` (out_channels values) may be null.
 template <class T>
-void patch_gemm(const GatherPlan& plan, const T* src, long src_channels, const T* w, WeightRead read,
-                long out_channels, T* out, bool accumulate = false, const T* s_out = nullptr,
+void patch_gemm(const GatherPlan* plans, std::size_t count, const T* src, long src_channels, const T* w,
+                WeightRead read, long out_channels, T* out, bool accumulate = false, const T* s_out = nullptr,
                 const T* bias = nullptr);
 
 /// Convolution's kernel gradient on the small-row plan (x on the big side, dy on the small side):
