@@ -42,9 +42,14 @@ template <class T, class F, class... In>
 void map(std::size_t n, T* out, F f, const In*... in) {
   constexpr std::size_t W = Batch<T>::size;
   const std::size_t body = n - n % W;
-#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
-  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(body); i += W)
-    f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
+  if (n >= kParallelGrain) {
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(body); i += W)
+      f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
+  } else {  // not through the OpenMP runtime at all: a region that stays on one thread still costs 0.2 µs
+    for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(body); i += W)
+      f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
+  }
   if (body < n) {
     const std::size_t rest = n - body;
     auto padded = [&](const T* p) {
