@@ -134,8 +134,7 @@ void fill_tiles(T* out, std::size_t n, const RandomStream& stream, TileFn tile_f
   const std::uint64_t tile_begin = first / per_tile, tile_end = (first + n + per_tile - 1) / per_tile;
   const std::size_t tiles = static_cast<std::size_t>(tile_end - tile_begin);
   const std::size_t chunks = (tiles + kChunkTiles - 1) / kChunkTiles;
-#pragma omp parallel for schedule(static) if (n >= kernels::kParallelGrain && chunks > 1)
-  for (std::ptrdiff_t c = 0; c < static_cast<std::ptrdiff_t>(chunks); ++c) {
+  simd::parallel_for(n >= kernels::kParallelGrain, static_cast<std::ptrdiff_t>(chunks), [&](std::ptrdiff_t c) {
     ChunkWords words;
     const std::uint64_t tile0 = tile_begin + static_cast<std::uint64_t>(c) * kChunkTiles;
     const std::size_t ntiles = static_cast<std::size_t>(std::min<std::uint64_t>(kChunkTiles, tile_end - tile0));
@@ -151,7 +150,7 @@ void fill_tiles(T* out, std::size_t n, const RandomStream& stream, TileFn tile_f
         std::copy(scratch + (lo - tile_first), scratch + (hi - tile_first), out + (lo - first));
       }
     }
-  }
+  });
 }
 
 // 24 high bits -> [0, 1) ("closed_low") or (0, 1] (for logarithms).

@@ -40,14 +40,13 @@ void copy_strided(const Shape& shape, const T* src, const std::vector<std::ptrdi
   const std::size_t inner = loop.inner();
   const auto s = loop.inner_strides();
   const std::size_t outer = loop.outer();
-#pragma omp parallel for schedule(static) if (numel(shape) >= kernels::kParallelGrain && outer > 1)
-  for (std::ptrdiff_t o = 0; o < static_cast<std::ptrdiff_t>(outer); ++o) {
+  simd::parallel_for(numel(shape) >= kernels::kParallelGrain, static_cast<std::ptrdiff_t>(outer), [&](std::ptrdiff_t o) {
     const auto off = loop.offsets(static_cast<std::size_t>(o));
     T* d = dst + off[0];
     const T* x = src + off[1];
     if (s[0] == 1 && s[1] == 1) std::copy(x, x + inner, d);
     else for (std::size_t i = 0; i < inner; ++i) d[i * s[0]] = x[i * s[1]];
-  }
+  });
 }
 }  // namespace
 

@@ -1,5 +1,6 @@
 #include "reductions.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -17,9 +18,10 @@ bool all_finite_impl(const T* x, std::size_t n) {
   constexpr std::size_t W = Batch<T>::size;
   constexpr std::size_t kBlock = 4096;
   const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>((n + kBlock - 1) / kBlock);
-  bool bad = false;
-#pragma omp parallel for schedule(static) reduction(|| : bad) if (n >= simd::kParallelGrain)
-  for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+  thread_local std::vector<unsigned char> bad_blocks;  // per block; reused: no allocation once grown
+  bad_blocks.assign(static_cast<std::size_t>(blocks), 0);
+  unsigned char* bad = bad_blocks.data();  // (a thread_local name in the loop would be the worker's own)
+  simd::parallel_for(n >= simd::kParallelGrain, blocks, [&](std::ptrdiff_t b) {
     const std::size_t begin = static_cast<std::size_t>(b) * kBlock;
     const std::size_t end = std::min(n, begin + kBlock);
     Batch<T> acc(T(0));
@@ -30,9 +32,9 @@ bool all_finite_impl(const T* x, std::size_t n) {
     }
     T tail = 0;
     for (; i < end; ++i) tail += x[i] - x[i];
-    bad = bad || !std::isfinite(xsimd::hadd(acc) + tail);
-  }
-  return !bad;
+    bad[static_cast<std::size_t>(b)] = !std::isfinite(xsimd::hadd(acc) + tail);
+  });
+  return std::none_of(bad, bad + blocks, [](unsigned char b) { return b != 0; });
 }
 
 // Squares are summed in T within 256-element runs (small enough for float32 to stay accurate),
@@ -46,8 +48,7 @@ double sum_of_squares_impl(const T* x, std::size_t n) {
   thread_local std::vector<double> partial;  // reused: no allocation once grown
   partial.assign(chunks, 0.0);
   double* out = partial.data();
-#pragma omp parallel for schedule(static) if (n >= simd::kParallelGrain)
-  for (std::ptrdiff_t c = 0; c < static_cast<std::ptrdiff_t>(chunks); ++c) {
+  simd::parallel_for(n >= simd::kParallelGrain, static_cast<std::ptrdiff_t>(chunks), [&](std::ptrdiff_t c) {
     const std::size_t begin = static_cast<std::size_t>(c) * kChunk;
     const std::size_t end = std::min(n, begin + kChunk);
     double chunk_sum = 0;
@@ -64,7 +65,7 @@ double sum_of_squares_impl(const T* x, std::size_t n) {
       chunk_sum += run_sum;
     }
     out[c] = chunk_sum;
-  }
+  });
   double total = 0;
   for (std::size_t c = 0; c < chunks; ++c) total += out[c];
   return total;

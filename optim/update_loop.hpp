@@ -61,9 +61,9 @@ void fused_loop(std::size_t n, F f, P*... arrays) {
   const auto ptrs = std::make_tuple(arrays...);
   const auto idx = std::index_sequence_for<P...>{};
   const std::size_t body = n - n % W;
-#pragma omp parallel for schedule(static) if (n >= simd::kParallelGrain)
-  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(body); i += W)
-    apply_batch<T>(f, ptrs, static_cast<std::size_t>(i), idx);
+  simd::parallel_for(n >= simd::kParallelGrain, static_cast<std::ptrdiff_t>(body / W), [&](std::ptrdiff_t b) {
+    apply_batch<T>(f, ptrs, static_cast<std::size_t>(b) * W, idx);
+  });
   if (body < n) apply_tail<T>(f, ptrs, body, n - body, idx);
 }
 

@@ -97,11 +97,10 @@ template <class T> T chunk_sum(const T* x, std::size_t n) {
 template <class T> T total_sum(const T* x, std::size_t n) {
   const std::size_t chunks = (n + kSumChunk - 1) / kSumChunk;
   std::vector<T> partial(chunks);
-#pragma omp parallel for schedule(static) if (n >= 4 * kSumChunk)
-  for (std::ptrdiff_t c = 0; c < static_cast<std::ptrdiff_t>(chunks); ++c) {
+  simd::parallel_for(n >= 4 * kSumChunk, static_cast<std::ptrdiff_t>(chunks), [&](std::ptrdiff_t c) {
     const std::size_t begin = static_cast<std::size_t>(c) * kSumChunk;
     partial[static_cast<std::size_t>(c)] = chunk_sum(x + begin, std::min(kSumChunk, n - begin));
-  }
+  });
   T s = T(0);
   for (T p : partial) s += p;
   return s;
@@ -138,8 +137,7 @@ template <class T> void sum_to(const Tensor& in, Tensor& out) {
         // the rows (the images) that the element-wise ops before it had that thread write.
         const std::size_t runs = std::clamp<std::size_t>(in.size() / kSumChunk, 1, kMaxRuns);
         std::vector<T> partial((runs - 1) * n);
-#pragma omp parallel for schedule(static) if (parallel)
-        for (std::ptrdiff_t r = 0; r < static_cast<std::ptrdiff_t>(runs); ++r) {
+        simd::parallel_for(parallel, static_cast<std::ptrdiff_t>(runs), [&](std::ptrdiff_t r) {
           const std::size_t r0 = rows_count * static_cast<std::size_t>(r) / runs;
           const std::size_t r1 = rows_count * static_cast<std::size_t>(r + 1) / runs;
           T* acc = r == 0 ? y : partial.data() + (static_cast<std::size_t>(r) - 1) * n;
@@ -149,7 +147,7 @@ template <class T> void sum_to(const Tensor& in, Tensor& out) {
 #pragma omp simd
             for (std::size_t j = 0; j < n; ++j) acc[j] += xr[j];
           }
-        }
+        });
         for (std::size_t r = 1; r < runs; ++r) {
           const T* p = partial.data() + (r - 1) * n;
 #pragma omp simd
@@ -197,14 +195,13 @@ template <class T> void broadcast_copy(const Tensor& in, Tensor& out) {
   const std::size_t inner = loop.inner();
   const auto s = loop.inner_strides();
   const std::size_t outer = loop.outer();
-#pragma omp parallel for schedule(static) if (out.size() >= kParallelGrain && outer > 1)
-  for (std::ptrdiff_t o = 0; o < static_cast<std::ptrdiff_t>(outer); ++o) {
+  simd::parallel_for(out.size() >= kParallelGrain, static_cast<std::ptrdiff_t>(outer), [&](std::ptrdiff_t o) {
     const auto off = loop.offsets(static_cast<std::size_t>(o));
     T* yo = y + off[0];
     const T* xi = x + off[1];
     if (s[1] == 1) std::memcpy(yo, xi, inner * sizeof(T));
     else std::fill(yo, yo + inner, *xi);
-  }
+  });
 }
 
 template void sum_to<float>(const Tensor&, Tensor&);

@@ -77,8 +77,7 @@ void binary_broadcast(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   const auto is = loop.inner_strides();
   const std::size_t outer = loop.outer();
   constexpr std::size_t W = Batch<T>::size;
-#pragma omp parallel for schedule(static) if (out.size() >= kParallelGrain && outer > 1)
-  for (std::ptrdiff_t o = 0; o < static_cast<std::ptrdiff_t>(outer); ++o) {
+  simd::parallel_for(out.size() >= kParallelGrain, static_cast<std::ptrdiff_t>(outer), [&](std::ptrdiff_t o) {
     const auto off = loop.offsets(static_cast<std::size_t>(o));
     T* y = po + off[0];
     const T* x0 = pa + off[1];
@@ -99,7 +98,7 @@ void binary_broadcast(const Tensor& a, const Tensor& b, Tensor& out, F f) {
       f(Batch<T>(x0[i * is[1]]), Batch<T>(x1[i * is[2]])).store_aligned(r);
       y[i] = r[0];
     }
-  }
+  });
 }
 
 /// out (shape `out.shape()`, broadcastable to in) = sum of `in` over the broadcast dims.
