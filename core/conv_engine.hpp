@@ -102,22 +102,32 @@ class GemmConv {
     if (has_big_) big_rows_ = kernels::big_row_plans(g, images_, who);
   }
 
-  // y (+)= s_y ⊙ op(x, w) + bias
+  // A second product of the same op, added to each output tile while it is in cache (Flipout's
+  // perturbation): input, weights, and an optional scale of the output's shape.
+  template <class T>
+  struct Second {
+    const T* in = nullptr;
+    const T* w = nullptr;
+    const T* scale = nullptr;
+  };
+
+  // y (+)= s_y ⊙ op(x, w) + bias [+ second.scale ⊙ op(second.in, second.w)]
   template <class T>
   void forward(const T* x, const T* w, T* y, bool accumulate = false, const T* s_y = nullptr,
-               const T* bias = nullptr) const {
+               const T* bias = nullptr, Second<T> second = {}) const {
     if (transpose_)
-      to_big(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y, bias);
+      to_big(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y, bias, second);
     else
-      to_small(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y, bias);
+      to_small(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y, bias, second);
   }
-  // dx (+)= s_dx ⊙ (the adjoint of op(., w) applied to dy)
+  // dx (+)= s_dx ⊙ (the adjoint of op(., w) applied to dy) [+ second.scale ⊙ the adjoint of op(., second.w) applied to second.in]
   template <class T>
-  void input_grad(const T* dy, const T* w, T* dx, bool accumulate = false, const T* s_dx = nullptr) const {
+  void input_grad(const T* dy, const T* w, T* dx, bool accumulate = false, const T* s_dx = nullptr,
+                  Second<T> second = {}) const {
     if (transpose_)
-      to_small(dy, c_out_, w, kernels::WeightRead::transposed, c_in_, dx, accumulate, s_dx);
+      to_small(dy, c_out_, w, kernels::WeightRead::transposed, c_in_, dx, accumulate, s_dx, static_cast<const T*>(nullptr), second);
     else
-      to_big(dy, c_out_, w, kernels::WeightRead::transposed, c_in_, dx, accumulate, s_dx);
+      to_big(dy, c_out_, w, kernels::WeightRead::transposed, c_in_, dx, accumulate, s_dx, static_cast<const T*>(nullptr), second);
   }
   // dw = the gradient of <op(x, w), dy> with respect to w
   template <class T>
@@ -132,16 +142,17 @@ class GemmConv {
   // out (small side) = patches(src on the big side) @ W
   template <class T>
   void to_small(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
-                bool accumulate, const T* s_out, const T* bias = nullptr) const {
-    kernels::patch_gemm<T>(&small_rows(), 1, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
+                bool accumulate, const T* s_out, const T* bias, Second<T> second) const {
+    kernels::patch_gemm<T>(&small_rows(), 1, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias,
+                           second.in, second.w, second.scale);
   }
   // out (big side) = the gather, phase by phase, of src on the small side through W
   template <class T>
   void to_big(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
-              bool accumulate, const T* s_out, const T* bias = nullptr) const {
+              bool accumulate, const T* s_out, const T* bias, Second<T> second) const {
     // the phases partition the output: each pixel gets the bias once
     kernels::patch_gemm<T>(big_rows().data(), big_rows().size(), src, src_channels, w, read, out_channels, out,
-                           accumulate, s_out, bias);
+                           accumulate, s_out, bias, second.in, second.w, second.scale);
   }
 
   const kernels::GatherPlan& small_rows() const {

@@ -5,9 +5,10 @@
 //   dloc = Wk(x, dy)      ddelta = Wk(s_in ⊙ x, s_out ⊙ dy)    (Wk: the kernel gradient)
 //   dbias = the sum of dy over every pixel of every image
 //
-// The bias and the sign products of the outputs happen in the GEMM's epilogue while it writes
-// (no perturbation tensor, no separate multiply or add); only the sign-scaled inputs of the
-// second products are formed, once each. Thin channel counts compose the plain ops.
+// Each output tile of y (and of dx) gets the mean product, then the perturbation product times
+// the signs, while it is in cache: one pass over the output, no perturbation tensor, no separate
+// multiply or add; only the sign-scaled inputs of the second products are formed, once each.
+// Thin channel counts compose the plain ops.
 #include <tapir/core/conv.hpp>
 
 #include <tapir/core/ops.hpp>
@@ -68,8 +69,8 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
   Tensor y = Tensor::empty(y_shape, xv.dtype());
   TAPIR_DISPATCH(xv.dtype(), T, {
     conv->forward(xv.data<T>(), lv.data<T>(), y.data<T>(), /*accumulate=*/false, static_cast<const T*>(nullptr),
-                  bias.defined() ? bv.data<T>() : nullptr);
-    conv->forward(x_signed.data<T>(), dv.data<T>(), y.data<T>(), /*accumulate=*/true, sign_out.data<T>());
+                  bias.defined() ? bv.data<T>() : nullptr,
+                  GemmConv::Second<T>{x_signed.data<T>(), dv.data<T>(), sign_out.data<T>()});
   });
   const Tensor x_kept = need_loc ? xv : Tensor(), x_signed_kept = need_delta ? x_signed : Tensor();
   const Tensor s_in = sign_in, s_out = sign_out;
@@ -85,8 +86,8 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
     TAPIR_DISPATCH(gy.dtype(), T, {
       if (need_x) {
         dx = Tensor::empty(x_shape, gy.dtype());
-        conv->input_grad(gy.data<T>(), lv.data<T>(), dx.data<T>());
-        conv->input_grad(gy_signed.data<T>(), dv.data<T>(), dx.data<T>(), /*accumulate=*/true, s_in.data<T>());
+        conv->input_grad(gy.data<T>(), lv.data<T>(), dx.data<T>(), /*accumulate=*/false, static_cast<const T*>(nullptr),
+                         GemmConv::Second<T>{gy_signed.data<T>(), dv.data<T>(), s_in.data<T>()});
       }
       if (need_loc) {
         dloc = Tensor::empty(w_shape, gy.dtype());

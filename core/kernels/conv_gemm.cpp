@@ -343,7 +343,8 @@ inline constexpr bool kPairTile = false;
 // taps in registers and writes once: the bits depend on neither the blocks nor the threads.
 template <class T, std::size_t NV>
 void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* src, long channels, const T* w,
-                         WeightRead read, long out_channels, T* out, bool accumulate, const T* s_out, const T* bias) {
+                         WeightRead read, long out_channels, T* out, bool accumulate, const T* s_out, const T* bias,
+                         const T* src2, const T* w2, const T* s2) {
   using S = GemmShape<T>;
   constexpr std::size_t MR = tile_rows<T, NV>(), NR = NV * S::W;
   constexpr std::size_t chunk = 64;  // weights packed in chunks of rows: both threads pack, even for one panel
@@ -383,8 +384,10 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
     while (parts[i].pack_begin > u) --i;
     return i;
   };
+  // with a second product (src2 through w2), its packed weights follow the first's
+  const std::size_t terms = src2 ? 2 : 1;
   static thread_local Scratch<T> b_scratch;
-  T* bp_all = b_scratch.get(std::max<std::size_t>(1, b_size));
+  T* bp_all = b_scratch.get(std::max<std::size_t>(1, terms * b_size));
   const std::vector<T> zeros(static_cast<std::size_t>(channels), T(0));
   const T beta = accumulate ? T(1) : T(0);
   // A source bigger than a core's L2 is read from memory: fetch each tap's rows one tap ahead.
@@ -398,15 +401,16 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
 #pragma omp parallel num_threads(threads)
   {
 #pragma omp for schedule(static)
-    for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(pack_units); ++q) {
-      const std::size_t pi = part_of(static_cast<std::size_t>(q));
+    for (std::ptrdiff_t tq = 0; tq < static_cast<std::ptrdiff_t>(terms * pack_units); ++tq) {
+      const std::size_t term = static_cast<std::size_t>(tq) / pack_units, q = static_cast<std::size_t>(tq) % pack_units;
+      const std::size_t pi = part_of(q);
       const Part& part = parts[pi];
       const GatherPlan& plan = *plans[pi];
-      const std::size_t unit = static_cast<std::size_t>(q) - part.pack_begin, chunks = (part.K + chunk - 1) / chunk;
+      const std::size_t unit = q - part.pack_begin, chunks = (part.K + chunk - 1) / chunk;
       const std::size_t p = unit / chunks, k0 = (unit % chunks) * chunk;
-      T* bp = bp_all + part.b_offset + p * part.K * NR;
-      pack_weight<T, NR>(bp + k0 * NR, plan, w, read, channels, out_channels, p * NR, std::min(NR, N - p * NR), k0,
-                         std::min(chunk, part.K - k0));
+      T* bp = bp_all + term * b_size + part.b_offset + p * part.K * NR;
+      pack_weight<T, NR>(bp + k0 * NR, plan, term == 0 ? w : w2, read, channels, out_channels, p * NR,
+                         std::min(NR, N - p * NR), k0, std::min(chunk, part.K - k0));
 #if defined(__AVX512F__)
       if constexpr (std::is_same_v<T, float> && NV == 1)
         if (pairs) interleave_pairs(bp + k0 * NR, std::min(chunk, part.K - k0));
@@ -414,12 +418,15 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
     }
     static thread_local Scratch<std::uintptr_t> address_scratch;
     static thread_local Scratch<long> offset_scratch;
-    std::uintptr_t* ind = address_scratch.get(std::max<std::size_t>(1, ind_size));
+    std::uintptr_t* ind = address_scratch.get(std::max<std::size_t>(1, terms * ind_size));
+    std::uintptr_t* ind2 = ind + ind_size;  // the second product's table
     long* out_off = offset_scratch.get(std::max<std::size_t>(1, ind_size));
     T* c_rows[MR];
     const T* scale_rows[MR];
+    const T* scale2_rows[MR];
     const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
     const std::uintptr_t src_at = reinterpret_cast<std::uintptr_t>(src);
+    const std::uintptr_t src2_at = reinterpret_cast<std::uintptr_t>(src2);
     const std::uintptr_t pixel_bytes = static_cast<std::uintptr_t>(channels) * sizeof(T);
     int thread = 0, team = 1;
 #ifdef _OPENMP
@@ -446,10 +453,13 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
         RowCursor rows(plan, static_cast<long>(i0));
         for (std::size_t r = 0; r < mb; ++r, rows.next()) {
           tap_addresses(rows, taps, src_at, pixel_bytes, zero_at, ind + r * static_cast<std::size_t>(taps));
+          if (src2) tap_addresses(rows, taps, src2_at, pixel_bytes, zero_at, ind2 + r * static_cast<std::size_t>(taps));
           out_off[r] = rows.out_pixel() * out_channels;
         }
-        for (std::size_t r = mb; r % MR != 0; ++r)  // the last tile's missing rows read zeros
+        for (std::size_t r = mb; r % MR != 0; ++r) {  // the last tile's missing rows read zeros
           std::fill_n(ind + r * static_cast<std::size_t>(taps), taps, zero_at);
+          if (src2) std::fill_n(ind2 + r * static_cast<std::size_t>(taps), taps, zero_at);
+        }
         for (std::size_t p = p_begin; p < p_end; ++p) {
           const std::size_t j0 = p * NR, n = std::min(NR, N - j0);
           for (std::size_t ir = 0; ir < mb; ir += MR) {
@@ -457,17 +467,27 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
             for (std::size_t i = 0; i < m; ++i) {
               c_rows[i] = out + out_off[ir + i];
               scale_rows[i] = s_out ? s_out + out_off[ir + i] : nullptr;
+              scale2_rows[i] = s2 ? s2 + out_off[ir + i] : nullptr;
             }
+            // the first product, then the second added to the tile while its lines are in L1
+            // (the same operations, in the same order, as two separate products: same bits)
+            for (std::size_t term = 0; term < terms; ++term) {
+              const std::uintptr_t* tile_rows_at = (term == 0 ? ind : ind2) + ir * static_cast<std::size_t>(taps);
+              const T* b = bp + term * b_size;
+              const T* const* scales = term == 0 ? (s_out ? scale_rows : nullptr) : (s2 ? scale2_rows : nullptr);
+              const T tile_beta = term == 0 ? beta : T(1);
+              const T* tile_bias = term == 0 ? bias : nullptr;
 #if defined(__AVX512F__)
-            if constexpr (std::is_same_v<T, float> && NV == 1)
-              if (pairs) {
-                indirect_pair_tile(taps, channels, ind + ir * static_cast<std::size_t>(taps), bp, beta, c_rows,
-                                   s_out ? scale_rows : nullptr, m, n, bias, prefetch_taps, prefetch_out);
-                continue;
-              }
+              if constexpr (std::is_same_v<T, float> && NV == 1)
+                if (pairs) {
+                  indirect_pair_tile(taps, channels, tile_rows_at, b, tile_beta, c_rows, scales, m, n, tile_bias,
+                                     prefetch_taps, prefetch_out && term == 0);
+                  continue;
+                }
 #endif
-            indirect_tile<T, NV>(taps, channels, ind + ir * static_cast<std::size_t>(taps), bp + p * part.K * NR, beta,
-                                 c_rows, s_out ? scale_rows : nullptr, j0, m, n, bias, prefetch_taps, prefetch_out);
+              indirect_tile<T, NV>(taps, channels, tile_rows_at, b + p * part.K * NR, tile_beta, c_rows, scales, j0, m,
+                                   n, tile_bias, prefetch_taps, prefetch_out && term == 0);
+            }
           }
         }
       }
@@ -640,7 +660,8 @@ std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* wh
 
 template <class T>
 void patch_gemm(const GatherPlan* plans, std::size_t count, const T* src, long src_channels, const T* w,
-                WeightRead read, long out_channels, T* out, bool accumulate, const T* s_out, const T* bias) {
+                WeightRead read, long out_channels, T* out, bool accumulate, const T* s_out, const T* bias,
+                const T* src2, const T* w2, const T* s2) {
   if (out_channels == 0) return;
   // the plans with a product: a stride phase that no tap reaches is 0 (+ bias) here
   std::vector<const GatherPlan*> products;
@@ -655,19 +676,25 @@ void patch_gemm(const GatherPlan* plans, std::size_t count, const T* src, long s
     RowCursor row(plan, 0);
     for (long r = 0; r < M; ++r, row.next()) {
       T* o = out + row.out_pixel() * out_channels;
-      for (long j = 0; j < out_channels; ++j) o[j] = (accumulate ? o[j] : T(0)) + (bias ? bias[j] : T(0));
+      for (long j = 0; j < out_channels; ++j) {
+        o[j] = (accumulate ? o[j] : T(0)) + (bias ? bias[j] : T(0));
+        if (src2) o[j] = o[j] + T(0);  // the second product's zero, added as a separate product would
+      }
     }
   }
   if (products.empty()) return;
   constexpr long W = static_cast<long>(GemmShape<T>::W);
   if (out_channels <= kThinChannels) {
-    for (const GatherPlan* plan : products)
+    for (const GatherPlan* plan : products) {
       thin_output_patch_product(*plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
+      if (src2)
+        thin_output_patch_product(*plan, src2, src_channels, w2, read, out_channels, out, true, s2, static_cast<const T*>(nullptr));
+    }
     return;
   }
   auto run = [&](auto nv) {
     indirect_patch_gemm<T, decltype(nv)::value>(products, src, src_channels, w, read, out_channels, out, accumulate,
-                                                s_out, bias);
+                                                s_out, bias, src2, w2, s2);
   };
   if (out_channels <= W)
     run(std::integral_constant<std::size_t, 1>{});
@@ -898,7 +925,7 @@ void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, c
 
 #define TAPIR_CONV_GEMM(T)                                                                                  \
   template void patch_gemm<T>(const GatherPlan*, std::size_t, const T*, long, const T*, WeightRead, long, T*, bool, \
-                              const T*, const T*);                                                               \
+                              const T*, const T*, const T*, const T*, const T*);                                 \
   template void conv_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);                      \
   template void conv_transpose_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);
 TAPIR_CONV_GEMM(float)
