@@ -53,6 +53,9 @@ const FlipoutCase kCases[] = {
     {true, {2, 4, 9}, {2, 9, 6}, 3, "VALID"},  // stride 3 > filter 2: a phase no tap reaches (bias only)
     {true, {1, 3, 3, 2, 5}, {2, 2, 2, 5, 6}, 2, "SAME"},
     {true, {2, 4, 4, 6}, {3, 3, 6, 2}, 2, "SAME"},  // thin c_out: the composed path
+    // the engine's thin-output dot products with the second (perturbation) product: a
+    // convolution down to one channel (forward), a conv-transpose up from three (input gradient)
+    {false, {2, 6, 6, 8}, {2, 2, 8, 1}, 1, "SAME"}, {true, {2, 4, 4, 3}, {3, 3, 3, 7}, 2, "SAME"},
 };
 
 }  // namespace
