@@ -80,6 +80,65 @@ void finish(GatherPlan& p, const char* who) {
               p.src_pixel.push_back((a | b | c) < 0 ? -1 : (a * p.src_extent[1] + b) * p.src_extent[2] + c);
             }
       }
+  const long taps_count = static_cast<long>(taps);
+  p.tap_live.assign(taps, 0);
+  for (long q = 0; q < p.rows_per_image; ++q)
+    for (long u = 0; u < taps_count; ++u) p.tap_live[static_cast<std::size_t>(u)] |= p.src_pixel[q * taps_count + u] >= 0;
+}
+
+// The positions of one axis grouped by which of its taps read inside the image (the border
+// positions of a SAME or strided geometry miss some): one sub-axis per pattern, all taps kept.
+std::vector<GatherAxis> border_classes(const GatherAxis& a) {
+  std::vector<GatherAxis> classes;
+  std::vector<std::vector<bool>> patterns;
+  const long taps = a.taps();
+  for (long q = 0; q < a.rows(); ++q) {
+    std::vector<bool> inside(static_cast<std::size_t>(taps));
+    for (long u = 0; u < taps; ++u) inside[static_cast<std::size_t>(u)] = a.src[q * taps + u] >= 0;
+    std::size_t c = 0;
+    while (c < patterns.size() && patterns[c] != inside) ++c;
+    if (c == patterns.size()) {
+      patterns.push_back(inside);
+      GatherAxis group;
+      group.out.clear();
+      group.src.clear();
+      group.tap = a.tap;
+      classes.push_back(std::move(group));
+    }
+    classes[c].out.push_back(a.out[q]);
+    classes[c].src.insert(classes[c].src.end(), a.src.begin() + q * taps, a.src.begin() + (q + 1) * taps);
+  }
+  return classes;
+}
+
+// A plan whose axes are set, as one plan per border class (the product of its axes' classes):
+// every row of a class misses the same taps, so its register tiles skip those taps (tap_live;
+// they would multiply zeros) — about a sixth of a 7 x 7 image's FMAs at a 5 x 5 filter. The
+// rows keep every tap (the classes share their phase's packed weights). Above kMaxClasses (big
+// dilated 3-D filters) the plan stays whole.
+std::vector<GatherPlan> split_by_border(const GatherPlan& axes, const char* who) {
+  constexpr std::size_t kMaxClasses = 64;
+  std::array<std::vector<GatherAxis>, 3> classes;
+  std::size_t count = 1;
+  for (int j = 0; j < 3; ++j) {
+    classes[j] = border_classes(axes.axis[j]);
+    count *= std::max<std::size_t>(1, classes[j].size());
+  }
+  std::vector<GatherPlan> plans;
+  if (count > kMaxClasses || count == 1) {
+    plans.push_back(axes);
+    finish(plans.back(), who);
+    return plans;
+  }
+  for (const GatherAxis& a0 : classes[0])
+    for (const GatherAxis& a1 : classes[1])
+      for (const GatherAxis& a2 : classes[2]) {
+        GatherPlan p = axes;
+        p.axis = {a0, a1, a2};
+        finish(p, who);
+        plans.push_back(std::move(p));
+      }
+  return plans;
 }
 
 // Row r of a plan — the flat output pixel it writes, the source pixels its taps read — and the
@@ -213,6 +272,7 @@ void pack_weight(T* dst, const GatherPlan& p, const T* w, WeightRead read, long 
 // most one vector (load-bound, but N = 16 would waste half of a wider tile; see the pair tile).
 template <class T, std::size_t NV> constexpr std::size_t tile_rows() { return NV == 4 ? 6 : GemmShape<T>::MR; }
 
+
 // MR x (NV vectors) register tile of the indirect GEMM: no A panel at all — row i reads its
 // values for tap u straight from the source image, through the address rows[i * taps + u] of
 // `channels` contiguous values (or of zeros); all taps accumulate in registers, and C is written
@@ -221,7 +281,7 @@ template <class T, std::size_t NV> constexpr std::size_t tile_rows() { return NV
 template <class T, std::size_t NV>
 inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, const T* __restrict b, T beta,
                           T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m, std::size_t n,
-                          const T* bias, bool prefetch_taps, bool prefetch_out) {
+                          const T* bias, bool prefetch_taps, bool prefetch_out, const unsigned char* live) {
   using B = xsimd::batch<T>;
   constexpr std::size_t W = GemmShape<T>::W, MR = tile_rows<T, NV>();
   static_assert(NV == 1 || NV == 2 || NV == 4, "one, two or four vectors per tile row");
@@ -238,6 +298,10 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) acc[v][i] = B(T(0));
   for (long u = 0; u < taps; ++u) {
+    if (!live[u]) {  // no row of the plan reads inside the image through tap u: its products are 0
+      b += channels * static_cast<long>(NV * W);
+      continue;
+    }
     const T* a[MR];
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) a[i] = reinterpret_cast<const T*>(rows[static_cast<long>(i) * taps + u]);
@@ -274,7 +338,8 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
 inline constexpr bool kPairTile = true;
 inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* rows, const float* __restrict b,
                                float beta, float* const* c_rows, const float* const* s_rows, std::size_t m,
-                               std::size_t n, const float* bias, bool prefetch_taps, bool prefetch_out) {
+                               std::size_t n, const float* bias, bool prefetch_taps, bool prefetch_out,
+                               const unsigned char* live) {
   using B = xsimd::batch<float>;
   constexpr std::size_t MR = GemmShape<float>::MR;
   __m512 acc0[MR], acc1[MR];
@@ -284,6 +349,10 @@ inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* r
 #pragma GCC unroll 12
   for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
   for (long u = 0; u < taps; ++u) {
+    if (!live[u]) {
+      b += channels * 16;
+      continue;
+    }
     const float* a[MR];
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) a[i] = reinterpret_cast<const float*>(rows[static_cast<long>(i) * taps + u]);
@@ -353,6 +422,7 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
   // where its packing units start in the shared list
   struct Part {
     std::size_t M, taps, K, b_offset, MB, blocks, n_splits, pack_begin;
+    bool packs;  // false: another plan's packed weights serve (the same taps)
   };
   const std::size_t count = plans.size();
   std::vector<Part> parts(count);
@@ -372,16 +442,22 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
     p.MB = split.size;
     p.blocks = split.count;
     p.n_splits = split.column_splits;
-    p.b_offset = b_size;
-    b_size += p.K * n_panels * NR;
+    // the border classes of one phase have the same taps: they share its packed weights
+    std::size_t same = 0;
+    while (same < i && plans[same]->tap_index != plans[i]->tap_index) ++same;
+    p.packs = same == i;
+    p.b_offset = p.packs ? b_size : parts[same].b_offset;
     p.pack_begin = pack_units;
-    pack_units += n_panels * ((p.K + chunk - 1) / chunk);
+    if (p.packs) {
+      b_size += p.K * n_panels * NR;
+      pack_units += n_panels * ((p.K + chunk - 1) / chunk);
+    }
     ind_size = std::max(ind_size, p.MB * p.taps);
   }
-  // the plan that packing unit u belongs to (the last whose units start at or before u)
+  // the plan that packing unit u belongs to (the last packing plan whose units start at or before u)
   auto part_of = [&](std::size_t u) {
     std::size_t i = count - 1;
-    while (parts[i].pack_begin > u) --i;
+    while (!parts[i].packs || parts[i].pack_begin > u) --i;
     return i;
   };
   // with a second product (src2 through w2), its packed weights follow the first's
@@ -481,12 +557,12 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
               if constexpr (std::is_same_v<T, float> && NV == 1)
                 if (pairs) {
                   indirect_pair_tile(taps, channels, tile_rows_at, b, tile_beta, c_rows, scales, m, n, tile_bias,
-                                     prefetch_taps, prefetch_out && term == 0);
+                                     prefetch_taps, prefetch_out && term == 0, plan.tap_live.data());
                   continue;
                 }
 #endif
               indirect_tile<T, NV>(taps, channels, tile_rows_at, b + p * part.K * NR, tile_beta, c_rows, scales, j0, m,
-                                   n, tile_bias, prefetch_taps, prefetch_out && term == 0);
+                                   n, tile_bias, prefetch_taps, prefetch_out && term == 0, plan.tap_live.data());
             }
           }
         }
@@ -637,6 +713,18 @@ GatherPlan small_row_plan(const Geo3& g, long images, const char* who) {
   return p;
 }
 
+std::vector<GatherPlan> small_row_product_plans(const Geo3& g, long images, const char* who) {
+  GatherPlan p;
+  p.images = images;
+  for (int j = 0; j < 3; ++j) {
+    p.axis[j] = small_row_axis(g, j);
+    p.out_extent[j] = g.small[j];
+    p.src_extent[j] = g.big[j];
+    p.filter[j] = g.filter[j];
+  }
+  return split_by_border(p, who);
+}
+
 std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* who) {
   std::vector<GatherPlan> plans;
   for (long f0 = 0; f0 < g.stride[0]; ++f0)
@@ -645,15 +733,16 @@ std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* wh
         GatherPlan p;
         p.images = images;
         const long phase[3] = {f0, f1, f2};
+        bool empty = false;
         for (int j = 0; j < 3; ++j) {
           p.axis[j] = big_row_axis(g, j, phase[j]);
           p.out_extent[j] = g.big[j];
           p.src_extent[j] = g.small[j];
           p.filter[j] = g.filter[j];
+          empty = empty || p.axis[j].rows() == 0;
         }
-        finish(p, who);
-        if (p.rows_per_image == 0) continue;  // stride larger than the output: the phase has no pixel
-        plans.push_back(std::move(p));
+        if (empty) continue;  // stride larger than the output: the phase has no pixel
+        for (GatherPlan& c : split_by_border(p, who)) plans.push_back(std::move(c));
       }
   return plans;
 }

@@ -45,6 +45,7 @@ struct GatherPlan {
   // n * src_image_pixels + src_pixel[q * taps() + u] (nothing where that is -1).
   long rows_per_image = 1, src_image_pixels = 1, out_image_pixels = 1;
   std::vector<long> out_pixel, src_pixel;
+  std::vector<unsigned char> tap_live;  // tap_live[u]: some row reads inside the image through tap u
   long rows() const { return images * rows_per_image; }
   long taps() const { return static_cast<long>(tap_index.size()); }
 };
@@ -52,8 +53,12 @@ struct GatherPlan {
 /// Rows: the small side's pixels; source: the big side; every tap. The per-image table
 /// (pixels x taps entries) is held to the tensor limit: ShapeError naming `who` beyond it.
 GatherPlan small_row_plan(const Geo3& g, long images, const char* who);
-/// Rows: the big side's pixels, one plan per stride phase (they partition the pixels); source:
-/// the small side. A phase no tap reaches has taps() == 0 (its rows are written as zeros).
+/// The small-row plan as one plan per border class (rows that miss the same taps), for the
+/// products whose output is the small side (patch_gemm); the kernel gradients take the whole plan.
+std::vector<GatherPlan> small_row_product_plans(const Geo3& g, long images, const char* who);
+/// Rows: the big side's pixels, one plan per stride phase and border class (they partition the
+/// pixels); source: the small side. A phase no tap reaches has taps() == 0 (its rows are written
+/// as zeros).
 std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* who);
 
 /// How W[t, c_in, c_out] is read as the GEMM's B[(u, k), j]: k the source channel, j the output

@@ -212,6 +212,10 @@ TEST_CASE("the GEMM engine's edge cases match the reference (values and gradient
       // product's 1152 rows in two runs; a thin small side (2 channels), 3 images in three runs
       {2, {24, 24}, {3, 3}, {1, 1}, {1, 1}, {}, true, 16, 16, {2}},
       {2, {40, 40}, {3, 3}, {1, 1}, {1, 1}, {}, true, 16, 2, {3}},
+      // border classes: every position of a 9 x 9 image misses other taps of a dilated 7 x 7
+      // filter (81 classes: the plan stays whole), and a 3-D case split into 27
+      {2, {9, 9}, {7, 7}, {1, 1}, {2, 2}, {}, true, 5, 7, {1}},
+      {3, {5, 5, 5}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {}, true, 8, 17, {2}},
   };
   int k = 3000;
   for (const Case& e : cases)
