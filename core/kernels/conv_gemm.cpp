@@ -700,7 +700,9 @@ void thin_output_patch_product(const GatherPlan& plan, const T* src, long channe
 
 }  // namespace
 
-GatherPlan small_row_plan(const Geo3& g, long images, const char* who) {
+namespace {
+// The small-row plan's axes (not yet finished).
+GatherPlan small_row_axes(const Geo3& g, long images) {
   GatherPlan p;
   p.images = images;
   for (int j = 0; j < 3; ++j) {
@@ -709,20 +711,18 @@ GatherPlan small_row_plan(const Geo3& g, long images, const char* who) {
     p.src_extent[j] = g.big[j];
     p.filter[j] = g.filter[j];
   }
+  return p;
+}
+}  // namespace
+
+GatherPlan small_row_plan(const Geo3& g, long images, const char* who) {
+  GatherPlan p = small_row_axes(g, images);
   finish(p, who);
   return p;
 }
 
 std::vector<GatherPlan> small_row_product_plans(const Geo3& g, long images, const char* who) {
-  GatherPlan p;
-  p.images = images;
-  for (int j = 0; j < 3; ++j) {
-    p.axis[j] = small_row_axis(g, j);
-    p.out_extent[j] = g.small[j];
-    p.src_extent[j] = g.big[j];
-    p.filter[j] = g.filter[j];
-  }
-  return split_by_border(p, who);
+  return split_by_border(small_row_axes(g, images), who);
 }
 
 std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* who) {
