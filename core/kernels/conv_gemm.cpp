@@ -601,8 +601,9 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
   const long vectors = c_big / W, tap_groups = (taps + kTapGroup - 1) / kTapGroup;
   const long units = c_small * vectors * tap_groups;
   // the images in runs (row_chunks): run 0 sums into acc, run g > 0 into partial, added after
-  const long chunks = std::min(plan.images, static_cast<long>(row_chunks(static_cast<std::size_t>(plan.rows()),
-                                                                         GemmShape<T>::KC)));
+  // (at least one run: an empty batch still writes its zero sums)
+  const long chunks = std::max(1L, std::min(plan.images, static_cast<long>(row_chunks(
+                                                            static_cast<std::size_t>(plan.rows()), GemmShape<T>::KC))));
   const long acc_size = taps * c_small * c_big;
   static thread_local Scratch<T> partial_scratch;
   T* partial = chunks > 1 ? partial_scratch.get(static_cast<std::size_t>((chunks - 1) * acc_size)) : nullptr;

@@ -110,6 +110,10 @@ template <class T> T total_sum(const T* x, std::size_t n) {
 
 template <class T> void sum_to(const Tensor& in, Tensor& out) {
   const std::size_t n = out.size();
+  if (in.size() == 0) {  // a sum over no rows (an empty batch's bias gradient): zeros
+    std::fill_n(out.template data<T>(), n, T(0));
+    return;
+  }
   if (n == 1) {  // a total: vectorised, in a fixed order
     *out.template data<T>() = total_sum(in.template data<T>(), in.size());
     return;

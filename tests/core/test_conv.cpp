@@ -331,6 +331,33 @@ TEST_CASE("an op builds only the gather plans its wanted products use, with the 
   }
 }
 
+TEST_CASE("an empty batch gives empty outputs and zero kernel gradients on every engine path") {
+  // the thin small-side sums (a convolution down to 2 channels, a conv-transpose up from 2), the
+  // unpacked and the packed kernel gradients, at 1 and 2 threads
+  struct Case {
+    bool transpose;
+    Shape x, w;
+  };
+  const Case cases[] = {{false, {0, 6, 6, 16}, {3, 3, 16, 2}}, {true, {0, 6, 6, 2}, {3, 3, 2, 16}},
+                        {false, {0, 6, 6, 16}, {3, 3, 16, 32}}, {true, {0, 6, 6, 16}, {3, 3, 16, 32}},
+                        {false, {0, 6, 6, 5}, {3, 3, 5, 7}}};
+  const int saved = num_threads();
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    for (const Case& c : cases) {
+      CAPTURE(shape_str(c.w));
+      Var x = parameter(Tensor::zeros(c.x, DType::float32));
+      Var w = parameter(testing::random_tensor(c.w, 90).astype(DType::float32));
+      Var y = c.transpose ? conv_transpose(x, w, ConvTransposeOptions().strides(2).padding("SAME"))
+                          : convolution(x, w, ConvOptions().padding("SAME"));
+      CHECK(y.shape()[0] == 0);
+      backward(sum(y));
+      for (float g : w.grad().to_vector<float>()) REQUIRE(g == 0.0f);
+    }
+  }
+  set_num_threads(saved);
+}
+
 TEST_CASE("bit-identical at 1 and 2 threads") {
   // each engine path: the register tiles (one, two and four vectors), the thin-output dot products,
   // the thin small-side kernel gradients, the packed and the unpacked kernel gradients, and

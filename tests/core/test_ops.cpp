@@ -165,6 +165,16 @@ TEST_CASE("row sums over many rows (runs of rows): the definition, the same bits
     }
 }
 
+TEST_CASE("row sums over no rows (an empty batch's bias gradient) are zeros") {
+  for (const Shape& in : {Shape{0, 16}, Shape{0, 5, 16}, Shape{0, 3}})
+    for (DType dt : {DType::float64, DType::float32}) {
+      CAPTURE(shape_str(in));
+      const Tensor s = tensor_ops::sum_to(Tensor::zeros(in, dt), {in.back()});
+      REQUIRE(s.shape() == Shape{in.back()});
+      for (double v : s.to_vector<double>()) CHECK(v == 0.0);
+    }
+}
+
 TEST_CASE("max shares the gradient among ties") {
   Var x = parameter(Tensor::from_vector<double>({3}, {2, 5, 5}));
   backward(max(x));
