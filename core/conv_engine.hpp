@@ -100,9 +100,9 @@ class GemmConv {
     // the small side (the convolution's forward, the conv-T's input gradient) take it split
     // into border classes, as the big side's phases are
     has_kernel_rows_ = wanted.kernel_grad;
-    has_small_ = !transpose || wanted.input_grad;
+    has_small_products_ = !transpose || wanted.input_grad;
     if (has_kernel_rows_) small_rows_ = kernels::small_row_plan(g, images_, who);
-    if (has_small_) small_products_ = kernels::small_row_product_plans(g, images_, who);
+    if (has_small_products_) small_products_ = kernels::small_row_product_plans(g, images_, who);
     if (has_big_) big_rows_ = kernels::big_row_plans(g, images_, who);
   }
 
@@ -147,7 +147,7 @@ class GemmConv {
   template <class T>
   void to_small(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
                 bool accumulate, const T* s_out, const T* bias, Second<T> second) const {
-    if (!has_small_) throw std::logic_error("GemmConv: a product the call was not built for (small side)");
+    if (!has_small_products_) throw std::logic_error("GemmConv: a product the call was not built for (small side)");
     kernels::patch_gemm<T>(small_products_.data(), small_products_.size(), src, src_channels, w, read, out_channels,
                            out, accumulate, s_out, bias, second.in, second.w, second.scale);
   }
@@ -171,10 +171,10 @@ class GemmConv {
 
   bool transpose_;
   long images_, c_in_, c_out_;
-  bool has_small_ = false, has_big_ = false, has_kernel_rows_ = false;
+  bool has_small_products_ = false, has_big_ = false, has_kernel_rows_ = false;
   kernels::GatherPlan small_rows_;                     // the kernel gradient's rows: the small side's pixels in order
   std::vector<kernels::GatherPlan> small_products_;    // output on the small side, one plan per border class
-  std::vector<kernels::GatherPlan> big_rows_;    // output on the big side, one plan per stride phase
+  std::vector<kernels::GatherPlan> big_rows_;          // output on the big side, one plan per stride phase and border class
 };
 
 /// The GEMM-engine op on a checked call (thin channel counts are handled before).

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include <tapir/core/shape_arith.hpp>
+#include <tapir/core/simd.hpp>
 
 #include "conv_thin.hpp"
 #include "gemm_driver.hpp"
@@ -432,7 +433,7 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
     K_max = std::max(K_max, static_cast<std::size_t>(plan->taps() * channels));
   }
   const int threads = gemm_threads(rows_total, N, K_max);
-  std::size_t b_size = 0, pack_units = 0, ind_size = 0;
+  std::size_t b_size = 0, pack_units = 0, ind_size = 0, last_packing = 0;
   for (std::size_t i = 0; i < count; ++i) {
     Part& p = parts[i];
     p.M = static_cast<std::size_t>(plans[i]->rows());
@@ -442,11 +443,11 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
     p.MB = split.size;
     p.blocks = split.count;
     p.n_splits = split.column_splits;
-    // the border classes of one phase have the same taps: they share its packed weights
-    std::size_t same = 0;
-    while (same < i && plans[same]->tap_index != plans[i]->tap_index) ++same;
-    p.packs = same == i;
-    p.b_offset = p.packs ? b_size : parts[same].b_offset;
+    // the border classes of one phase come one after another with the same taps: they share
+    // the packed weights of the first (last_packing: the plan that packed most recently)
+    p.packs = i == 0 || plans[last_packing]->tap_index != plans[i]->tap_index;
+    if (p.packs) last_packing = i;
+    p.b_offset = p.packs ? b_size : parts[last_packing].b_offset;
     p.pack_begin = pack_units;
     if (p.packs) {
       b_size += p.K * n_panels * NR;
@@ -608,8 +609,7 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
   static thread_local Scratch<T> partial_scratch;
   T* partial = chunks > 1 ? partial_scratch.get(static_cast<std::size_t>((chunks - 1) * acc_size)) : nullptr;
   const bool parallel = static_cast<double>(plan.rows()) * taps * c_big * c_small >= 1 << 16;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (long chunk_unit = 0; chunk_unit < chunks * units; ++chunk_unit) {
+  simd::parallel_for(parallel, chunks * units, [&](long chunk_unit) {
     const long g = chunk_unit / units, unit = chunk_unit % units;
     const long j = unit / (vectors * tap_groups), v = unit / tap_groups % vectors, tg = unit % tap_groups;
     const long t0 = tg * kTapGroup, nt = std::min(kTapGroup, taps - t0), c0 = v * W;
@@ -626,17 +626,16 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
       }
     }
     for (long t = 0; t < nt; ++t) sum[t].store_unaligned(dst + ((t0 + t) * c_small + j) * c_big + c0);
-  }
+  });
   const long tail0 = vectors * W;
-  if (chunks > 1) {  // acc += each later run's sums, in run order (the whole vectors' channels)
-#pragma omp parallel for schedule(static) if (parallel)
-    for (long row = 0; row < taps * c_small; ++row)
+  if (chunks > 1)  // acc += each later run's sums, in run order (the whole vectors' channels)
+    simd::parallel_for(parallel, taps * c_small, [&](long row) {
       for (long g = 1; g < chunks; ++g) {
         const T* p = partial + (g - 1) * acc_size + row * c_big;
         T* a = acc + row * c_big;
         for (long c = 0; c < tail0; ++c) a[c] += p[c];
       }
-  }
+    });
   // the channels after the last whole vector, one at a time (rows in order)
   if (tail0 == c_big) return;
 #pragma omp parallel for schedule(static) if (static_cast<double>(plan.rows()) * taps * c_small >= 1 << 16)

@@ -167,16 +167,16 @@ template <class T> void sum_to(const Tensor& in, Tensor& out) {
 #ifdef _OPENMP
       if (parallel) threads = static_cast<int>(std::min<std::size_t>(omp_get_max_threads(), lines));
 #endif
-#pragma omp parallel for schedule(static) num_threads(threads)
-      for (int t = 0; t < threads; ++t) {
-        const std::size_t j0 = lines * t / threads * line, j1 = std::min(n, lines * (t + 1) / threads * line);
+      simd::parallel_for(threads > 1, threads, [&](std::ptrdiff_t t) {
+        const std::size_t tt = static_cast<std::size_t>(t), nt = static_cast<std::size_t>(threads);
+        const std::size_t j0 = lines * tt / nt * line, j1 = std::min(n, lines * (tt + 1) / nt * line);
         std::copy(x + j0, x + j1, y + j0);
         for (std::size_t r = 1; r < rows_count; ++r) {
           const T* xr = x + r * n;
 #pragma omp simd
           for (std::size_t j = j0; j < j1; ++j) y[j] += xr[j];
         }
-      }
+      });
       return;
     }
   }
