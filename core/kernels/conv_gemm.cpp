@@ -826,6 +826,33 @@ inline bool rows_in_order(const GatherPlan& plan) {
   return true;
 }
 
+// The bytes of the patch image that rows r0..r1 of an in-order plan read (their taps' source
+// pixels, whole): the first row's lowest source to the last row's highest. Empty when r0 == r1
+// or the span is implausibly wide (more than 4 x the rows' taps' pixels: a plan whose rows
+// read far apart, where a linear fetch would mostly bring lines nobody reads).
+struct SourceSpan {
+  std::uintptr_t begin = 0, end = 0;
+  std::size_t lines() const { return (end - begin) / 64; }
+};
+inline SourceSpan next_block_span(const GatherPlan& plan, std::size_t r0, std::size_t r1, std::uintptr_t src_at,
+                                  std::uintptr_t pixel_bytes) {
+  if (r0 >= r1) return {};
+  long lo = -1, hi = -1;
+  const RowCursor first(plan, static_cast<long>(r0)), last(plan, static_cast<long>(r1 - 1));
+  for (long u = 0; u < plan.taps(); ++u) {
+    const long a = first.source(u), b = last.source(u);
+    if (a >= 0 && (lo < 0 || a < lo)) lo = a;
+    if (b >= 0 && b > hi) hi = b;
+  }
+  if (lo < 0 || hi < lo) return {};
+  const std::size_t pixels = static_cast<std::size_t>(hi - lo + 1);
+  if (pixels > 4 * (r1 - r0) * static_cast<std::size_t>(plan.taps())) return {};
+  SourceSpan s;
+  s.begin = (src_at + static_cast<std::uintptr_t>(lo) * pixel_bytes) & ~std::uintptr_t(63);
+  s.end = src_at + static_cast<std::uintptr_t>(hi + 1) * pixel_bytes;
+  return s;
+}
+
 // MR x NV-vector register tile of the direct kernel gradient: kc rank-1 updates, A's row i at
 // a[k * MR + i], column vector v at the address col[v][k * col_stride] + off[v] bytes (a source
 // pixel, or zeros); then C rows (+)= the tile. Each value sums its rows in order and is added to C once per
@@ -929,8 +956,27 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
         RowCursor row(plan, static_cast<long>(k0));
         for (std::size_t kk = 0; kk < kc; ++kk, row.next())
           tap_addresses(row, taps, patch_at, pixel_bytes, zero_at, table + kk * static_cast<std::size_t>(taps));
+        // The next block's rows come from memory (a batch is bigger than L2): fetch them into L2
+        // while this block's tiles run, spread over the tiles — its dense rows (contiguous) and
+        // the span of the patch image its taps read. At the block's start they would stall the
+        // first row tile's loads (about a tenth of the product's time at 64 images).
+        const std::size_t next_end = std::min(K, k0 + kc + KC);
+        const SourceSpan patch_ahead = next_block_span(plan, k0 + kc, next_end, patch_at, pixel_bytes);
+        SourceSpan dense_ahead;
+        if (k0 + kc < next_end) {
+          dense_ahead.begin = reinterpret_cast<std::uintptr_t>(dense + (k0 + kc) * M) & ~std::uintptr_t(63);
+          dense_ahead.end = reinterpret_cast<std::uintptr_t>(dense + next_end * M);
+        }
+        const std::size_t my_tiles = q_end - q_begin;
+        const std::size_t patch_lines = (patch_ahead.lines() + my_tiles - 1) / my_tiles;
+        const std::size_t dense_lines = (dense_ahead.lines() + my_tiles - 1) / my_tiles;
+        std::uintptr_t patch_fetch = patch_ahead.begin, dense_fetch = dense_ahead.begin;
         std::size_t packed = M;  // the row tile whose A panel this thread holds for this block
         for (std::size_t q = q_begin; q < q_end; ++q) {
+          for (std::size_t l = 0; l < patch_lines && patch_fetch < patch_ahead.end; ++l, patch_fetch += 64)
+            __builtin_prefetch(reinterpret_cast<const void*>(patch_fetch), 0, 2);
+          for (std::size_t l = 0; l < dense_lines && dense_fetch < dense_ahead.end; ++l, dense_fetch += 64)
+            __builtin_prefetch(reinterpret_cast<const void*>(dense_fetch), 0, 2);
           const std::size_t i0 = (q / panels) * MR, j0 = (q % panels) * NR;
           const std::size_t m = std::min(MR, M - i0), n = std::min(NR, N - j0);
           if (packed != i0) {  // A's MR x kc panel, k-major: read by every panel of this row tile
@@ -985,11 +1031,12 @@ void kernel_grad_product(const GatherPlan& plan, const T* dense, long c_dense, c
 template <class T>
 void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw) {
   const long taps = plan.taps();
-  std::vector<T> acc(static_cast<std::size_t>(taps * c_out * c_in));
+  static thread_local Scratch<T> acc_scratch;  // weight-sized: no allocation (and page faults) per call
+  T* acc = acc_scratch.get(static_cast<std::size_t>(taps * c_out * c_in));
   if (c_out <= kThinChannels)  // acc[t, c_out, c_in]
-    thin_small_kernel_grad(plan, x, c_in, dy, c_out, acc.data());
+    thin_small_kernel_grad(plan, x, c_in, dy, c_out, acc);
   else  // acc[c_out, (t, c_in)] = dy^T @ patches(x)
-    kernel_grad_product(plan, dy, c_out, x, c_in, acc.data());
+    kernel_grad_product(plan, dy, c_out, x, c_in, acc);
   for (long t = 0; t < taps; ++t)
     for (long ci = 0; ci < c_in; ++ci)
       for (long co = 0; co < c_out; ++co)
@@ -1005,11 +1052,11 @@ void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, c
   }
   // dwr[c_in, (t, c_out)] = x^T @ patches(dy), then dw[t, c_in, c_out] = dwr[c_in, t, c_out]
   const long taps = plan.taps();
-  std::vector<T> dwr(static_cast<std::size_t>(c_in * taps * c_out));
-  kernel_grad_product(plan, x, c_in, dy, c_out, dwr.data());
+  static thread_local Scratch<T> dwr_scratch;
+  T* dwr = dwr_scratch.get(static_cast<std::size_t>(c_in * taps * c_out));
+  kernel_grad_product(plan, x, c_in, dy, c_out, dwr);
   for (long t = 0; t < taps; ++t)
-    for (long ci = 0; ci < c_in; ++ci)
-      std::copy_n(dwr.data() + (ci * taps + t) * c_out, c_out, dw + (t * c_in + ci) * c_out);
+    for (long ci = 0; ci < c_in; ++ci) std::copy_n(dwr + (ci * taps + t) * c_out, c_out, dw + (t * c_in + ci) * c_out);
 }
 
 #define TAPIR_CONV_GEMM(T)                                                                                  \
