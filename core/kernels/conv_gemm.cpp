@@ -85,6 +85,28 @@ void finish(GatherPlan& p, const char* who) {
   p.tap_live.assign(taps, 0);
   for (long q = 0; q < p.rows_per_image; ++q)
     for (long u = 0; u < taps_count; ++u) p.tap_live[static_cast<std::size_t>(u)] |= p.src_pixel[q * taps_count + u] >= 0;
+  // tap u + 1 continues tap u's run when every row reads inside the image through u and reads
+  // the pixel after u's through u + 1
+  auto follows = [&](long u) {
+    for (long q = 0; q < p.rows_per_image; ++q) {
+      const long s = p.src_pixel[q * taps_count + u];
+      if (s < 0 || p.src_pixel[q * taps_count + u + 1] != s + 1) return false;
+    }
+    return true;
+  };
+  p.run_first.clear();
+  p.run_taps.clear();
+  for (long u = 0; u < taps_count;) {
+    if (!p.tap_live[static_cast<std::size_t>(u)]) {
+      ++u;
+      continue;
+    }
+    long n = 1;
+    while (u + n < taps_count && follows(u + n - 1)) ++n;
+    p.run_first.push_back(u);
+    p.run_taps.push_back(n);
+    u += n;
+  }
 }
 
 // The positions of one axis grouped by which of its taps read inside the image (the border
@@ -282,7 +304,8 @@ template <class T, std::size_t NV> constexpr std::size_t tile_rows() { return NV
 template <class T, std::size_t NV>
 inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, const T* __restrict b, T beta,
                           T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m, std::size_t n,
-                          const T* bias, bool prefetch_taps, bool prefetch_out, const unsigned char* live) {
+                          const T* bias, bool prefetch_taps, bool prefetch_out, const long* run_first,
+                          const long* run_taps, long runs) {
   using B = xsimd::batch<T>;
   constexpr std::size_t W = GemmShape<T>::W, MR = tile_rows<T, NV>();
   static_assert(NV == 1 || NV == 2 || NV == 4, "one, two or four vectors per tile row");
@@ -298,21 +321,22 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
   for (std::size_t v = 0; v < NA; ++v)
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) acc[v][i] = B(T(0));
-  for (long u = 0; u < taps; ++u) {
-    if (!live[u]) {  // no row of the plan reads inside the image through tap u: its products are 0
-      b += channels * static_cast<long>(NV * W);
-      continue;
-    }
+  // the taps no row of the plan reads through (their products are 0) are in no run
+  const T* const b_taps = b;
+  for (long r = 0; r < runs; ++r) {
+    const long u = run_first[r], run_values = run_taps[r] * channels;
     const T* a[MR];
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) a[i] = reinterpret_cast<const T*>(rows[static_cast<long>(i) * taps + u]);
-    if (prefetch_taps && u + 1 < taps) {  // the next tap's rows, while this tap's FMAs run
+    if (prefetch_taps && r + 1 < runs) {  // the next run's rows, while this run's FMAs run
       for (std::size_t i = 0; i < MR; ++i) {
-        const T* next = reinterpret_cast<const T*>(rows[static_cast<long>(i) * taps + u + 1]);
-        for (long c = 0; c < channels; c += 64 / static_cast<long>(sizeof(T))) __builtin_prefetch(next + c);
+        const T* next = reinterpret_cast<const T*>(rows[static_cast<long>(i) * taps + run_first[r + 1]]);
+        for (long c = 0; c < run_taps[r + 1] * channels; c += 64 / static_cast<long>(sizeof(T)))
+          __builtin_prefetch(next + c);
       }
     }
-    for (long k = 0; k < channels; ++k) {
+    b = b_taps + u * channels * static_cast<long>(NV * W);
+    for (long k = 0; k < run_values; ++k) {
       B bv[NV];
 #pragma GCC unroll 4
       for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_aligned(b + v * W);
@@ -340,7 +364,7 @@ inline constexpr bool kPairTile = true;
 inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* rows, const float* __restrict b,
                                float beta, float* const* c_rows, const float* const* s_rows, std::size_t m,
                                std::size_t n, const float* bias, bool prefetch_taps, bool prefetch_out,
-                               const unsigned char* live) {
+                               const long* run_first, const long* run_taps, long runs) {
   using B = xsimd::batch<float>;
   constexpr std::size_t MR = GemmShape<float>::MR;
   __m512 acc0[MR], acc1[MR];
@@ -349,21 +373,20 @@ inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* r
       for (std::size_t j = 0; j < n; j += 16) __builtin_prefetch(c_rows[i] + j, 1);
 #pragma GCC unroll 12
   for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
-  for (long u = 0; u < taps; ++u) {
-    if (!live[u]) {
-      b += channels * 16;
-      continue;
-    }
+  const float* const b_taps = b;
+  for (long r = 0; r < runs; ++r) {
+    const long u = run_first[r], run_values = run_taps[r] * channels;
     const float* a[MR];
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) a[i] = reinterpret_cast<const float*>(rows[static_cast<long>(i) * taps + u]);
-    if (prefetch_taps && u + 1 < taps) {
+    if (prefetch_taps && r + 1 < runs) {
       for (std::size_t i = 0; i < MR; ++i) {
-        const float* next = reinterpret_cast<const float*>(rows[static_cast<long>(i) * taps + u + 1]);
-        for (long c = 0; c < channels; c += 16) __builtin_prefetch(next + c);
+        const float* next = reinterpret_cast<const float*>(rows[static_cast<long>(i) * taps + run_first[r + 1]]);
+        for (long c = 0; c < run_taps[r + 1] * channels; c += 16) __builtin_prefetch(next + c);
       }
     }
-    for (long k = 0; k < channels; k += 2) {
+    b = b_taps + u * channels * 16;
+    for (long k = 0; k < run_values; k += 2) {
       const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 12
       for (std::size_t i = 0; i < MR; ++i) {
@@ -465,7 +488,10 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
   const std::size_t terms = src2 ? 2 : 1;
   static thread_local Scratch<T> b_scratch;
   T* bp_all = b_scratch.get(std::max<std::size_t>(1, terms * b_size));
-  const std::vector<T> zeros(static_cast<std::size_t>(channels), T(0));
+  // what rows outside the image (a last tile's missing rows) read: zeros for the longest run
+  long longest_run = 1;
+  for (const GatherPlan* plan : plans) longest_run = std::max(longest_run, plan->longest_run());
+  const std::vector<T> zeros(static_cast<std::size_t>(channels * longest_run), T(0));
   const T beta = accumulate ? T(1) : T(0);
   // A source bigger than a core's L2 is read from memory: fetch each tap's rows one tap ahead.
   // (For a source that fits, the extra instructions cost more than they save: measured.)
@@ -525,6 +551,7 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
         const std::size_t p_begin = n_panels * split / part.n_splits, p_end = n_panels * (split + 1) / part.n_splits;
         if (p_begin == p_end) continue;
         const T* bp = bp_all + part.b_offset;
+        const long runs = static_cast<long>(plan.run_first.size());
         // the indirection of this block: row r, tap u at ind[r * taps + u] (rows of a tile are
         // consecutive, so tile ir starts at ind + ir * taps); and each row's output pixel offset
         RowCursor rows(plan, static_cast<long>(i0));
@@ -558,12 +585,14 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
               if constexpr (std::is_same_v<T, float> && NV == 1)
                 if (pairs) {
                   indirect_pair_tile(taps, channels, tile_rows_at, b, tile_beta, c_rows, scales, m, n, tile_bias,
-                                     prefetch_taps, prefetch_out && term == 0, plan.tap_live.data());
+                                     prefetch_taps, prefetch_out && term == 0, plan.run_first.data(),
+                                     plan.run_taps.data(), runs);
                   continue;
                 }
 #endif
               indirect_tile<T, NV>(taps, channels, tile_rows_at, b + p * part.K * NR, tile_beta, c_rows, scales, j0, m,
-                                   n, tile_bias, prefetch_taps, prefetch_out && term == 0, plan.tap_live.data());
+                                   n, tile_bias, prefetch_taps, prefetch_out && term == 0, plan.run_first.data(),
+                                   plan.run_taps.data(), runs);
             }
           }
         }
@@ -1057,6 +1086,12 @@ void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, c
   kernel_grad_product(plan, x, c_in, dy, c_out, dwr);
   for (long t = 0; t < taps; ++t)
     for (long ci = 0; ci < c_in; ++ci) std::copy_n(dwr + (ci * taps + t) * c_out, c_out, dw + (t * c_in + ci) * c_out);
+}
+
+long GatherPlan::longest_run() const {
+  long n = 1;
+  for (long t : run_taps) n = std::max(n, t);
+  return n;
 }
 
 #define TAPIR_CONV_GEMM(T)                                                                                  \

@@ -46,6 +46,12 @@ struct GatherPlan {
   long rows_per_image = 1, src_image_pixels = 1, out_image_pixels = 1;
   std::vector<long> out_pixel, src_pixel;
   std::vector<unsigned char> tap_live;  // tap_live[u]: some row reads inside the image through tap u
+  // The live taps as maximal runs whose source pixels follow one another for every row (taps
+  // along the filter's last axis at dilation 1): run r is taps run_first[r] .. run_first[r] +
+  // run_taps[r] - 1, whose channel runs lie end to end in the source, so a register tile reads
+  // them as one run of run_taps[r] x channels values (one address per row, not one per tap).
+  std::vector<long> run_first, run_taps;
+  long longest_run() const;
   long rows() const { return images * rows_per_image; }
   long taps() const { return static_cast<long>(tap_index.size()); }
 };

@@ -216,6 +216,13 @@ TEST_CASE("the GEMM engine's edge cases match the reference (values and gradient
       // filter (81 classes: the plan stays whole), and a 3-D case split into 27
       {2, {9, 9}, {7, 7}, {1, 1}, {2, 2}, {}, true, 5, 7, {1}},
       {3, {5, 5, 5}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {}, true, 8, 17, {2}},
+      // taps whose sources follow one another, read as one run: along a 1-D filter of 9 (runs
+      // of 9 x 24 values in the interior class); an image as wide as the filter (VALID), where
+      // a run goes on across the filter's rows (all 9 taps, 3 image rows end to end); and a
+      // 3-D plan left whole (125 classes), whose live taps some rows miss (runs of one tap)
+      {1, {40}, {9}, {1}, {1}, {}, true, 24, 20, {2}},
+      {2, {6, 3}, {3, 3}, {1, 1}, {1, 1}, {}, false, 16, 16, {2}},
+      {3, {5, 5, 5}, {5, 5, 5}, {1, 1, 1}, {1, 1, 1}, {}, true, 3, 16, {1}},
   };
   int k = 3000;
   for (const Case& e : cases)
