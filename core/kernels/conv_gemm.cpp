@@ -175,8 +175,6 @@ class RowCursor {
     const long rel = p_.src_pixel[q_ * p_.taps() + u];
     return rel < 0 ? -1 : image_ * p_.src_image_pixels + rel;
   }
-  const long* relative_sources() const { return p_.src_pixel.data() + q_ * p_.taps(); }  // -1: outside
-  long source_base() const { return image_ * p_.src_image_pixels; }
   void next() {
     if (++q_ == p_.rows_per_image) {
       q_ = 0;
@@ -189,15 +187,26 @@ class RowCursor {
   long image_, q_;
 };
 
-// The addresses (as integers, so that the row's taps are computed as one vector loop) of `row`'s
-// taps: out[u] = the first of the channel run of its source pixel in the image at src_at, or
-// zero_at outside the image. pixel_bytes = channels * sizeof(T).
-inline void tap_addresses(const RowCursor& row, long taps, std::uintptr_t src_at, std::uintptr_t pixel_bytes,
-                          std::uintptr_t zero_at, std::uintptr_t* out) {
-  const long* rel = row.relative_sources();
-  const std::uintptr_t base = src_at + static_cast<std::uintptr_t>(row.source_base()) * pixel_bytes;
+// The addresses (as integers, so that they are computed as one vector loop) of the taps of
+// `count` consecutive rows from row r0: row k's tap u at out[k * taps + u] = the first of the
+// channel run of its source pixel in the image at src_at, or zero_at outside the image
+// (pixel_bytes = channels * sizeof(T)). The rows of one image have consecutive entries in the
+// plan's per-image table, so each image's share is a single loop over rows x taps entries (a
+// loop per row ran a few taps per call: its overhead was most of the table's cost).
+inline void block_addresses(const GatherPlan& p, long r0, long count, std::uintptr_t src_at,
+                            std::uintptr_t pixel_bytes, std::uintptr_t zero_at, std::uintptr_t* out) {
+  const long taps = p.taps();
+  long image = r0 / p.rows_per_image, q = r0 % p.rows_per_image;
+  for (long done = 0; done < count; ++image, q = 0) {
+    const long rows = std::min(count - done, p.rows_per_image - q);
+    const long* rel = p.src_pixel.data() + q * taps;
+    const std::uintptr_t base = src_at + static_cast<std::uintptr_t>(image * p.src_image_pixels) * pixel_bytes;
+    std::uintptr_t* o = out + done * taps;
+    const long n = rows * taps;
 #pragma omp simd
-  for (long u = 0; u < taps; ++u) out[u] = rel[u] < 0 ? zero_at : base + static_cast<std::uintptr_t>(rel[u]) * pixel_bytes;
+    for (long j = 0; j < n; ++j) o[j] = rel[j] < 0 ? zero_at : base + static_cast<std::uintptr_t>(rel[j]) * pixel_bytes;
+    done += rows;
+  }
 }
 
 // One k of a k-major A micro-panel: d[0..m) = s[0..m), d[m..MR) = 0; a whole panel row is a copy
@@ -554,12 +563,10 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
         const long runs = static_cast<long>(plan.run_first.size());
         // the indirection of this block: row r, tap u at ind[r * taps + u] (rows of a tile are
         // consecutive, so tile ir starts at ind + ir * taps); and each row's output pixel offset
+        block_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src_at, pixel_bytes, zero_at, ind);
+        if (src2) block_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src2_at, pixel_bytes, zero_at, ind2);
         RowCursor rows(plan, static_cast<long>(i0));
-        for (std::size_t r = 0; r < mb; ++r, rows.next()) {
-          tap_addresses(rows, taps, src_at, pixel_bytes, zero_at, ind + r * static_cast<std::size_t>(taps));
-          if (src2) tap_addresses(rows, taps, src2_at, pixel_bytes, zero_at, ind2 + r * static_cast<std::size_t>(taps));
-          out_off[r] = rows.out_pixel() * out_channels;
-        }
+        for (std::size_t r = 0; r < mb; ++r, rows.next()) out_off[r] = rows.out_pixel() * out_channels;
         for (std::size_t r = mb; r % MR != 0; ++r) {  // the last tile's missing rows read zeros
           std::fill_n(ind + r * static_cast<std::size_t>(taps), taps, zero_at);
           if (src2) std::fill_n(ind2 + r * static_cast<std::size_t>(taps), taps, zero_at);
@@ -965,7 +972,7 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
     team = omp_get_num_threads();
 #endif
     const std::size_t u_begin = units * thread / team, u_end = units * (thread + 1) / team;
-    // the block's column addresses: row k, tap t at table[k * taps + t] (tap_addresses, as the
+    // the block's column addresses: row k, tap t at table[k * taps + t] (block_addresses, as the
     // indirect GEMM builds its rows)
     static thread_local Scratch<std::uintptr_t> table_scratch;
     std::uintptr_t* table = table_scratch.get(static_cast<std::size_t>(taps) * KC);
@@ -982,9 +989,7 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
       T* c = g == 0 ? out : partial + (g - 1) * MN;
       for (std::size_t k0 = r_begin; k0 < r_end; k0 += KC) {
         const std::size_t kc = std::min(KC, r_end - k0);
-        RowCursor row(plan, static_cast<long>(k0));
-        for (std::size_t kk = 0; kk < kc; ++kk, row.next())
-          tap_addresses(row, taps, patch_at, pixel_bytes, zero_at, table + kk * static_cast<std::size_t>(taps));
+        block_addresses(plan, static_cast<long>(k0), static_cast<long>(kc), patch_at, pixel_bytes, zero_at, table);
         // The next block's rows come from memory (a batch is bigger than L2): fetch them into L2
         // while this block's tiles run, spread over the tiles — its dense rows (contiguous) and
         // the span of the patch image its taps read. At the block's start they would stall the
