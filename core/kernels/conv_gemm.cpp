@@ -1028,8 +1028,16 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
             off[v] = static_cast<std::uintptr_t>(j % c_patch) * sizeof(T);
           }
           for (std::size_t i = 0; i < m; ++i) c_rows[i] = c + (i0 + i) * N;
-          gathered_column_tile<T, MR, NV>(kc, ap, col, static_cast<std::size_t>(taps), off,
-                                          k0 == r_begin ? T(0) : T(1), c_rows, j0, m, n);
+          // a last panel of fewer vectors runs a narrower tile (the same sums, fewer wasted
+          // FMAs: b's 25 taps x 16 channels are 8 panels of 3 vectors and one of 1)
+          const T beta = k0 == r_begin ? T(0) : T(1);
+          const std::size_t taps_stride = static_cast<std::size_t>(taps);
+          if (NV > 1 && n <= W)
+            gathered_column_tile<T, MR, 1>(kc, ap, col, taps_stride, off, beta, c_rows, j0, m, n);
+          else if (NV > 2 && n <= 2 * W)
+            gathered_column_tile<T, MR, 2>(kc, ap, col, taps_stride, off, beta, c_rows, j0, m, n);
+          else
+            gathered_column_tile<T, MR, NV>(kc, ap, col, taps_stride, off, beta, c_rows, j0, m, n);
         }
       }
     }
