@@ -223,6 +223,10 @@ TEST_CASE("the GEMM engine's edge cases match the reference (values and gradient
       {1, {40}, {9}, {1}, {1}, {}, true, 24, 20, {2}},
       {2, {6, 3}, {3, 3}, {1, 1}, {1, 1}, {}, false, 16, 16, {2}},
       {3, {5, 5, 5}, {5, 5, 5}, {1, 1, 1}, {1, 1, 1}, {}, true, 3, 16, {1}},
+      // the unpacked kernel gradient's narrower last panel (8 x 3-vector tiles): 25 taps x 32
+      // channels end in a panel of 2 vectors (convolution), 25 x 16 in one of 1 (conv-T); 324
+      // rows, two K blocks
+      {2, {17, 17}, {5, 5}, {2, 2}, {1, 1}, {1, 1}, true, 32, 16, {4}},
   };
   int k = 3000;
   for (const Case& e : cases)
