@@ -101,9 +101,11 @@ class GemmConv {
     // into border classes, as the big side's phases are
     has_kernel_rows_ = wanted.kernel_grad;
     has_small_products_ = !transpose || wanted.input_grad;
-    if (has_kernel_rows_) small_rows_ = kernels::small_row_plan(g, images_, who);
-    if (has_small_products_) small_products_ = kernels::small_row_product_plans(g, images_, who);
-    if (has_big_) big_rows_ = kernels::big_row_plans(g, images_, who);
+    // the same geometry's plans serve every step of a training loop (kernels::shared_plans)
+    using kernels::PlanKind;
+    if (has_kernel_rows_) small_rows_ = kernels::shared_plans(PlanKind::small_rows, g, images_, who);
+    if (has_small_products_) small_products_ = kernels::shared_plans(PlanKind::small_products, g, images_, who);
+    if (has_big_) big_rows_ = kernels::shared_plans(PlanKind::big_rows, g, images_, who);
   }
 
   // A second product of the same op, added to each output tile while it is in cache (Flipout's
@@ -148,7 +150,7 @@ class GemmConv {
   void to_small(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
                 bool accumulate, const T* s_out, const T* bias, Second<T> second) const {
     if (!has_small_products_) throw std::logic_error("GemmConv: a product the call was not built for (small side)");
-    kernels::patch_gemm<T>(small_products_.data(), small_products_.size(), src, src_channels, w, read, out_channels,
+    kernels::patch_gemm<T>(small_products_->data(), small_products_->size(), src, src_channels, w, read, out_channels,
                            out, accumulate, s_out, bias, second.in, second.w, second.scale);
   }
   // out (big side) = the gather, phase by phase, of src on the small side through W
@@ -162,19 +164,20 @@ class GemmConv {
 
   const kernels::GatherPlan& small_rows() const {
     if (!has_kernel_rows_) throw std::logic_error("GemmConv: a product the call was not built for (kernel gradient)");
-    return small_rows_;
+    return small_rows_->front();
   }
   const std::vector<kernels::GatherPlan>& big_rows() const {
     if (!has_big_) throw std::logic_error("GemmConv: a product the call was not built for (big side)");
-    return big_rows_;
+    return *big_rows_;
   }
 
   bool transpose_;
   long images_, c_in_, c_out_;
   bool has_small_products_ = false, has_big_ = false, has_kernel_rows_ = false;
-  kernels::GatherPlan small_rows_;                     // the kernel gradient's rows: the small side's pixels in order
-  std::vector<kernels::GatherPlan> small_products_;    // output on the small side, one plan per border class
-  std::vector<kernels::GatherPlan> big_rows_;          // output on the big side, one plan per stride phase and border class
+  using Plans = std::shared_ptr<const std::vector<kernels::GatherPlan>>;
+  Plans small_rows_;      // the kernel gradient's rows: the small side's pixels in order (one plan)
+  Plans small_products_;  // output on the small side, one plan per border class
+  Plans big_rows_;        // output on the big side, one plan per stride phase and border class
 };
 
 /// The GEMM-engine op on a checked call (thin channel counts are handled before).

@@ -20,6 +20,8 @@
 // Each output element is summed in a fixed order whatever the thread count (bit-identical results).
 #pragma once
 #include <array>
+#include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "conv_geo3.hpp"
@@ -66,6 +68,22 @@ std::vector<GatherPlan> small_row_product_plans(const Geo3& g, long images, cons
 /// pixels); source: the small side. A phase no tap reaches has taps() == 0 (its rows are written
 /// as zeros).
 std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* who);
+
+/// Which of the three plan lists above.
+enum class PlanKind { small_rows, small_products, big_rows };
+/// The plans of `kind` for a geometry and batch, built once and then shared: a training loop
+/// calls the same convolutions every step, and building a call's tables costs 5-65 us on the
+/// calling thread (serial at any thread count). A process-wide cache holds the most recently
+/// used lists (at most kPlanCacheEntries, and kPlanCacheBytes of tables; a bigger list is
+/// built and not kept). The plans are immutable: callers on any thread share them. For
+/// small_rows the list has one plan.
+constexpr std::size_t kPlanCacheEntries = 64, kPlanCacheBytes = std::size_t(64) << 20;
+std::shared_ptr<const std::vector<GatherPlan>> shared_plans(PlanKind kind, const Geo3& g, long images, const char* who);
+/// What the cache holds now (for tests): lists and bytes of tables.
+struct PlanCacheUse {
+  std::size_t entries, bytes;
+};
+PlanCacheUse plan_cache_use();
 
 /// How W[t, c_in, c_out] is read as the GEMM's B[(u, k), j]: k the source channel, j the output
 /// channel. as_is: k = c_in, j = c_out (forward ops); transposed: k = c_out, j = c_in (input gradients).
