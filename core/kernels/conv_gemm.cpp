@@ -510,6 +510,18 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
       static_cast<double>(plans[0]->images) * plans[0]->out_image_pixels * N * sizeof(T) > (1 << 21);
   // one-vector float tiles take two channels per broadcast where every tap's run pairs up
   const bool pairs = kPairTile && std::is_same_v<T, float> && NV == 1 && channels % 2 == 0;
+  // A source bigger than L2 with several plans (stride phases) that each read all of it: the
+  // threads go through the batch in chunks of images whose source fits in half of L2, every
+  // plan's rows of a chunk before the next chunk, so each image is read from memory once, not
+  // once per phase (d's forward: 8 MiB once instead of four times). Needs enough chunks to
+  // share out evenly; otherwise each plan's row blocks are shared out in turn.
+  const long images = plans[0]->images;
+  const double image_bytes = static_cast<double>(plans[0]->src_image_pixels) * channels * sizeof(T) * (src2 ? 2 : 1);
+  const long chunk_images = std::max(1L, static_cast<long>((1 << 20) / image_bytes));
+  const long image_chunks = (images + chunk_images - 1) / chunk_images;
+  const bool by_images = prefetch_taps && count > 1 && image_chunks >= 4 * threads;
+  if (by_images)
+    for (const Part& p : parts) ind_size = std::max(ind_size, (S::MC + MR) * p.taps);
 #pragma omp parallel num_threads(threads)
   {
 #pragma omp for schedule(static)
@@ -545,63 +557,83 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
     thread = omp_get_thread_num();
     team = omp_get_num_threads();
 #endif
-    // Each thread takes the same share of every plan's blocks (as omp for would split each plan
-    // apart): the phases differ in taps, so equal shares balance them, and the thread reads the
-    // images of its own share of the rows — those it wrote in the ops before (the element-wise
-    // ops split the batch alike). Taking whole phases instead ran the 2-thread forwards 3-5 % slower.
-    for (std::size_t pi = 0; pi < count; ++pi) {
+    // rows i0 .. i0 + mb of plan pi, panels p_begin .. p_end
+    auto run_block = [&](std::size_t pi, std::size_t i0, std::size_t mb, std::size_t p_begin, std::size_t p_end) {
       const Part& part = parts[pi];
       const GatherPlan& plan = *plans[pi];
-      const std::size_t units = part.blocks * part.n_splits;
-      for (std::size_t unit = units * thread / team; unit < units * (thread + 1) / team; ++unit) {
-        const long taps = static_cast<long>(part.taps);
-        const std::size_t i0 = (unit / part.n_splits) * part.MB, split = unit % part.n_splits;
-        const std::size_t mb = std::min(part.MB, part.M - i0);
-        const std::size_t p_begin = n_panels * split / part.n_splits, p_end = n_panels * (split + 1) / part.n_splits;
-        if (p_begin == p_end) continue;
-        const T* bp = bp_all + part.b_offset;
-        const long runs = static_cast<long>(plan.run_first.size());
-        // the indirection of this block: row r, tap u at ind[r * taps + u] (rows of a tile are
-        // consecutive, so tile ir starts at ind + ir * taps); and each row's output pixel offset
-        block_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src_at, pixel_bytes, zero_at, ind);
-        if (src2) block_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src2_at, pixel_bytes, zero_at, ind2);
-        RowCursor rows(plan, static_cast<long>(i0));
-        for (std::size_t r = 0; r < mb; ++r, rows.next()) out_off[r] = rows.out_pixel() * out_channels;
-        for (std::size_t r = mb; r % MR != 0; ++r) {  // the last tile's missing rows read zeros
-          std::fill_n(ind + r * static_cast<std::size_t>(taps), taps, zero_at);
-          if (src2) std::fill_n(ind2 + r * static_cast<std::size_t>(taps), taps, zero_at);
-        }
-        for (std::size_t p = p_begin; p < p_end; ++p) {
-          const std::size_t j0 = p * NR, n = std::min(NR, N - j0);
-          for (std::size_t ir = 0; ir < mb; ir += MR) {
-            const std::size_t m = std::min(MR, mb - ir);
-            for (std::size_t i = 0; i < m; ++i) {
-              c_rows[i] = out + out_off[ir + i];
-              scale_rows[i] = s_out ? s_out + out_off[ir + i] : nullptr;
-              scale2_rows[i] = s2 ? s2 + out_off[ir + i] : nullptr;
-            }
-            // the first product, then the second added to the tile while its lines are in L1
-            // (the same operations, in the same order, as two separate products: same bits)
-            for (std::size_t term = 0; term < terms; ++term) {
-              const std::uintptr_t* tile_rows_at = (term == 0 ? ind : ind2) + ir * static_cast<std::size_t>(taps);
-              const T* b = bp + term * b_size;
-              const T* const* scales = term == 0 ? (s_out ? scale_rows : nullptr) : (s2 ? scale2_rows : nullptr);
-              const T tile_beta = term == 0 ? beta : T(1);
-              const T* tile_bias = term == 0 ? bias : nullptr;
-#if defined(__AVX512F__)
-              if constexpr (std::is_same_v<T, float> && NV == 1)
-                if (pairs) {
-                  indirect_pair_tile(taps, channels, tile_rows_at, b, tile_beta, c_rows, scales, m, n, tile_bias,
-                                     prefetch_taps, prefetch_out && term == 0, plan.run_first.data(),
-                                     plan.run_taps.data(), runs);
-                  continue;
-                }
-#endif
-              indirect_tile<T, NV>(taps, channels, tile_rows_at, b + p * part.K * NR, tile_beta, c_rows, scales, j0, m,
-                                   n, tile_bias, prefetch_taps, prefetch_out && term == 0, plan.run_first.data(),
-                                   plan.run_taps.data(), runs);
-            }
+      const long taps = static_cast<long>(part.taps);
+      const T* bp = bp_all + part.b_offset;
+      const long runs = static_cast<long>(plan.run_first.size());
+      // the indirection of this block: row r, tap u at ind[r * taps + u] (rows of a tile are
+      // consecutive, so tile ir starts at ind + ir * taps); and each row's output pixel offset
+      block_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src_at, pixel_bytes, zero_at, ind);
+      if (src2) block_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src2_at, pixel_bytes, zero_at, ind2);
+      RowCursor rows(plan, static_cast<long>(i0));
+      for (std::size_t r = 0; r < mb; ++r, rows.next()) out_off[r] = rows.out_pixel() * out_channels;
+      for (std::size_t r = mb; r % MR != 0; ++r) {  // the last tile's missing rows read zeros
+        std::fill_n(ind + r * static_cast<std::size_t>(taps), taps, zero_at);
+        if (src2) std::fill_n(ind2 + r * static_cast<std::size_t>(taps), taps, zero_at);
+      }
+      for (std::size_t p = p_begin; p < p_end; ++p) {
+        const std::size_t j0 = p * NR, n = std::min(NR, N - j0);
+        for (std::size_t ir = 0; ir < mb; ir += MR) {
+          const std::size_t m = std::min(MR, mb - ir);
+          for (std::size_t i = 0; i < m; ++i) {
+            c_rows[i] = out + out_off[ir + i];
+            scale_rows[i] = s_out ? s_out + out_off[ir + i] : nullptr;
+            scale2_rows[i] = s2 ? s2 + out_off[ir + i] : nullptr;
           }
+          // the first product, then the second added to the tile while its lines are in L1
+          // (the same operations, in the same order, as two separate products: same bits)
+          for (std::size_t term = 0; term < terms; ++term) {
+            const std::uintptr_t* tile_rows_at = (term == 0 ? ind : ind2) + ir * static_cast<std::size_t>(taps);
+            const T* b = bp + term * b_size;
+            const T* const* scales = term == 0 ? (s_out ? scale_rows : nullptr) : (s2 ? scale2_rows : nullptr);
+            const T tile_beta = term == 0 ? beta : T(1);
+            const T* tile_bias = term == 0 ? bias : nullptr;
+#if defined(__AVX512F__)
+            if constexpr (std::is_same_v<T, float> && NV == 1)
+              if (pairs) {
+                indirect_pair_tile(taps, channels, tile_rows_at, b, tile_beta, c_rows, scales, m, n, tile_bias,
+                                   prefetch_taps, prefetch_out && term == 0, plan.run_first.data(),
+                                   plan.run_taps.data(), runs);
+                continue;
+              }
+#endif
+            indirect_tile<T, NV>(taps, channels, tile_rows_at, b + p * part.K * NR, tile_beta, c_rows, scales, j0, m,
+                                 n, tile_bias, prefetch_taps, prefetch_out && term == 0, plan.run_first.data(),
+                                 plan.run_taps.data(), runs);
+          }
+        }
+      }
+    };
+    if (by_images) {
+      // this thread's chunks of images, each through every plan (in blocks of at most MC rows)
+      const long c_begin = image_chunks * thread / team, c_end = image_chunks * (thread + 1) / team;
+      for (long c = c_begin; c < c_end; ++c) {
+        const long n0 = c * chunk_images, n1 = std::min(images, n0 + chunk_images);
+        for (std::size_t pi = 0; pi < count; ++pi) {
+          const std::size_t rpi = static_cast<std::size_t>(plans[pi]->rows_per_image);
+          const std::size_t r0 = static_cast<std::size_t>(n0) * rpi, r1 = static_cast<std::size_t>(n1) * rpi;
+          if (r0 == r1) continue;
+          const std::size_t pieces = (r1 - r0 + S::MC - 1) / S::MC;
+          const std::size_t step = ((r1 - r0 + pieces - 1) / pieces + MR - 1) / MR * MR;
+          for (std::size_t i0 = r0; i0 < r1; i0 += step) run_block(pi, i0, std::min(step, r1 - i0), 0, n_panels);
+        }
+      }
+    } else {
+      // Each thread takes the same share of every plan's blocks (as omp for would split each
+      // plan apart): the phases differ in taps, so equal shares balance them, and the thread
+      // reads the images of its own share of the rows — those it wrote in the ops before (the
+      // element-wise ops split the batch alike). Taking whole phases instead ran the 2-thread
+      // forwards 3-5 % slower.
+      for (std::size_t pi = 0; pi < count; ++pi) {
+        const Part& part = parts[pi];
+        const std::size_t units = part.blocks * part.n_splits;
+        for (std::size_t unit = units * thread / team; unit < units * (thread + 1) / team; ++unit) {
+          const std::size_t i0 = (unit / part.n_splits) * part.MB, split = unit % part.n_splits;
+          const std::size_t p_begin = n_panels * split / part.n_splits, p_end = n_panels * (split + 1) / part.n_splits;
+          if (p_begin < p_end) run_block(pi, i0, std::min(part.MB, part.M - i0), p_begin, p_end);
         }
       }
     }

@@ -227,6 +227,9 @@ TEST_CASE("the GEMM engine's edge cases match the reference (values and gradient
       // channels end in a panel of 2 vectors (convolution), 25 x 16 in one of 1 (conv-T); 324
       // rows, two K blocks
       {2, {17, 17}, {5, 5}, {2, 2}, {1, 1}, {1, 1}, true, 32, 16, {4}},
+      // a conv-T source bigger than L2 (8 MiB in float32): its four stride phases go through the
+      // batch in chunks of images, every phase per chunk
+      {2, {32, 32}, {2, 2}, {2, 2}, {1, 1}, {}, true, 128, 8, {16}},
   };
   int k = 3000;
   for (const Case& e : cases)
@@ -383,6 +386,7 @@ TEST_CASE("bit-identical at 1 and 2 threads") {
       {false, {4, 12, 12, 24}, {3, 3, 24, 128}},
       {true, {4, 9, 9, 20}, {5, 5, 20, 32}},  {false, {4, 12, 12, 48}, {3, 3, 48, 13}},  // unpacked kernel gradients
       {false, {4, 48, 48, 16}, {3, 3, 16, 32}}, {false, {3, 96, 96, 16}, {3, 3, 16, 2}},  // runs of rows: 4, and 3
+      {true, {16, 32, 32, 128}, {2, 2, 128, 8}},  // a source bigger than L2: phases by chunks of images
   };
   int seed = 5;
   for (const Case& c : cases) {
