@@ -30,10 +30,12 @@ struct Entry {
 // The bytes a list's tables take (what the cache's budget counts).
 std::size_t table_bytes(const std::vector<GatherPlan>& plans) {
   std::size_t b = 0;
-  for (const GatherPlan& p : plans)
+  for (const GatherPlan& p : plans) {
     b += (p.src_pixel.size() + p.out_pixel.size() + p.tap_index.size() + p.run_first.size() + p.run_taps.size()) *
              sizeof(long) +
          p.tap_live.size();
+    for (const GatherAxis& a : p.axis) b += (a.out.size() + a.tap.size() + a.src.size()) * sizeof(long);
+  }
   return b;
 }
 
@@ -67,8 +69,11 @@ class PlanCache {
     const std::size_t bytes = table_bytes(*plans);
     if (bytes > kPlanCacheBytes) return plans;
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const Entry& e : entries_)
-      if (e.key == key) return e.plans;  // another thread built it meanwhile
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (it->key == key) {  // another thread built it meanwhile
+        entries_.splice(entries_.begin(), entries_, it);
+        return it->plans;
+      }
     entries_.push_front({key, plans, bytes});
     bytes_ += bytes;
     while (entries_.size() > kPlanCacheEntries || bytes_ > kPlanCacheBytes) {
