@@ -82,9 +82,9 @@ void finish(GatherPlan& p, const char* who) {
             }
       }
   const long taps_count = static_cast<long>(taps);
-  p.tap_live.assign(taps, 0);
+  std::vector<unsigned char> live(taps, 0);  // live[u]: some row reads inside the image through tap u
   for (long q = 0; q < p.rows_per_image; ++q)
-    for (long u = 0; u < taps_count; ++u) p.tap_live[static_cast<std::size_t>(u)] |= p.src_pixel[q * taps_count + u] >= 0;
+    for (long u = 0; u < taps_count; ++u) live[static_cast<std::size_t>(u)] |= p.src_pixel[q * taps_count + u] >= 0;
   // tap u + 1 continues tap u's run when every row reads inside the image through u and reads
   // the pixel after u's through u + 1
   auto follows = [&](long u) {
@@ -97,7 +97,7 @@ void finish(GatherPlan& p, const char* who) {
   p.run_first.clear();
   p.run_taps.clear();
   for (long u = 0; u < taps_count;) {
-    if (!p.tap_live[static_cast<std::size_t>(u)]) {
+    if (!live[static_cast<std::size_t>(u)]) {  // its products are 0: in no run
       ++u;
       continue;
     }
@@ -135,8 +135,8 @@ std::vector<GatherAxis> border_classes(const GatherAxis& a) {
 }
 
 // A plan whose axes are set, as one plan per border class (the product of its axes' classes):
-// every row of a class misses the same taps, so its register tiles skip those taps (tap_live;
-// they would multiply zeros) — about a sixth of a 7 x 7 image's FMAs at a 5 x 5 filter. The
+// every row of a class misses the same taps, so its register tiles skip those taps (they are
+// in no run; they would multiply zeros) — about a sixth of a 7 x 7 image's FMAs at a 5 x 5 filter. The
 // rows keep every tap (the classes share their phase's packed weights). Above kMaxClasses (big
 // dilated 3-D filters) the plan stays whole.
 std::vector<GatherPlan> split_by_border(const GatherPlan& axes, const char* who) {

@@ -47,8 +47,7 @@ struct GatherPlan {
   // n * src_image_pixels + src_pixel[q * taps() + u] (nothing where that is -1).
   long rows_per_image = 1, src_image_pixels = 1, out_image_pixels = 1;
   std::vector<long> out_pixel, src_pixel;
-  std::vector<unsigned char> tap_live;  // tap_live[u]: some row reads inside the image through tap u
-  // The live taps as maximal runs whose source pixels follow one another for every row (taps
+  // The live taps (those some row reads inside the image through) as maximal runs whose source pixels follow one another for every row (taps
   // along the filter's last axis at dilation 1): run r is taps run_first[r] .. run_first[r] +
   // run_taps[r] - 1, whose channel runs lie end to end in the source, so a register tile reads
   // them as one run of run_taps[r] x channels values (one address per row, not one per tap).

@@ -32,8 +32,7 @@ std::size_t table_bytes(const std::vector<GatherPlan>& plans) {
   std::size_t b = 0;
   for (const GatherPlan& p : plans) {
     b += (p.src_pixel.size() + p.out_pixel.size() + p.tap_index.size() + p.run_first.size() + p.run_taps.size()) *
-             sizeof(long) +
-         p.tap_live.size();
+         sizeof(long);
     for (const GatherAxis& a : p.axis) b += (a.out.size() + a.tap.size() + a.src.size()) * sizeof(long);
   }
   return b;
