@@ -10,6 +10,7 @@
 #include <tapir/core/simd.hpp>
 
 #include "conv_thin.hpp"
+#include "elementwise.hpp"
 #include "gemm_driver.hpp"
 
 namespace tapir::kernels {
@@ -701,11 +702,9 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
   const long tail0 = vectors * W;
   if (chunks > 1)  // acc += each later run's sums, in run order (the whole vectors' channels)
     simd::parallel_for(parallel, taps * c_small, [&](long row) {
-      for (long g = 1; g < chunks; ++g) {
-        const T* p = partial + (g - 1) * acc_size + row * c_big;
-        T* a = acc + row * c_big;
-        for (long c = 0; c < tail0; ++c) a[c] += p[c];
-      }
+      const std::size_t row0 = static_cast<std::size_t>(row * c_big);
+      add_runs_in_order(acc, partial, static_cast<std::size_t>(chunks), static_cast<std::size_t>(acc_size), row0,
+                        row0 + static_cast<std::size_t>(tail0));
     });
   // the channels after the last whole vector, one at a time (rows in order)
   if (tail0 == c_big) return;
@@ -1078,11 +1077,7 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
     }
     if (chunks > 1) {  // out += each later run's product, in run order (per value: any thread count)
 #pragma omp barrier
-      const std::size_t e_begin = MN * thread / team, e_end = MN * (thread + 1) / team;
-      for (std::size_t g = 1; g < chunks; ++g) {
-        const T* p = partial + (g - 1) * MN;
-        for (std::size_t e = e_begin; e < e_end; ++e) out[e] += p[e];
-      }
+      add_runs_in_order(out, partial, chunks, MN, MN * thread / team, MN * (thread + 1) / team);
     }
   }
 }

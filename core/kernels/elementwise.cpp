@@ -152,11 +152,7 @@ template <class T> void sum_to(const Tensor& in, Tensor& out) {
             for (std::size_t j = 0; j < n; ++j) acc[j] += xr[j];
           }
         });
-        for (std::size_t r = 1; r < runs; ++r) {
-          const T* p = partial.data() + (r - 1) * n;
-#pragma omp simd
-          for (std::size_t j = 0; j < n; ++j) y[j] += p[j];
-        }
+        add_runs_in_order(y, partial.data(), runs, n, 0, n);
         return;
       }
       // Few long rows: each thread takes one contiguous range of whole cache lines of columns,

@@ -25,6 +25,19 @@ template <class T> void axpy(std::size_t n, T a, const T* x, T* y) {
   map(n, y, [a](auto xv, auto yv) { return xsimd::fma(decltype(xv)(a), xv, yv); }, x, y);
 }
 
+/// acc[begin..end) += the partial sums of runs 1 .. runs - 1 (run g's at partial + (g - 1) *
+/// stride), in run order: how the row sums and the kernel gradients that sum a batch's rows in
+/// runs combine them — per element in a fixed order, so the same bits at any thread count.
+template <class T>
+void add_runs_in_order(T* acc, const T* partial, std::size_t runs, std::size_t stride, std::size_t begin,
+                       std::size_t end) {
+  for (std::size_t g = 1; g < runs; ++g) {
+    const T* p = partial + (g - 1) * stride;
+#pragma omp simd
+    for (std::size_t e = begin; e < end; ++e) acc[e] += p[e];
+  }
+}
+
 /// Broadcasting geometry for one output and up to two inputs, with dims coalesced.
 struct StridedLoop {
   std::vector<std::size_t> shape;                        // coalesced output shape
