@@ -12,25 +12,26 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
     skinny_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
+  using S = MatmulShape<T>;
   // op(A)(i, k) = A[i*lda + k] or A[k*lda + i]; op(B)(k, j) likewise.
   const std::size_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
   const std::size_t b_rs = trans_b ? 1 : ldb, b_cs = trans_b ? ldb : 1;
   auto pack_b = [&](T* dst, std::size_t j0, std::size_t n, std::size_t k0, std::size_t kc) {
-    pack_b_strided(dst, B, b_rs, b_cs, j0, n, k0, kc);
+    pack_b_strided<T, S>(dst, B, b_rs, b_cs, j0, n, k0, kc);
   };
   auto c_row = [&](std::size_t i) { return C + i * ldc; };
   if (trans_a) {  // A's columns are contiguous: k-major panels
-    gemm_driver<T, APanel::k_major>(
+    gemm_driver<T, APanel::k_major, BPack::panels, S>(
         M, N, K, alpha, beta,
         [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
-          pack_a_strided(dst, A, a_rs, a_cs, i0, m, k0, kc);
+          pack_a_strided<T, S>(dst, A, a_rs, a_cs, i0, m, k0, kc);
         },
         pack_b, c_row);
   } else {  // A's rows are contiguous: row panels, packed by copying
-    gemm_driver<T, APanel::rows>(
+    gemm_driver<T, APanel::rows, BPack::panels, S>(
         M, N, K, alpha, beta,
         [&](T* dst, std::size_t i0, std::size_t m, std::size_t k0, std::size_t kc) {
-          pack_a_rows(dst, A, lda, i0, m, k0, kc);
+          pack_a_rows<T, S>(dst, A, lda, i0, m, k0, kc);
         },
         pack_b, c_row);
   }

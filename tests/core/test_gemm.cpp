@@ -36,6 +36,9 @@ TEST_SUITE("core/kernels/gemm") {
 TEST_CASE("matches the triple loop on edge sizes and transposes") {
   const std::size_t sizes[][3] = {{1, 1, 1}, {12, 32, 7}, {13, 33, 1}, {11, 31, 385}, {25, 17, 3},
                                   {100, 70, 50}, {481, 65, 20}, {37, 3100, 5},
+                                  // matmul's 6-row, four-vector tile: full, and a last panel whose
+                                  // second vector pair is partly filled (n = 36 and 63 of 64)
+                                  {6, 64, 9}, {7, 100, 260}, {19, 127, 33},
                                   // the skinny path (N <= 4): lane remainders along K and M
                                   {32, 2, 6272}, {6272, 2, 32}, {33, 4, 47}, {17, 1, 31}, {5, 3, 0}, {40, 4, 1}};
   for (auto& s : sizes)
