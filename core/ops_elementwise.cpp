@@ -20,6 +20,14 @@ template <class F, class... In> Tensor map(F f, const Tensor& x0, const In&... x
   return out;
 }
 
+// map() for an f that costs a transcendental function per element: threads from
+// simd::kCostlyGrain elements on (the posterior's weight-sized softplus of a training step).
+template <class F, class... In> Tensor costly_map(F f, const Tensor& x0, const In&... xs) {
+  Tensor out = Tensor::empty(x0.shape(), x0.dtype());
+  TAPIR_DISPATCH(x0.dtype(), T, simd::map_costly(x0.size(), out.template data<T>(), f, x0.template data<T>(), xs.template data<T>()...));
+  return out;
+}
+
 void check_same_dtype(const Var& a, const Var& b, const char* op) {
   if (a.dtype() != b.dtype())
     throw TypeError(std::string(op) + ": dtypes differ: " + dtype_name(a.dtype()) + " " +
@@ -209,13 +217,13 @@ Var exp(const Var& x) {
 
 Var log(const Var& x) {
   const Tensor v = x.value();
-  return custom_op("log", map([](auto a) { return xsimd::log(a); }, v), {x},
+  return custom_op("log", costly_map([](auto a) { return xsimd::log(a); }, v), {x},
                    [v](const Tensor& g) { return std::vector<Tensor>{to::div(g, v)}; });
 }
 
 Var log1p(const Var& x) {
   const Tensor v = x.value();
-  return custom_op("log1p", map([](auto a) { return xsimd::log1p(a); }, v), {x}, [v](const Tensor& g) {
+  return custom_op("log1p", costly_map([](auto a) { return xsimd::log1p(a); }, v), {x}, [v](const Tensor& g) {
     return std::vector<Tensor>{map([](auto gg, auto a) { return gg / (decltype(a)(1) + a); }, g, v)};
   });
 }
@@ -230,9 +238,9 @@ Var expm1(const Var& x) {
 Var softplus(const Var& x) {
   // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large x, no loss for small x
   const Tensor v = x.value();
-  const Tensor y = map([](auto a) { return softplus_kernel(a); }, v);
+  const Tensor y = costly_map([](auto a) { return softplus_kernel(a); }, v);
   return custom_op("softplus", y, {x}, [v](const Tensor& g) {
-    return std::vector<Tensor>{map([](auto gg, auto a) {
+    return std::vector<Tensor>{costly_map([](auto gg, auto a) {
       using B = decltype(a);
       return gg / (B(1) + xsimd::exp(-a));  // sigmoid(x)
     }, g, v)};
@@ -240,14 +248,14 @@ Var softplus(const Var& x) {
 }
 
 Var sigmoid(const Var& x) {
-  const Tensor y = map([](auto a) { using B = decltype(a); return B(1) / (B(1) + xsimd::exp(-a)); }, x.value());
+  const Tensor y = costly_map([](auto a) { using B = decltype(a); return B(1) / (B(1) + xsimd::exp(-a)); }, x.value());
   return custom_op("sigmoid", y, {x}, [y](const Tensor& g) {
     return std::vector<Tensor>{map([](auto gg, auto s) { return gg * s * (decltype(s)(1) - s); }, g, y)};
   });
 }
 
 Var tanh(const Var& x) {
-  const Tensor y = map([](auto a) { return xsimd::tanh(a); }, x.value());
+  const Tensor y = costly_map([](auto a) { return xsimd::tanh(a); }, x.value());
   return custom_op("tanh", y, {x}, [y](const Tensor& g) {
     return std::vector<Tensor>{map([](auto gg, auto t) { return gg * (decltype(t)(1) - t * t); }, g, y)};
   });
@@ -277,7 +285,7 @@ Var elu(const Var& x, double alpha) {
   const Tensor v = x.value();
   TAPIR_DISPATCH(v.dtype(), T, {
     const T al = static_cast<T>(alpha);
-    const Tensor y = map([al](auto a) { return select_pos(a, a, decltype(a)(al) * xsimd::expm1(a)); }, v);
+    const Tensor y = costly_map([al](auto a) { return select_pos(a, a, decltype(a)(al) * xsimd::expm1(a)); }, v);
     return custom_op("elu", y, {x}, [v, y, al](const Tensor& g) {
       return std::vector<Tensor>{map([al](auto gg, auto a, auto o) {
         return select_pos(a, gg, gg * (o + decltype(a)(al)));

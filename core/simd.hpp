@@ -6,6 +6,9 @@
 //                                        f written once for xsimd batches (the tail goes through
 //                                        a padded batch, so f needs no scalar overload); OpenMP
 //                                        over fixed chunks from simd::kParallelGrain elements on
+//   simd::map_costly(n, out, f, in...)   the same for an f that costs about a transcendental
+//                                        function per element (log, softplus): OpenMP from
+//                                        simd::kCostlyGrain elements on
 //   simd::kParallelGrain                 below this many elements a loop stays on one thread
 //   simd::parallel_for(parallel, n, body) body(i) for i < n, split over the OpenMP threads when
 //                                        `parallel`, else a plain loop that never enters the
@@ -38,6 +41,11 @@ namespace tapir::simd {
 
 /// Below this many elements a loop runs on one thread: forking costs more than it saves.
 constexpr std::size_t kParallelGrain = 1 << 15;
+/// The same for loops whose elements each cost a transcendental function (softplus, log,
+/// sigmoid): a fork and join of two threads costs 1.5-2 µs, which a softplus recovers from
+/// about 8K floats on (4.8 -> 4.1-4.4 µs at 8192, 9 -> 6.4 at 16384; a loss at 4096), an add
+/// only from 32K (measured at 1 and 2 threads). exp alone is cheap enough for the default.
+constexpr std::size_t kCostlyGrain = 1 << 13;
 
 template <class T> using Batch = xsimd::batch<T>;
 
@@ -56,11 +64,12 @@ void parallel_for(bool parallel, std::ptrdiff_t n, Body&& body) {
   }
 }
 
+/// map() with the threads used from `grain` elements on.
 template <class T, class F, class... In>
-void map(std::size_t n, T* out, F f, const In*... in) {
+void map_with_grain(std::size_t grain, std::size_t n, T* out, F f, const In*... in) {
   constexpr std::size_t W = Batch<T>::size;
   const std::size_t body = n - n % W;
-  parallel_for(n >= kParallelGrain, static_cast<std::ptrdiff_t>(body / W), [&](std::ptrdiff_t b) {
+  parallel_for(n >= grain, static_cast<std::ptrdiff_t>(body / W), [&](std::ptrdiff_t b) {
     const std::size_t i = static_cast<std::size_t>(b) * W;
     f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
   });
@@ -75,6 +84,16 @@ void map(std::size_t n, T* out, F f, const In*... in) {
     f(padded(in)...).store_aligned(res);
     std::copy(res, res + rest, out + body);
   }
+}
+
+template <class T, class F, class... In>
+void map(std::size_t n, T* out, F f, const In*... in) {
+  map_with_grain(kParallelGrain, n, out, f, in...);
+}
+
+template <class T, class F, class... In>
+void map_costly(std::size_t n, T* out, F f, const In*... in) {
+  map_with_grain(kCostlyGrain, n, out, f, in...);
 }
 
 }  // namespace tapir::simd

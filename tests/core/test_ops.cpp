@@ -78,6 +78,43 @@ TEST_CASE("float32 softplus is accurate to 5e-7 relative over [-40, 40]") {
   CHECK(worst < 5e-7);
 }
 
+TEST_CASE("transcendental ops that two threads share from 8K values on: values and gradients, same bits at 1 and 2 threads") {
+  // 10007 values: above simd::kCostlyGrain (8192), below the cheap ops' grain, an odd tail
+  const Tensor base = random_tensor({10007}, 31);
+  using UnaryOp = Var (*)(const Var&);
+  const std::pair<const char*, UnaryOp> ops[] = {{"softplus", softplus}, {"sigmoid", sigmoid}, {"tanh", tanh},
+                                                 {"log", log}, {"log1p", log1p}};
+  for (const auto& [name, op] : ops)
+    for (DType dt : {DType::float64, DType::float32}) {
+      CAPTURE(name);
+      CAPTURE(dtype_name(dt));
+      const Tensor x = tensor_ops::add(tensor_ops::mul(base, base), Tensor::full({1}, DType::float64, 0.5)).astype(dt);
+      std::vector<Tensor> values, grads;
+      const int saved = num_threads();
+      for (int t : {1, 2}) {
+        set_num_threads(t);
+        Var v = parameter(x);
+        Var y = op(v);
+        backward(sum(y));
+        values.push_back(y.value());
+        grads.push_back(v.grad());
+      }
+      set_num_threads(saved);
+      CHECK(values[0].to_vector<double>() == values[1].to_vector<double>());  // exact: float -> double
+      CHECK(grads[0].to_vector<double>() == grads[1].to_vector<double>());
+      // every value, the tail's included, is the op's
+      for (std::size_t i : {std::size_t(0), std::size_t(5000), std::size_t(9999), std::size_t(10000), std::size_t(10006)}) {
+        const double xi = x.at(i);
+        const double ref = std::string(name) == "softplus" ? std::log1p(std::exp(xi))
+                           : std::string(name) == "sigmoid" ? 1 / (1 + std::exp(-xi))
+                           : std::string(name) == "tanh"    ? std::tanh(xi)
+                           : std::string(name) == "log"     ? std::log(xi)
+                                                            : std::log1p(xi);
+        CHECK(values[0].at(i) == doctest::Approx(ref).epsilon(dt == DType::float64 ? 1e-12 : 1e-5));
+      }
+    }
+}
+
 TEST_CASE("softplus, sigmoid and logsumexp are stable for large |x|") {
   Var x = parameter(Tensor::from_vector<float>({4}, {-1000.f, -50.f, 50.f, 1000.f}));
   Var sp = softplus(x);

@@ -136,6 +136,22 @@ TEST_CASE("the same seed gives identical bits at 1 and 2 threads") {
   set_num_threads(before);
 }
 
+TEST_CASE("normal draws that two threads share from 2K values on: the same bits as at 1 thread") {
+  const int before = num_threads();
+  const RandomStream s(7, "normal grain");
+  for (std::size_t n : {2047, 2048, 5003, 30001}) {  // below, at and above the normal draws' grain
+    for (DType dt : {DType::float32, DType::float64}) {
+      set_num_threads(1);
+      const Tensor one = random::normal({n}, dt, s);
+      set_num_threads(2);
+      const Tensor two = random::normal({n}, dt, s);
+      CAPTURE(n);
+      CHECK(bitwise_equal(one, two));
+    }
+  }
+  set_num_threads(before);
+}
+
 TEST_CASE("seed streams: salts, counters and fold_in separate the draws") {
   SeedStream a(42, "decoder1"), b(42, "decoder1"), c(42, "decoder2"), d(43, "decoder1");
   const RandomStream a0 = a.next(), a1 = a.next();
