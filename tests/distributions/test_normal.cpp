@@ -24,6 +24,33 @@ double tolerance(DType dt) { return dt == DType::float32 ? 2e-5 : 1e-12; }
 
 TEST_SUITE("distributions/normal") {
 
+TEST_CASE("Normal::log_prob as one op (loc and scale of the value's shape or one element): values and gradients") {
+  // the shapes the fused op takes — each parameter full or one element (of no more dims) — and,
+  // for contrast, one that broadcasts (the composed ops): all against the closed form, and
+  // every gradient by finite differences in float64
+  struct Case { Shape x, loc, scale; };
+  const Case cases[] = {{{5, 7}, {5, 7}, {5, 7}}, {{5, 7}, {}, {5, 7}}, {{5, 7}, {5, 7}, {1}},
+                        {{5, 7}, {1, 1}, {}},     {{1}, {}, {1}},        {{2, 3}, {3}, {2, 3}}};
+  for (const Case& c : cases) {
+    CAPTURE(shape_str(c.x)); CAPTURE(shape_str(c.loc)); CAPTURE(shape_str(c.scale));
+    const Tensor x = random_tensor(c.x, 11, -4.0, 4.0), loc = random_tensor(c.loc, 12, -1.0, 1.0),
+                 scale = random_tensor(c.scale, 13, 0.4, 2.5);
+    for (DType dt : {DType::float32, DType::float64}) {
+      const Tensor lp = tfd::Normal(constant(loc.astype(dt)), constant(scale.astype(dt)))
+                            .log_prob(constant(x.astype(dt))).value();
+      REQUIRE(lp.shape() == c.x);
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const std::size_t col = i % c.x.back();
+        const double mu = loc.size() == 1 ? loc.at(0) : loc.at(loc.size() == x.size() ? i : col);
+        const double sigma = scale.size() == 1 ? scale.at(0) : scale.at(i);
+        CHECK(lp.at(i) == doctest::Approx(normal_log_pdf(x.at(i), mu, sigma)).epsilon(tolerance(dt)));
+      }
+    }
+    Fn fn = [](const std::vector<Var>& v) { return sum(tfd::Normal(v[1], v[2]).log_prob(v[0]) * v[0]); };
+    CHECK_GRADCHECK(fn, (Ts{x, loc, scale}));
+  }
+}
+
 TEST_CASE("Normal: log_prob, prob, cdf, log_cdf and moments against closed forms, with broadcasting") {
   const Tensor loc = random_tensor({4}, 1, -2.0, 2.0);
   const Tensor scale = random_tensor({3, 1}, 2, 0.3, 3.0);
