@@ -1,5 +1,9 @@
 #include <tapir/distributions/distribution.hpp>
 
+#include <atomic>
+#include <map>
+#include <utility>
+
 #include <tapir/core/ops.hpp>
 
 namespace tapir::distributions {
@@ -11,7 +15,29 @@ DeferredVar::DeferredVar(Var value) : fixed_(std::move(value)) {
   }
 }
 
-DeferredVar::DeferredVar(std::function<Var()> recompute, int) : recompute_(std::move(recompute)) {
+namespace {
+std::atomic<std::uint64_t> g_next_deferred_id{1};
+
+// The open EvaluateOnce's values on this thread: (parameter id, gradient mode) -> Var.
+struct OnceMemo {
+  std::map<std::pair<std::uint64_t, bool>, Var> values;
+};
+thread_local OnceMemo* t_once = nullptr;
+}  // namespace
+
+DeferredVar::EvaluateOnce::EvaluateOnce() : owner_(t_once == nullptr) {
+  if (owner_) t_once = new OnceMemo;
+}
+
+DeferredVar::EvaluateOnce::~EvaluateOnce() {
+  if (owner_) {
+    delete t_once;
+    t_once = nullptr;
+  }
+}
+
+DeferredVar::DeferredVar(std::function<Var()> recompute, int)
+    : recompute_(std::move(recompute)), id_(g_next_deferred_id.fetch_add(1, std::memory_order_relaxed)) {
   NoGradGuard no_grad;  // only the shape and dtype are wanted here
   const Var first = recompute_();
   if (!first.defined()) throw ValueError("DeferredVar: the recompute function returned an undefined Var");
@@ -21,12 +47,18 @@ DeferredVar::DeferredVar(std::function<Var()> recompute, int) : recompute_(std::
 
 Var DeferredVar::get() const {
   if (!recompute_) return fixed_;
+  const std::pair<std::uint64_t, bool> key{id_, grad_enabled()};
+  if (t_once) {
+    auto it = t_once->values.find(key);
+    if (it != t_once->values.end()) return it->second;
+  }
   Var v = recompute_();
   if (!v.defined() || v.shape() != shape_ || v.dtype() != dtype_)
     throw ShapeError("DeferredVar: the recompute function first returned " + std::string(dtype_name(dtype_)) +
                      " " + shape_str(shape_) + ", now " +
                      (v.defined() ? std::string(dtype_name(v.dtype())) + " " + shape_str(v.shape())
                                   : std::string("an undefined Var")));
+  if (t_once) t_once->values.emplace(key, v);
   return v;
 }
 

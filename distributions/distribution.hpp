@@ -7,6 +7,7 @@
 // parameters come from the tape: log_prob(x) for maximum likelihood and KL terms, and sample()
 // for reparameterized (pathwise) gradients where `is_reparameterized()`.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,8 +33,27 @@ class DeferredVar {
   template <class F, class = std::enable_if_t<std::is_convertible<std::invoke_result_t<F&>, Var>::value>>
   DeferredVar(F recompute) : DeferredVar(std::function<Var()>(std::move(recompute)), 0) {}
 
-  /// The parameter's current value (a fresh graph node each call when deferred).
+  /// The parameter's current value (a fresh graph node each call when deferred; the same node
+  /// for every call inside one EvaluateOnce on this thread).
   Var get() const;
+
+  /// While one lives on a thread, each deferred parameter is computed once per gradient mode:
+  /// later get()s return the same Var, one graph node whose gradient sums every use (the same
+  /// gradient as separate nodes, up to rounding). A variational layer's call holds one: its
+  /// posterior scale, softplus(rho) + 1e-5, feeds the draw, the Flipout perturbation and the
+  /// KL term, which would otherwise be three nodes and three gradient passes over every
+  /// weight. The parameters' variables must not change inside it. A scope opened inside
+  /// another joins it.
+  class EvaluateOnce {
+   public:
+    EvaluateOnce();
+    ~EvaluateOnce();
+    EvaluateOnce(const EvaluateOnce&) = delete;
+    EvaluateOnce& operator=(const EvaluateOnce&) = delete;
+
+   private:
+    bool owner_;
+  };
   bool defined() const { return fixed_.defined() || static_cast<bool>(recompute_); }
   bool is_deferred() const { return static_cast<bool>(recompute_); }
   const Shape& shape() const { return shape_; }
@@ -43,6 +63,7 @@ class DeferredVar {
   DeferredVar(std::function<Var()> recompute, int);
   Var fixed_;
   std::function<Var()> recompute_;
+  std::uint64_t id_ = 0;  // one per recompute function, kept by copies (which compute the same)
   Shape shape_;
   DType dtype_ = DType::float32;
 };

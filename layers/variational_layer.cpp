@@ -111,6 +111,9 @@ std::shared_ptr<distributions::Normal> VariationalKernelBiasLayer::posterior_nor
 
 Var VariationalKernelBiasLayer::operator()(const Var& x) {
   OpScope scope(name());
+  // the posterior's deferred scales (softplus(rho) + 1e-5) feed the draw, the estimator and the
+  // KL term: one graph node each for the whole call
+  distributions::DeferredVar::EvaluateOnce once;
   const KernelCall call = applier_.check_input(x, dtype_, who());
   if (validate_args()) check_finite_input(x, who());
   std::vector<Var> theta = posterior_value_fn_(*posterior_, seeds_.next());  // draw (1): θ

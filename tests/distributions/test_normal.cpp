@@ -202,6 +202,55 @@ TEST_CASE("Normal: a deferred scale is recomputed after every backward") {
   CHECK_THROWS_AS(changing.get(), ShapeError);
 }
 
+TEST_CASE("DeferredVar::EvaluateOnce: one node per deferred parameter and gradient mode, gradients as with separate nodes") {
+  const Var loc = parameter(Tensor::from_vector<double>({3}, {0.1, -0.2, 0.3}), "loc");
+  const Var rho = parameter(Tensor::from_vector<double>({3}, {-1.0, 0.0, 2.0}), "rho");
+  int calls = 0;
+  tfd::Normal n(loc, [rho, &calls] { ++calls; return softplus(rho) + 1e-5; });
+  const Var x = constant(Tensor::from_vector<double>({3}, {0.5, 0.5, -1.0}));
+  // three uses of the scale, as a variational layer's call makes: a draw, a product, a log-density
+  auto loss = [&] {
+    const Var draw = n.sample({}, RandomStream(5, "once"));
+    return sum(n.log_prob(draw)) + sum(n.scale() * x) + sum(square(draw));
+  };
+  zero_grad({loc, rho});
+  calls = 0;
+  backward(loss());
+  CHECK(calls == 3);  // no scope: a node per use
+  const Tensor separate = rho.grad().clone(), separate_loc = loc.grad().clone();
+  zero_grad({loc, rho});
+  calls = 0;
+  {
+    tfd::DeferredVar::EvaluateOnce once;
+    CHECK(n.scale().impl() == n.scale().impl());
+    {
+      tfd::DeferredVar::EvaluateOnce inner;  // joins the outer scope
+      CHECK(n.scale().impl() == n.scale().impl());
+    }
+    calls = 0;
+    backward(loss());
+    CHECK(calls == 0);  // computed once above, before backward freed nothing it still needs
+  }
+  CHECK(testing::max_abs_diff(rho.grad(), separate) < 1e-13);
+  CHECK(testing::max_abs_diff(loc.grad(), separate_loc) < 1e-13);
+  // the gradient mode is part of the key: a value computed without recording is not reused
+  // where a gradient is wanted
+  {
+    tfd::DeferredVar::EvaluateOnce once;
+    Var untracked;
+    {
+      NoGradGuard no_grad;
+      untracked = n.scale();
+    }
+    const Var tracked = n.scale();
+    CHECK_FALSE(untracked.requires_grad());
+    CHECK(tracked.requires_grad());
+  }
+  calls = 0;
+  CHECK(n.scale().impl() != n.scale().impl());  // the scope is over
+  CHECK(calls == 2);
+}
+
 TEST_CASE("Normal: invalid parameters are typed errors naming the values") {
   const Var loc = constant(Tensor::zeros({4}, DType::float64));
   const Var bad_scale = constant(Tensor::from_vector<double>({4}, {1.0, -0.5, 2.0, 0.0}));
