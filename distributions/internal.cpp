@@ -53,6 +53,13 @@ void check_elements(const std::string& who, const char* arg, const Tensor& t,
                    " has shape " + shape_str(t.shape()) + ")");
 }
 
+bool elementwise_parameters(const Var& x, const Var& a, const Var& b) {
+  auto fits = [&](const Var& p) {
+    return p.dtype() == x.dtype() && (p.shape() == x.shape() || (p.size() == 1 && p.ndim() <= x.ndim()));
+  };
+  return fits(a) && fits(b) && x.size() > 0;
+}
+
 Tensor mask(const Tensor& x, const std::function<bool(double)>& pred) {
   Tensor m = Tensor::empty(x.shape(), x.dtype());
   TAPIR_DISPATCH(x.dtype(), T, {

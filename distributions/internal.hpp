@@ -24,6 +24,11 @@ Shape broadcast_parameters(const std::string& who, const char* a_name, const Sha
 void check_elements(const std::string& who, const char* arg, const Tensor& t,
                     const std::function<bool(double)>& ok, const char* requirement);
 
+/// True where each parameter has x's dtype and either x's shape or one element of no more dims
+/// (so that it broadcasts without changing x's shape), and x is not empty: the shapes the fused
+/// log-densities take.
+bool elementwise_parameters(const Var& x, const Var& a, const Var& b);
+
 /// 1 where pred(x) holds, else 0, in x's dtype (conditions for `where`).
 Tensor mask(const Tensor& x, const std::function<bool(double)>& pred);
 

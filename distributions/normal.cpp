@@ -20,14 +20,6 @@ constexpr double kHalfLog2PiE = 1.41893853320467274178;     // log √(2πe)
 // gradients, each a pass over every weight at every training step. Gradients:
 //   d/dx = -z/σ,   d/dμ = z/σ,   d/dσ = (z² - 1)/σ   (times the incoming gradient),
 // summed over x for a one-element μ or σ.
-bool fusable(const Var& x, const Var& mu, const Var& sigma) {
-  // a one-element parameter of no more dims than x broadcasts without changing x's shape
-  auto fits = [&](const Var& p) {
-    return p.dtype() == x.dtype() && (p.shape() == x.shape() || (p.size() == 1 && p.ndim() <= x.ndim()));
-  };
-  return fits(mu) && fits(sigma) && x.size() > 0;
-}
-
 Var fused_log_prob(const Var& x, const Var& mu, const Var& sigma) {
   const Tensor xv = x.value(), mv = mu.value(), sv = sigma.value();
   const bool mu_one = mv.shape() != xv.shape(), sigma_one = sv.shape() != xv.shape();  // one element each
@@ -107,7 +99,7 @@ Var Normal::sample(const Shape& sample_shape, const RandomStream& stream) const 
 Var Normal::log_prob(const Var& value) const {
   check_value(value, "log_prob");
   const Var s = scale(), m = loc();
-  if (fusable(value, m, s)) return fused_log_prob(value, m, s);
+  if (internal::elementwise_parameters(value, m, s)) return fused_log_prob(value, m, s);
   const Var z = (value - m) / s;
   return square(z) * -0.5 - log(s) - kHalfLog2Pi;
 }

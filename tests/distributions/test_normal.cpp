@@ -315,6 +315,19 @@ TEST_CASE("LogitNormal: gradcheck and samples whose logits are Normal") {
   CHECK_GRADCHECK([](auto& v) { return tfd::LogitNormal(v[0], v[1]).log_prob(v[2]); }, in);
   CHECK_GRADCHECK([](auto& v) { return tfd::LogitNormal(v[0], v[1]).cdf(v[2]); }, in);
   CHECK_GRADCHECK([](auto& v) { return tfd::LogitNormal(v[0], v[1]).sample({2}, RandomStream(4, "ln")) + sum(v[2]); }, in);
+  // the one-op log density (loc and scale of the value's shape or one element), every gradient
+  const Ts fused_full_loc{random_tensor({2, 3}, 25, -1.0, 1.0), random_tensor({}, 26, 0.5, 2.0), in[2]};
+  const Ts fused_full_scale{random_tensor({1}, 27, -1.0, 1.0), random_tensor({2, 3}, 28, 0.5, 2.0), in[2]};
+  for (const Ts& args : {fused_full_loc, fused_full_scale}) {
+    CHECK_GRADCHECK([](auto& v) { return tfd::LogitNormal(v[0], v[1]).log_prob(v[2]) * v[2]; }, args);
+    const Tensor lp = tfd::LogitNormal(constant(args[0]), constant(args[1])).log_prob(constant(args[2])).value();
+    for (std::size_t i = 0; i < lp.size(); ++i) {
+      const double y = args[2].at(i), mu = args[0].size() == 1 ? args[0].at(0) : args[0].at(i),
+                   sigma = args[1].size() == 1 ? args[1].at(0) : args[1].at(i);
+      const double logit = std::log(y) - std::log1p(-y);
+      CHECK(lp.at(i) == doctest::Approx(normal_log_pdf(logit, mu, sigma) - std::log(y) - std::log1p(-y)).epsilon(1e-12));
+    }
+  }
   tfd::LogitNormal d(-0.4, 0.8, DType::float64);
   const auto y = stats::to_doubles(d.sample({200000}, RandomStream(24, "ln")).value());
   std::vector<double> z;
