@@ -132,7 +132,7 @@ void philox_blocks(const RandomStream& stream, std::uint64_t first_block, std::s
 // [first, first + n) of the draw, of which one tile holds `per_tile`; out[i] receives element
 // first + i. A partially covered tile is produced in a scratch buffer and copied, so every
 // element is computed the same way wherever it falls (and whatever `first` is). The threads
-// take whole chunks from `grain` elements on.
+// (simd::team_for of them) take whole chunks from `grain` elements on.
 template <class T, std::size_t per_tile, class TileFn>
 void fill_tiles(T* out, std::size_t n, const RandomStream& stream, TileFn tile_fn, std::uint64_t first = 0,
                 std::size_t grain = kernels::kParallelGrain) {
@@ -140,7 +140,9 @@ void fill_tiles(T* out, std::size_t n, const RandomStream& stream, TileFn tile_f
   const std::uint64_t tile_begin = first / per_tile, tile_end = (first + n + per_tile - 1) / per_tile;
   const std::size_t tiles = static_cast<std::size_t>(tile_end - tile_begin);
   const std::size_t chunks = (tiles + kChunkTiles - 1) / kChunkTiles;
-  simd::parallel_for(n >= grain, static_cast<std::ptrdiff_t>(chunks), [&](std::ptrdiff_t c) {
+  const bool parallel = n >= grain;
+  simd::parallel_for(parallel, static_cast<std::ptrdiff_t>(chunks), parallel ? simd::team_for(n, grain) : 1,
+                     [&](std::ptrdiff_t c) {
     ChunkWords words;
     const std::uint64_t tile0 = tile_begin + static_cast<std::uint64_t>(c) * kChunkTiles;
     const std::size_t ntiles = static_cast<std::size_t>(std::min<std::uint64_t>(kChunkTiles, tile_end - tile0));

@@ -9,10 +9,12 @@
 //   simd::map_costly(n, out, f, in...)   the same for an f that costs about a transcendental
 //                                        function per element (log, softplus): OpenMP from
 //                                        simd::kCostlyGrain elements on
+//   simd::map_with_grain(grain, n, ...)  the same from `grain` elements on
 //   simd::kParallelGrain                 below this many elements a loop stays on one thread
 //   simd::parallel_for(parallel, n, body) body(i) for i < n, split over the OpenMP threads when
 //                                        `parallel`, else a plain loop that never enters the
-//                                        OpenMP runtime
+//                                        OpenMP runtime; parallel_for(parallel, n, threads,
+//                                        body) on at most `threads` (see simd::team_for)
 //
 //   TAPIR_DISPATCH(x.dtype(), T, tapir::simd::map(x.size(), y.data<T>(),
 //       [](auto v) { return v * v; }, x.data<T>()));
@@ -23,6 +25,9 @@
 #include <cstddef>
 
 #include <xsimd/xsimd.hpp>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include <tapir/core/tensor.hpp>
 
@@ -64,12 +69,38 @@ void parallel_for(bool parallel, std::ptrdiff_t n, Body&& body) {
   }
 }
 
-/// map() with the threads used from `grain` elements on.
+/// Threads worth waking for a loop of `elements` whose grain is `grain`: one per half grain (two
+/// at the grain), at most the OpenMP maximum — so that a loop just over its grain does not fork
+/// a whole many-core team for a few batches per thread.
+inline int team_for(std::size_t elements, std::size_t grain) {
+#ifdef _OPENMP
+  const std::size_t wanted = std::max<std::size_t>(2, elements / std::max<std::size_t>(1, grain / 2));
+  return static_cast<int>(std::min<std::size_t>(wanted, static_cast<std::size_t>(omp_get_max_threads())));
+#else
+  (void)elements;
+  (void)grain;
+  return 1;
+#endif
+}
+
+/// parallel_for on at most `threads` threads.
+template <class Body>
+void parallel_for(bool parallel, std::ptrdiff_t n, int threads, Body&& body) {
+  if (parallel && n > 1 && threads > 1) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (std::ptrdiff_t i = 0; i < n; ++i) body(i);
+  } else {
+    for (std::ptrdiff_t i = 0; i < n; ++i) body(i);
+  }
+}
+
+/// map() with the threads used from `grain` elements on (team_for(n, grain) of them).
 template <class T, class F, class... In>
 void map_with_grain(std::size_t grain, std::size_t n, T* out, F f, const In*... in) {
   constexpr std::size_t W = Batch<T>::size;
   const std::size_t body = n - n % W;
-  parallel_for(n >= grain, static_cast<std::ptrdiff_t>(body / W), [&](std::ptrdiff_t b) {
+  const bool parallel = n >= grain;
+  parallel_for(parallel, static_cast<std::ptrdiff_t>(body / W), parallel ? team_for(n, grain) : 1, [&](std::ptrdiff_t b) {
     const std::size_t i = static_cast<std::size_t>(b) * W;
     f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
   });

@@ -25,15 +25,11 @@ struct OnceMemo {
 thread_local OnceMemo* t_once = nullptr;
 }  // namespace
 
-DeferredVar::EvaluateOnce::EvaluateOnce() : owner_(t_once == nullptr) {
-  if (owner_) t_once = new OnceMemo;
-}
+DeferredVar::EvaluateOnce::EvaluateOnce() : outer_(t_once) { t_once = new OnceMemo; }
 
 DeferredVar::EvaluateOnce::~EvaluateOnce() {
-  if (owner_) {
-    delete t_once;
-    t_once = nullptr;
-  }
+  delete t_once;
+  t_once = static_cast<OnceMemo*>(outer_);
 }
 
 DeferredVar::DeferredVar(std::function<Var()> recompute, int)
@@ -50,7 +46,11 @@ Var DeferredVar::get() const {
   const std::pair<std::uint64_t, bool> key{id_, grad_enabled()};
   if (t_once) {
     auto it = t_once->values.find(key);
-    if (it != t_once->values.end()) return it->second;
+    if (it != t_once->values.end()) {
+      const VarImpl* kept = it->second.impl();
+      if (!kept->grad_fn || kept->grad_fn->backward) return it->second;
+      t_once->values.erase(it);  // a backward ran inside the scope and freed its graph
+    }
   }
   Var v = recompute_();
   if (!v.defined() || v.shape() != shape_ || v.dtype() != dtype_)

@@ -33,8 +33,8 @@ class DeferredVar {
   template <class F, class = std::enable_if_t<std::is_convertible<std::invoke_result_t<F&>, Var>::value>>
   DeferredVar(F recompute) : DeferredVar(std::function<Var()>(std::move(recompute)), 0) {}
 
-  /// The parameter's current value (a fresh graph node each call when deferred; the same node
-  /// for every call inside one EvaluateOnce on this thread).
+  /// The parameter's current value (a fresh graph node each call when deferred; inside an
+  /// EvaluateOnce on this thread, the same node for every call in the same gradient mode).
   Var get() const;
 
   /// While one lives on a thread, each deferred parameter is computed once per gradient mode:
@@ -42,8 +42,10 @@ class DeferredVar {
   /// gradient as separate nodes, up to rounding). A variational layer's call holds one: its
   /// posterior scale, softplus(rho) + 1e-5, feeds the draw, the Flipout perturbation and the
   /// KL term, which would otherwise be three nodes and three gradient passes over every
-  /// weight. The parameters' variables must not change inside it. A scope opened inside
-  /// another joins it.
+  /// weight. Inside a scope, recompute functions must be pure functions of variables that do
+  /// not change (no optimizer step; a value whose graph a backward has freed is recomputed).
+  /// A scope opened inside another has its own values and restores the outer one's on exit;
+  /// scopes are stack objects.
   class EvaluateOnce {
    public:
     EvaluateOnce();
@@ -52,7 +54,7 @@ class DeferredVar {
     EvaluateOnce& operator=(const EvaluateOnce&) = delete;
 
    private:
-    bool owner_;
+    void* outer_;  // the enclosing scope's values on this thread, or null
   };
   bool defined() const { return fixed_.defined() || static_cast<bool>(recompute_); }
   bool is_deferred() const { return static_cast<bool>(recompute_); }

@@ -16,7 +16,8 @@ namespace {
 constexpr double kHalfLog2Pi = 0.91893853320467274178;  // log √(2π)
 
 // log p(y) = log N(t; μ, σ) - log y - log(1 - y), t = logit y = log y - log(1 - y), for y in
-// (0, 1) and -inf outside, as one op where μ and σ have y's shape or one element (the
+// (0, 1) and -inf outside, as one op where μ and σ have y's shape or one element of no more
+// dims (the
 // likelihood of a decoder's pixels with a shared scale: ten ops over every pixel otherwise).
 // With z = (t - μ) / σ and inside (0, 1) (0 outside, as the composed ops' where gives):
 //   d/dy = (1 - z/σ) / (1 - y) - (1 + z/σ) / y,   d/dμ = z/σ,   d/dσ = (z² - 1)/σ,
@@ -107,7 +108,8 @@ Var LogitNormal::log_prob(const Var& value) const {
   const Var inside = constant(internal::mask(value.value(), [](double v) { return v > 0 && v < 1; }));
   const Var y = where(inside, value, internal::scalar(0.5, dtype()));
   const Var log_y = log(y), log_1my = log1p(-y);
-  const Var density = normal_->log_prob(log_y - log_1my) - log_y - log_1my;
+  const Var z = (log_y - log_1my - m) / s;  // Normal's log density at logit y, with m and s fetched once
+  const Var density = square(z) * -0.5 - log(s) - kHalfLog2Pi - log_y - log_1my;
   return where(inside, density, internal::scalar(-INFINITY, dtype()));
 }
 

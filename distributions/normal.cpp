@@ -15,7 +15,7 @@ constexpr double kHalfLog2Pi = 0.91893853320467274178;      // log √(2π)
 constexpr double kHalfLog2PiE = 1.41893853320467274178;     // log √(2πe)
 
 // log N(x; μ, σ) = -z²/2 - log σ - log √(2π), z = (x - μ) / σ, as one op where μ and σ each have
-// x's shape or one element (the KL terms' posterior at its own draw; the likelihood's shared
+// x's shape or one element of no more dims (the KL terms' posterior at its own draw; a shared
 // scale): one pass for the value and one per wanted gradient, instead of seven ops and their
 // gradients, each a pass over every weight at every training step. Gradients:
 //   d/dx = -z/σ,   d/dμ = z/σ,   d/dσ = (z² - 1)/σ   (times the incoming gradient),

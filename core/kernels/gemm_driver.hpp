@@ -36,23 +36,23 @@ template <class T> struct GemmShape {
   static constexpr std::size_t NR = NV * W;
   static constexpr std::size_t MR = W >= 4 ? 12 : 4;       // tile rows: 24 accumulators
   static constexpr std::size_t KC = 256;  // B micro-panel (KC x NR: 32 KiB float) leaves L1 room for A
-  // Row stride of a rows-layout A micro-panel: one cache line more than KC, so that its 12 rows
+  // Row stride of a rows-layout A micro-panel: one cache line more than KC, so that its MR rows
   // (read together at each k) do not fall into the same few L1 sets, as rows 1 KiB apart would.
   static constexpr std::size_t KCA = KC + 64 / sizeof(T);
   static constexpr std::size_t MC = sizeof(T) == 4 ? 480 : 240;  // A block stays in L2
   static constexpr std::size_t NC = 3072;                        // B block stays in L3
 };
 
-/// The tile of kernels::gemm (matmul): with 32 vector registers (AVX-512), 6 rows of four
-/// vectors — 24 accumulators as in GemmShape's 12 x 2, but 6 broadcasts and 4 loads per 24 FMAs
-/// instead of 12 and 2 (SGEMM 2048 4-10 % faster, measured side by side). Each element sums its K
-/// in the same order as with GemmShape, so the bits do not change. With 16 registers the 12 x 2
-/// shape stays. The convolution engine's packers write GemmShape's panels and keep it.
-template <class T> struct MatmulShape : GemmShape<T> {
-#if defined(__AVX512F__)
+/// The tile of kernels::gemm (matmul): with 512-bit vectors (AVX-512, 32 vector registers), 6
+/// rows of four vectors — 24 accumulators as in GemmShape's 12 x 2, but 6 broadcasts and 4
+/// loads per 24 FMAs instead of 12 and 2 (SGEMM 2048 4-10 % faster, measured side by side).
+/// Each element sums its K in the same order as with GemmShape, so the bits do not change.
+/// Narrower vectors keep GemmShape's tile. The convolution engine's packers write GemmShape's
+/// panels and keep it.
+template <class T, bool wide = sizeof(T) * GemmShape<T>::W == 64> struct MatmulShape : GemmShape<T> {};
+template <class T> struct MatmulShape<T, true> : GemmShape<T> {
   static constexpr std::size_t NV = 4, MR = 6;
   static constexpr std::size_t NR = NV * GemmShape<T>::W;
-#endif
 };
 
 /// A grow-only, 64-byte aligned scratch buffer (one per thread and purpose): no allocation in

@@ -202,7 +202,7 @@ TEST_CASE("Normal: a deferred scale is recomputed after every backward") {
   CHECK_THROWS_AS(changing.get(), ShapeError);
 }
 
-TEST_CASE("DeferredVar::EvaluateOnce: one node per deferred parameter and gradient mode, gradients as with separate nodes") {
+TEST_CASE("DeferredVar::EvaluateOnce: one node per deferred parameter and gradient mode, gradients as with separate nodes, recomputed after a backward") {
   const Var loc = parameter(Tensor::from_vector<double>({3}, {0.1, -0.2, 0.3}), "loc");
   const Var rho = parameter(Tensor::from_vector<double>({3}, {-1.0, 0.0, 2.0}), "rho");
   int calls = 0;
@@ -223,13 +223,21 @@ TEST_CASE("DeferredVar::EvaluateOnce: one node per deferred parameter and gradie
   {
     tfd::DeferredVar::EvaluateOnce once;
     CHECK(n.scale().impl() == n.scale().impl());
+    const VarImpl* outer_value = n.scale().impl();
     {
-      tfd::DeferredVar::EvaluateOnce inner;  // joins the outer scope
+      tfd::DeferredVar::EvaluateOnce inner;  // its own values, the outer ones back on exit
       CHECK(n.scale().impl() == n.scale().impl());
+      CHECK(n.scale().impl() != outer_value);
     }
+    CHECK(n.scale().impl() == outer_value);
     calls = 0;
     backward(loss());
-    CHECK(calls == 0);  // computed once above, before backward freed nothing it still needs
+    CHECK(calls == 0);  // computed once above
+    // that backward freed the scale's graph: the next use inside the scope recomputes it
+    const Var again = n.scale();
+    CHECK(calls == 1);
+    CHECK(again.impl() != outer_value);
+    CHECK(n.scale().impl() == again.impl());
   }
   CHECK(testing::max_abs_diff(rho.grad(), separate) < 1e-13);
   CHECK(testing::max_abs_diff(loc.grad(), separate_loc) < 1e-13);
