@@ -13,19 +13,16 @@ namespace to = tensor_ops;
 
 namespace {
 
-// y = f(x...) over same-shaped contiguous tensors; f is written for xsimd batches.
-template <class F, class... In> Tensor map(F f, const Tensor& x0, const In&... xs) {
+// y = f(x...) over same-shaped contiguous tensors; f is written for xsimd batches. Loops whose f
+// costs a transcendental function per element fork from simd::kCostlyGrain (costly_map).
+template <std::size_t Grain = simd::kParallelGrain, class F, class... In>
+Tensor map(F f, const Tensor& x0, const In&... xs) {
   Tensor out = Tensor::empty(x0.shape(), x0.dtype());
-  TAPIR_DISPATCH(x0.dtype(), T, kernels::map(x0.size(), out.template data<T>(), f, x0.template data<T>(), xs.template data<T>()...));
+  TAPIR_DISPATCH(x0.dtype(), T, simd::map_with_grain(Grain, x0.size(), out.template data<T>(), f, x0.template data<T>(), xs.template data<T>()...));
   return out;
 }
-
-// map() for an f that costs a transcendental function per element: threads from
-// simd::kCostlyGrain elements on (the posterior's weight-sized softplus of a training step).
 template <class F, class... In> Tensor costly_map(F f, const Tensor& x0, const In&... xs) {
-  Tensor out = Tensor::empty(x0.shape(), x0.dtype());
-  TAPIR_DISPATCH(x0.dtype(), T, simd::map_costly(x0.size(), out.template data<T>(), f, x0.template data<T>(), xs.template data<T>()...));
-  return out;
+  return map<simd::kCostlyGrain>(f, x0, xs...);
 }
 
 void check_same_dtype(const Var& a, const Var& b, const char* op) {

@@ -23,6 +23,7 @@
 #pragma once
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 
 #include <xsimd/xsimd.hpp>
 #ifdef _OPENMP
@@ -54,21 +55,6 @@ constexpr std::size_t kCostlyGrain = 1 << 13;
 
 template <class T> using Batch = xsimd::batch<T>;
 
-/// body(i) for every i < n: split statically over the OpenMP threads when `parallel`, else a
-/// plain loop on this thread. Deciding before the region (not with an `if` clause) keeps a
-/// serial loop out of the OpenMP runtime, where a region that stays on one thread still costs
-/// 0.2 µs, and about 1 µs while a team of two exists (measured): a training step runs hundreds
-/// of loops over small weight tensors.
-template <class Body>
-void parallel_for(bool parallel, std::ptrdiff_t n, Body&& body) {
-  if (parallel && n > 1) {
-#pragma omp parallel for schedule(static)
-    for (std::ptrdiff_t i = 0; i < n; ++i) body(i);
-  } else {
-    for (std::ptrdiff_t i = 0; i < n; ++i) body(i);
-  }
-}
-
 /// Threads worth waking for a loop of `elements` whose grain is `grain`: one per half grain (two
 /// at the grain), at most the OpenMP maximum — so that a loop just over its grain does not fork
 /// a whole many-core team for a few batches per thread.
@@ -83,7 +69,12 @@ inline int team_for(std::size_t elements, std::size_t grain) {
 #endif
 }
 
-/// parallel_for on at most `threads` threads.
+/// body(i) for every i < n: split statically over the OpenMP threads when `parallel`, else a
+/// plain loop on this thread. Deciding before the region (not with an `if` clause) keeps a
+/// serial loop out of the OpenMP runtime, where a region that stays on one thread still costs
+/// 0.2 µs, and about 1 µs while a team of two exists (measured): a training step runs hundreds
+/// of loops over small weight tensors.
+/// This form uses at most `threads` threads (the other, all of them).
 template <class Body>
 void parallel_for(bool parallel, std::ptrdiff_t n, int threads, Body&& body) {
   if (parallel && n > 1 && threads > 1) {
@@ -92,6 +83,15 @@ void parallel_for(bool parallel, std::ptrdiff_t n, int threads, Body&& body) {
   } else {
     for (std::ptrdiff_t i = 0; i < n; ++i) body(i);
   }
+}
+
+template <class Body>
+void parallel_for(bool parallel, std::ptrdiff_t n, Body&& body) {
+#ifdef _OPENMP
+  parallel_for(parallel, n, omp_get_max_threads(), std::forward<Body>(body));
+#else
+  parallel_for(parallel, n, 1, std::forward<Body>(body));
+#endif
 }
 
 /// map() with the threads used from `grain` elements on (team_for(n, grain) of them).

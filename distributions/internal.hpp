@@ -29,6 +29,10 @@ void check_elements(const std::string& who, const char* arg, const Tensor& t,
 /// log-densities take.
 bool elementwise_parameters(const Var& x, const Var& a, const Var& b);
 
+/// log N(x; μ, σ), broadcasting; one op (elementwise_density.hpp) where elementwise_parameters
+/// holds — Normal's log_prob, and LogitNormal's at the logits on its broadcasting path.
+Var normal_log_density(const Var& x, const Var& mu, const Var& sigma);
+
 /// 1 where pred(x) holds, else 0, in x's dtype (conditions for `where`).
 Tensor mask(const Tensor& x, const std::function<bool(double)>& pred);
 
