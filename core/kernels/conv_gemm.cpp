@@ -322,11 +322,17 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
   constexpr std::size_t NA = NV < 2 ? 2 : NV;  // store_tile writes vector pairs: NV = 1 pairs with zeros
   B acc[NA][MR];
   // the output rows are written after every tap: for an output bigger than a core's L2, fetch
-  // their lines now (with intent to write), so that the stores do not wait on memory (for one
-  // that fits, the prefetches cost more than they save: measured)
+  // their lines (with intent to write) while the first FMAs run, so that the stores do not wait
+  // on memory (for one that fits, the prefetches cost more than they save: measured). One line
+  // per kPrefetchSpacing k steps: issued together, the tile's 24 lines filled every fill buffer
+  // and the core waited on the prefetches themselves (a tenth of d's forward).
+  constexpr std::size_t lines_per_row = NV * W * sizeof(T) / 64;
+  const T* out_lines[MR * (lines_per_row > 0 ? lines_per_row : 1)];
+  std::size_t lines = 0;
   if (prefetch_out)
     for (std::size_t i = 0; i < m; ++i)
-      for (std::size_t j = 0; j < n; j += 64 / sizeof(T)) __builtin_prefetch(c_rows[i] + j0 + j, 1);
+      for (std::size_t j = 0; j < n; j += 64 / sizeof(T)) out_lines[lines++] = c_rows[i] + j0 + j;
+  std::size_t fetched = 0;
 #pragma GCC unroll 4
   for (std::size_t v = 0; v < NA; ++v)
 #pragma GCC unroll 12
@@ -338,15 +344,29 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
     const T* a[MR];
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) a[i] = reinterpret_cast<const T*>(rows[static_cast<long>(i) * taps + u]);
-    if (prefetch_taps && r + 1 < runs) {  // the next run's rows, while this run's FMAs run
-      for (std::size_t i = 0; i < MR; ++i) {
-        const T* next = reinterpret_cast<const T*>(rows[static_cast<long>(i) * taps + run_first[r + 1]]);
-        for (long c = 0; c < run_taps[r + 1] * channels; c += 64 / static_cast<long>(sizeof(T)))
-          __builtin_prefetch(next + c);
-      }
+    // the next run's rows, while this run's FMAs run (after the output's lines), one line per
+    // kPrefetchSpacing k steps as well
+    const T* next[MR];
+    std::size_t next_row = MR;
+    long next_at = 0;
+    const long next_values = prefetch_taps && r + 1 < runs ? run_taps[r + 1] * channels : 0;
+    if (next_values > 0) {
+      next_row = 0;
+      for (std::size_t i = 0; i < MR; ++i)
+        next[i] = reinterpret_cast<const T*>(rows[static_cast<long>(i) * taps + run_first[r + 1]]);
     }
+    auto pending = [&] { return fetched < lines || next_row < MR; };
+    auto fetch_one = [&] {
+      if (fetched < lines) {
+        __builtin_prefetch(out_lines[fetched++], 1);
+      } else {
+        __builtin_prefetch(next[next_row] + next_at);
+        next_at += 64 / static_cast<long>(sizeof(T));
+        if (next_at >= next_values) next_at = 0, ++next_row;
+      }
+    };
     b = b_taps + u * channels * static_cast<long>(NV * W);
-    for (long k = 0; k < run_values; ++k) {
+    auto step = [&](long k) __attribute__((always_inline)) {
       B bv[NV];
 #pragma GCC unroll 4
       for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_aligned(b + v * W);
@@ -357,8 +377,18 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
         for (std::size_t v = 0; v < NV; ++v) acc[v][i] = xsimd::fma(ai, bv[v], acc[v][i]);
       }
       b += NV * W;
+    };
+    long k = 0;
+    for (; k + static_cast<long>(kPrefetchSpacing) <= run_values && pending();
+         k += static_cast<long>(kPrefetchSpacing)) {
+      fetch_one();
+#pragma GCC unroll 4
+      for (long q = 0; q < static_cast<long>(kPrefetchSpacing); ++q) step(k + q);
     }
+    for (; k < run_values; ++k) step(k);
+    while (next_row < MR) fetch_one();  // a short run: the rest of the next run's lines now
   }
+  for (; fetched < lines; ++fetched) __builtin_prefetch(out_lines[fetched], 1);  // a tile of few k steps
   for (std::size_t v = 0; v < NA && v * W < n; v += 2)  // columns j0 + v W .. in pairs of vectors
     store_tile<T>(acc[v], acc[v + 1], T(1), beta, c_rows, s_rows, j0 + v * W, m, std::min(n - v * W, 2 * W), bias);
 }

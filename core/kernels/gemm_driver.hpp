@@ -154,6 +154,9 @@ inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1,
   }
 }
 
+/// k steps of a register tile per software prefetch issued from inside its FMA loop.
+inline constexpr std::size_t kPrefetchSpacing = 4;
+
 /// MR x NR register tile of shape S: KC rank-1 updates, then C rows (+)= alpha * tile.
 template <class T, APanel L, class S = GemmShape<T>>
 inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restrict b, T alpha,
@@ -162,17 +165,21 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restr
   constexpr std::size_t W = S::W, MR = S::MR, NV = S::NV, KCA = S::KCA;
   static_assert(NV % 2 == 0, "store_tile writes vector pairs");
   B acc[NV][MR];
-  // the C tile is written after kc steps: fetch its lines now, so the stores do not wait on memory
+  // The C tile is written after kc steps: fetch its lines while the first steps run, so the
+  // stores do not wait on memory — one line per kPrefetchSpacing steps (issued together, a
+  // tile's 24-36 lines fill every fill buffer and the core waits on the prefetches themselves).
+  constexpr std::size_t line = 64 / sizeof(T), lines_per_row = S::NR / line + 1;
+  const T* c_lines[MR * lines_per_row];
+  std::size_t lines = 0, fetched = 0;
   for (std::size_t i = 0; i < m; ++i) {
-    for (std::size_t j = 0; j < S::NR; j += 64 / sizeof(T)) __builtin_prefetch(c_rows[i] + j0 + j, 1);
-    __builtin_prefetch(c_rows[i] + j0 + S::NR - 1, 1);  // the last line, where the row is not aligned
+    for (std::size_t j = 0; j < S::NR; j += line) c_lines[lines++] = c_rows[i] + j0 + j;
+    c_lines[lines++] = c_rows[i] + j0 + S::NR - 1;  // the last line, where the row is not aligned
   }
 #pragma GCC unroll 4
   for (std::size_t v = 0; v < NV; ++v)
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) acc[v][i] = B(T(0));
-#pragma GCC unroll 4
-  for (std::size_t k = 0; k < kc; ++k) {
+  auto step = [&](std::size_t k) __attribute__((always_inline)) {
     B bv[NV];
 #pragma GCC unroll 4
     for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_aligned(b + v * W);
@@ -183,7 +190,16 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restr
       for (std::size_t v = 0; v < NV; ++v) acc[v][i] = xsimd::fma(ai, bv[v], acc[v][i]);
     }
     b += S::NR;
+  };
+  std::size_t k = 0;
+  for (; fetched < lines && k + kPrefetchSpacing <= kc; k += kPrefetchSpacing) {
+    __builtin_prefetch(c_lines[fetched++], 1);
+#pragma GCC unroll 4
+    for (std::size_t q = 0; q < kPrefetchSpacing; ++q) step(k + q);
   }
+  for (; fetched < lines; ++fetched) __builtin_prefetch(c_lines[fetched], 1);  // a short kc
+#pragma GCC unroll 4
+  for (; k < kc; ++k) step(k);
   for (std::size_t v = 0; v < NV && v * W < n; v += 2)  // columns j0 + v W .. in pairs of vectors
     store_tile<T>(acc[v], acc[v + 1], alpha, beta, c_rows, nullptr, j0 + v * W, m, std::min(n - v * W, 2 * W));
 }
