@@ -11,6 +11,9 @@
 #include <tapir/core/var.hpp>
 
 namespace tapir {
+namespace random {
+class SignBits;  // <tapir/core/random.hpp>
+}
 
 /// An int or a per-dimension list (TFP accepts both for strides, dilations, ...).
 class IntOrList {
@@ -104,5 +107,12 @@ Var flipout_convolution(const Var& x, const Var& loc, const Var& delta, const Te
 /// The same for conv_transpose: conv_transpose(x, loc) + sign_out ⊙ conv_transpose(sign_in ⊙ x, delta) + bias.
 Var flipout_conv_transpose(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
                            const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias = Var());
+/// Both, with Rademacher signs held as bits (random::rademacher_bits: what the variational layers
+/// draw): the same values and gradients as passing the draws' tensors, without writing or
+/// reading a ±1 tensor; the bias gradient is summed in the backward's pass over sign_out ⊙ dy.
+Var flipout_convolution(const Var& x, const Var& loc, const Var& delta, const random::SignBits& sign_in,
+                        const random::SignBits& sign_out, const ConvGeometry& geometry, const Var& bias = Var());
+Var flipout_conv_transpose(const Var& x, const Var& loc, const Var& delta, const random::SignBits& sign_in,
+                           const random::SignBits& sign_out, const ConvGeometry& geometry, const Var& bias = Var());
 
 }  // namespace tapir

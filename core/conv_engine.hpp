@@ -109,12 +109,14 @@ class GemmConv {
   }
 
   // A second product of the same op, added to each output tile while it is in cache (Flipout's
-  // perturbation): input, weights, and an optional scale of the output's shape.
+  // perturbation): input, weights, and an optional scale of the output's shape — values, or
+  // Rademacher signs as bits.
   template <class T>
   struct Second {
     const T* in = nullptr;
     const T* w = nullptr;
     const T* scale = nullptr;
+    kernels::SignRun signs = {};
   };
 
   // y (+)= s_y ⊙ op(x, w) + bias [+ second.scale ⊙ op(second.in, second.w)]
@@ -151,7 +153,7 @@ class GemmConv {
                 bool accumulate, const T* s_out, const T* bias, Second<T> second) const {
     if (!has_small_products_) throw std::logic_error("GemmConv: a product the call was not built for (small side)");
     kernels::patch_gemm<T>(small_products_->data(), small_products_->size(), src, src_channels, w, read, out_channels,
-                           out, accumulate, s_out, bias, second.in, second.w, second.scale);
+                           out, accumulate, s_out, bias, second.in, second.w, second.scale, second.signs);
   }
   // out (big side) = the gather, phase by phase, of src on the small side through W
   template <class T>
@@ -159,7 +161,7 @@ class GemmConv {
               bool accumulate, const T* s_out, const T* bias, Second<T> second) const {
     // the phases partition the output: each pixel gets the bias once
     kernels::patch_gemm<T>(big_rows().data(), big_rows().size(), src, src_channels, w, read, out_channels, out,
-                           accumulate, s_out, bias, second.in, second.w, second.scale);
+                           accumulate, s_out, bias, second.in, second.w, second.scale, second.signs);
   }
 
   const kernels::GatherPlan& small_rows() const {

@@ -12,10 +12,12 @@
 #include <tapir/core/conv.hpp>
 
 #include <tapir/core/ops.hpp>
+#include <tapir/core/random.hpp>
 #include <tapir/core/simd.hpp>
 #include <tapir/core/tensor_ops.hpp>
 
 #include "conv_engine.hpp"
+#include "kernels/elementwise.hpp"
 
 namespace tapir {
 
@@ -23,8 +25,35 @@ using namespace conv_engine;
 
 namespace {
 
-void check_flipout_arguments(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-                             const Tensor& sign_out, const Var& bias, const Shape& y_shape, const char* who) {
+// One side's signs: a tensor of values (whatever the caller passes) or a Rademacher draw held
+// as bits (what the variational layers pass: no ±1 tensor is written or read).
+struct Signs {
+  Tensor values;
+  random::SignBits bits;
+  bool as_bits() const { return bits.defined(); }
+  const Shape& shape() const { return as_bits() ? bits.shape() : values.shape(); }
+  Tensor tensor(DType dtype) const { return as_bits() ? bits.tensor(dtype) : values; }
+  kernels::SignRun run() const { return as_bits() ? kernels::SignRun{bits.words(), bits.lead()} : kernels::SignRun{}; }
+  template <class T> const T* scale() const { return as_bits() ? nullptr : values.data<T>(); }
+  // x ⊙ s
+  Tensor times(const Tensor& x) const {
+    if (!as_bits()) return tensor_ops::mul(x, values);
+    Tensor out = Tensor::empty(x.shape(), x.dtype());
+    TAPIR_DISPATCH(x.dtype(), T, kernels::apply_signs<T>(x.data<T>(), run(), out.data<T>(), x.size()));
+    return out;
+  }
+};
+
+void check_signs(const Signs& s, const char* name, const Shape& shape, DType dtype, const char* side, const char* who) {
+  if (s.shape() == shape && (s.as_bits() || s.values.dtype() == dtype)) return;
+  throw ShapeError(std::string(who) + ": " + name + " " + shape_str(s.shape()) +
+                   (s.as_bits() ? std::string(" (sign bits)") : " (" + std::string(dtype_name(s.values.dtype())) + ")") +
+                   " must have the shape" + (s.as_bits() ? "" : " and dtype") + " of the " + side + " " +
+                   shape_str(shape) + " (" + dtype_name(dtype) + ")");
+}
+
+void check_flipout_arguments(const Var& x, const Var& loc, const Var& delta, const Signs& sign_in,
+                             const Signs& sign_out, const Var& bias, const Shape& y_shape, const char* who) {
   if (bias.defined() && (bias.shape() != Shape{y_shape.back()} || bias.dtype() != x.dtype()))
     throw ShapeError(std::string(who) + ": bias " + shape_str(bias.shape()) + " (" + dtype_name(bias.dtype()) +
                      ") must be [" + std::to_string(y_shape.back()) + "] (the output channels) of the input's dtype " +
@@ -33,18 +62,12 @@ void check_flipout_arguments(const Var& x, const Var& loc, const Var& delta, con
     throw ShapeError(std::string(who) + ": delta " + shape_str(delta.shape()) + " (" + dtype_name(delta.dtype()) +
                      ") must have the shape and dtype of loc " + shape_str(loc.shape()) + " (" +
                      dtype_name(loc.dtype()) + ")");
-  if (sign_in.shape() != x.shape() || sign_in.dtype() != x.dtype())
-    throw ShapeError(std::string(who) + ": sign_in " + shape_str(sign_in.shape()) + " (" +
-                     dtype_name(sign_in.dtype()) + ") must have the shape and dtype of the input " +
-                     shape_str(x.shape()) + " (" + dtype_name(x.dtype()) + ")");
-  if (sign_out.shape() != y_shape || sign_out.dtype() != x.dtype())
-    throw ShapeError(std::string(who) + ": sign_out " + shape_str(sign_out.shape()) + " (" +
-                     dtype_name(sign_out.dtype()) + ") must have the shape and dtype of the output " +
-                     shape_str(y_shape) + " (" + dtype_name(x.dtype()) + ")");
+  check_signs(sign_in, "sign_in", x.shape(), x.dtype(), "input", who);
+  check_signs(sign_out, "sign_out", y_shape, x.dtype(), "output", who);
 }
 
-Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-            const Tensor& sign_out, const ConvGeometry& geom, const Var& bias) {
+Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, const Signs& sign_in,
+            const Signs& sign_out, const ConvGeometry& geom, const Var& bias) {
   const char* who = transpose ? "flipout_conv_transpose" : "flipout_convolution";
   const ConvCall c = inspect(x, loc, who);
   check_geometry(c, x, loc, geom, transpose, who);
@@ -54,7 +77,7 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
     return transpose ? conv_transpose(input, kernel, geom) : convolution(input, kernel, geom);
   };
   if (thin(transpose, c)) {
-    const Var y = plain(x, loc) + plain(x * constant(sign_in), delta) * constant(sign_out);
+    const Var y = plain(x, loc) + plain(x * constant(sign_in.tensor(x.dtype())), delta) * constant(sign_out.tensor(x.dtype()));
     return bias.defined() ? y + bias : y;
   }
   checked_tensor_bytes(y_shape, x.dtype(), who);
@@ -65,15 +88,15 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
   const auto conv = std::make_shared<const GemmConv>(transpose, kernels::to_geo3(geom), c,
                                                      GemmConv::Wanted{need_x, need_loc || need_delta});
   const Tensor xv = x.value(), lv = loc.value(), dv = delta.value(), bv = bias.defined() ? bias.value() : Tensor();
-  const Tensor x_signed = tensor_ops::mul(xv, sign_in);
+  const Tensor x_signed = sign_in.times(xv);
   Tensor y = Tensor::empty(y_shape, xv.dtype());
   TAPIR_DISPATCH(xv.dtype(), T, {
     conv->forward(xv.data<T>(), lv.data<T>(), y.data<T>(), /*accumulate=*/false, static_cast<const T*>(nullptr),
                   bias.defined() ? bv.data<T>() : nullptr,
-                  GemmConv::Second<T>{x_signed.data<T>(), dv.data<T>(), sign_out.data<T>()});
+                  GemmConv::Second<T>{x_signed.data<T>(), dv.data<T>(), sign_out.scale<T>(), sign_out.run()});
   });
   const Tensor x_kept = need_loc ? xv : Tensor(), x_signed_kept = need_delta ? x_signed : Tensor();
-  const Tensor s_in = sign_in, s_out = sign_out;
+  const Signs s_in = sign_in, s_out = sign_out;
   const Shape x_shape = x.shape(), w_shape = loc.shape();
   std::vector<Var> inputs{x, loc, delta};
   const bool with_bias = bias.defined();
@@ -81,13 +104,29 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
   const std::size_t c_out = c.c_out;
   return custom_op(who, y, inputs, [=](const Tensor& gy) {
     Tensor dx, dloc, ddelta, dbias;
-    // s_out ⊙ dy feeds the second products only (dx's and delta's)
-    const Tensor gy_signed = need_x || need_delta ? tensor_ops::mul(gy, s_out) : Tensor();
+    // s_out ⊙ dy feeds the second products only (dx's and delta's); with sign bits, the bias
+    // gradient is summed in the same pass over dy
+    Tensor gy_signed;
+    if (need_x || need_delta) {
+      if (s_out.as_bits() && need_bias) {
+        gy_signed = Tensor::empty(gy.shape(), gy.dtype());
+        Tensor sums = Tensor::empty({c_out}, gy.dtype());
+        bool summed = false;
+        TAPIR_DISPATCH(gy.dtype(), T, {
+          summed = kernels::apply_signs_and_sum_rows<T>(gy.data<T>(), s_out.run(), gy_signed.data<T>(),
+                                                        gy.size() / c_out, c_out, sums.data<T>());
+        });
+        if (summed) dbias = sums;
+        else gy_signed = s_out.times(gy);
+      } else {
+        gy_signed = s_out.times(gy);
+      }
+    }
     TAPIR_DISPATCH(gy.dtype(), T, {
       if (need_x) {
         dx = Tensor::empty(x_shape, gy.dtype());
         conv->input_grad(gy.data<T>(), lv.data<T>(), dx.data<T>(), /*accumulate=*/false, static_cast<const T*>(nullptr),
-                         GemmConv::Second<T>{gy_signed.data<T>(), dv.data<T>(), s_in.data<T>()});
+                         GemmConv::Second<T>{gy_signed.data<T>(), dv.data<T>(), s_in.scale<T>(), s_in.run()});
       }
       if (need_loc) {
         dloc = Tensor::empty(w_shape, gy.dtype());
@@ -98,7 +137,7 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
         conv->kernel_grad(x_signed_kept.data<T>(), gy_signed.data<T>(), ddelta.data<T>());
       }
     });
-    if (need_bias) dbias = tensor_ops::sum_to(gy, {c_out});
+    if (need_bias && !dbias.defined()) dbias = tensor_ops::sum_to(gy, {c_out});
     std::vector<Tensor> grads{dx, dloc, ddelta};
     if (with_bias) grads.push_back(dbias);
     return grads;
@@ -109,12 +148,22 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
 
 Var flipout_convolution(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
                         const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias) {
-  return flipout(/*transpose=*/false, x, loc, delta, sign_in, sign_out, geometry, bias);
+  return flipout(/*transpose=*/false, x, loc, delta, Signs{sign_in, {}}, Signs{sign_out, {}}, geometry, bias);
 }
 
 Var flipout_conv_transpose(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
                            const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias) {
-  return flipout(/*transpose=*/true, x, loc, delta, sign_in, sign_out, geometry, bias);
+  return flipout(/*transpose=*/true, x, loc, delta, Signs{sign_in, {}}, Signs{sign_out, {}}, geometry, bias);
+}
+
+Var flipout_convolution(const Var& x, const Var& loc, const Var& delta, const random::SignBits& sign_in,
+                        const random::SignBits& sign_out, const ConvGeometry& geometry, const Var& bias) {
+  return flipout(/*transpose=*/false, x, loc, delta, Signs{{}, sign_in}, Signs{{}, sign_out}, geometry, bias);
+}
+
+Var flipout_conv_transpose(const Var& x, const Var& loc, const Var& delta, const random::SignBits& sign_in,
+                           const random::SignBits& sign_out, const ConvGeometry& geometry, const Var& bias) {
+  return flipout(/*transpose=*/true, x, loc, delta, Signs{{}, sign_in}, Signs{{}, sign_out}, geometry, bias);
 }
 
 }  // namespace tapir

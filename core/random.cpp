@@ -18,6 +18,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/elementwise.hpp"
+#include <tapir/core/shape_arith.hpp>
 
 #include <tapir/core/simd.hpp>
 
@@ -308,6 +309,68 @@ Tensor normal(const Shape& shape, DType dtype, const RandomStream& stream, doubl
 Tensor rademacher(const Shape& shape, DType dtype, const RandomStream& stream, std::uint64_t first_element) {
   Tensor t = Tensor::empty(shape, dtype);
   fill_rademacher(t, stream, first_element);
+  return t;
+}
+
+// The bits of the tiles that cover the draw's elements [first, first + n): the rademacher
+// layout's element r of a tile is bit (r / 16) % 32 of word r / 512 of block r % 16, so the 16
+// elements from 16 q on are one bit of 16 blocks' same word — one SIMD test per 16 signs.
+SignBits rademacher_bits(const Shape& shape, const RandomStream& stream, std::uint64_t first_element) {
+  constexpr std::size_t per_tile = 2048, words_per_tile = per_tile / 16;
+  const std::size_t n = checked_numel(shape, "rademacher_bits");
+  const std::uint64_t tile_begin = first_element / per_tile;
+  const std::uint64_t tile_end = n == 0 ? tile_begin : (first_element + n + per_tile - 1) / per_tile;
+  const std::size_t tiles = static_cast<std::size_t>(tile_end - tile_begin);
+  auto words = std::make_shared<std::vector<std::uint16_t>>(tiles * words_per_tile + 1, std::uint16_t{0});
+  std::uint16_t* out = words->data();
+  const std::size_t chunks = (tiles + kChunkTiles - 1) / kChunkTiles;
+  const bool parallel = n >= kernels::kParallelGrain;
+  simd::parallel_for(parallel, static_cast<std::ptrdiff_t>(chunks),
+                     parallel ? simd::team_for(n, kernels::kParallelGrain) : 1, [&](std::ptrdiff_t c) {
+    ChunkWords w;
+    const std::uint64_t tile0 = tile_begin + static_cast<std::uint64_t>(c) * kChunkTiles;
+    const std::size_t ntiles = static_cast<std::size_t>(std::min<std::uint64_t>(kChunkTiles, tile_end - tile0));
+    philox_blocks(stream, tile0 * kTileBlocks, ntiles * kTileBlocks, w);
+    for (std::size_t t = 0; t < ntiles; ++t) {
+      std::uint16_t* o = out + (static_cast<std::size_t>(tile0 - tile_begin) + t) * words_per_tile;
+      for (std::size_t k = 0; k < 4; ++k) {
+        const std::uint32_t* row = w.rows[k] + t * kTileBlocks;
+#if defined(__AVX512F__)
+        const __m512i v = _mm512_load_si512(row);
+        for (std::uint32_t bit = 0; bit < 32; ++bit)
+          o[k * 32 + bit] = static_cast<std::uint16_t>(_mm512_test_epi32_mask(v, _mm512_set1_epi32(1 << bit)));
+#else
+        for (std::uint32_t bit = 0; bit < 32; ++bit) {
+          std::uint16_t m = 0;
+          for (std::size_t j = 0; j < kTileBlocks; ++j) m |= static_cast<std::uint16_t>(((row[j] >> bit) & 1u) << j);
+          o[k * 32 + bit] = m;
+        }
+#endif
+      }
+    }
+  });
+  SignBits s;
+  s.shape_ = shape;
+  s.size_ = n;
+  s.lead_ = static_cast<std::size_t>(first_element - tile_begin * per_tile);
+  s.words_ = std::move(words);
+  return s;
+}
+
+Tensor SignBits::tensor(DType dtype) const {
+  Tensor t = Tensor::empty(shape_, dtype);
+  TAPIR_DISPATCH(dtype, T, {
+    T* o = t.data<T>();
+    const std::uint16_t* w = words();
+    simd::parallel_for(size_ >= kernels::kParallelGrain, static_cast<std::ptrdiff_t>((size_ + 4095) / 4096),
+                       [&](std::ptrdiff_t c) {
+      const std::size_t i0 = static_cast<std::size_t>(c) * 4096, i1 = std::min(size_, i0 + 4096);
+      for (std::size_t i = i0; i < i1; ++i) {
+        const std::size_t b = lead_ + i;
+        o[i] = (w[b / 16] >> (b % 16)) & 1u ? T(1) : T(-1);
+      }
+    });
+  });
   return t;
 }
 

@@ -28,9 +28,12 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <tapir/core/tensor.hpp>
 
@@ -148,6 +151,39 @@ Tensor normal(const Shape& shape, DType dtype, const RandomStream& stream, doubl
               double stddev = 1.0, std::uint64_t first_element = 0);
 Tensor rademacher(const Shape& shape, DType dtype, const RandomStream& stream,
                   std::uint64_t first_element = 0);
+
+/// Rademacher signs held as one bit per value: the draw `rademacher(shape, dtype, stream,
+/// first_element)` makes, in a thirty-second of a float tensor's memory. What Flipout's fused
+/// ops read where they multiply by signs, so the signs cost neither a tensor write nor its
+/// reads. A value type (copies share the bits). Value i (flat, row-major) is +1 when bit
+/// lead() + i of words() is set — bit b of the array is bit b % 16 of word b / 16 — and -1
+/// otherwise; the array ends with a zero word, so any 16 bits from a value on are in range.
+class SignBits {
+ public:
+  SignBits() = default;
+  const Shape& shape() const { return shape_; }
+  std::size_t size() const { return size_; }
+  bool defined() const { return words_ != nullptr; }
+  /// the sign of flat value i, +1 or -1 (std::out_of_range from i >= size())
+  int at(std::size_t i) const {
+    if (i >= size_) throw std::out_of_range("SignBits::at: value " + std::to_string(i) + " of " + std::to_string(size_));
+    return ((*words_)[(lead_ + i) / 16] >> ((lead_ + i) % 16)) & 1u ? 1 : -1;
+  }
+  /// the ±1 values as a tensor: exactly random::rademacher's
+  Tensor tensor(DType dtype) const;
+  const std::uint16_t* words() const { return words_ ? words_->data() : nullptr; }
+  std::size_t lead() const { return lead_; }
+
+ private:
+  friend SignBits rademacher_bits(const Shape&, const RandomStream&, std::uint64_t);
+  Shape shape_;
+  std::size_t size_ = 0, lead_ = 0;
+  std::shared_ptr<const std::vector<std::uint16_t>> words_;
+};
+
+/// The signs of rademacher(shape, ·, stream, first_element) as bits (any dtype: the signs do not
+/// depend on it).
+SignBits rademacher_bits(const Shape& shape, const RandomStream& stream, std::uint64_t first_element = 0);
 
 }  // namespace random
 }  // namespace tapir

@@ -16,10 +16,11 @@ Var Flipout::estimate(const Var& x, const KernelCall& call, const Var& kernel, c
   if (!kernel.defined()) return bias.defined() ? x + bias : x;
   const auto q = posterior_normal(0, true);
   const Shape in_signs = applier_.sign_shape(x.shape(), sign_mode_);
-  const Tensor r_in = random::rademacher(in_signs, dtype_, s_in, ExampleOffsetGuard::first_element(in_signs));
+  // the signs as bits: the fused ops read them where they multiply (no ±1 tensor is written)
+  const random::SignBits r_in = random::rademacher_bits(in_signs, s_in, ExampleOffsetGuard::first_element(in_signs));
   const Tensor eps = random::normal(applier_.kernel_shape(), dtype_, s_eps);
   const Shape out_signs = applier_.sign_shape(call.output_shape, sign_mode_);
-  const Tensor r_out = random::rademacher(out_signs, dtype_, s_out, ExampleOffsetGuard::first_element(out_signs));
+  const random::SignBits r_out = random::rademacher_bits(out_signs, s_out, ExampleOffsetGuard::first_element(out_signs));
   // loc ⊛ x + r_out ⊙ ((scale ⊙ ε) ⊛ (r_in ⊙ x)) + bias
   return applier_.apply_flipout(x, q->loc(), q->scale() * constant(eps), r_in, r_out, call, bias);
 }

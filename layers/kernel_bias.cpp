@@ -226,11 +226,12 @@ Var KernelApplier::apply(const Var& x, const Var& kernel, const KernelCall& call
   return Var();
 }
 
-Var KernelApplier::apply_flipout(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-                                 const Tensor& sign_out, const KernelCall& call, const Var& bias) const {
+Var KernelApplier::apply_flipout(const Var& x, const Var& loc, const Var& delta, const random::SignBits& sign_in,
+                                 const random::SignBits& sign_out, const KernelCall& call, const Var& bias) const {
   const bool elementwise_signs = sign_in.shape() == x.shape() && sign_out.shape() == call.output_shape;
   if (op_ == KernelOp::affine || !elementwise_signs) {
-    const Var y = apply(x, loc, call) + apply(x * constant(sign_in), delta, call) * constant(sign_out);
+    const Var y = apply(x, loc, call) + apply(x * constant(sign_in.tensor(x.dtype())), delta, call) *
+                                            constant(sign_out.tensor(x.dtype()));
     return bias.defined() ? y + bias : y;
   }
   auto as_conv = [&](const Var& k) { return k.shape() == conv_kernel_shape_ ? k : reshape(k, conv_kernel_shape_); };

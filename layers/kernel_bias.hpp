@@ -67,7 +67,8 @@ class KernelApplier {
   /// Flipout's apply(x, loc) + sign_out ⊙ apply(sign_in ⊙ x, delta) (+ bias, where defined): one
   /// fused op for convolutions with elementwise signs (flipout_convolution /
   /// flipout_conv_transpose), the composed ops otherwise (affine, per-example-channel signs).
-  Var apply_flipout(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in, const Tensor& sign_out,
+  Var apply_flipout(const Var& x, const Var& loc, const Var& delta, const random::SignBits& sign_in,
+                    const random::SignBits& sign_out,
                     const KernelCall& call, const Var& bias) const;
   /// Shape of a Flipout sign tensor for a tensor of shape `s` (x or y).
   Shape sign_shape(const Shape& s, SignMode mode) const;

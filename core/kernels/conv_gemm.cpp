@@ -313,7 +313,7 @@ template <class T, std::size_t NV> constexpr std::size_t tile_rows() { return NV
 // AVX-512 pair tile below, which replaces NV = 1 for float, sums even and odd channels apart).
 template <class T, std::size_t NV>
 inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, const T* __restrict b, T beta,
-                          T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m, std::size_t n,
+                          T* const* c_rows, RowScales<T> s_rows, std::size_t j0, std::size_t m, std::size_t n,
                           const T* bias, bool prefetch_taps, bool prefetch_out, const long* run_first,
                           const long* run_taps, long runs) {
   using B = xsimd::batch<T>;
@@ -402,7 +402,7 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
 // even and its odd channels (over all taps, in order) and adds the two at the end.
 inline constexpr bool kPairTile = true;
 inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* rows, const float* __restrict b,
-                               float beta, float* const* c_rows, const float* const* s_rows, std::size_t m,
+                               float beta, float* const* c_rows, RowScales<float> s_rows, std::size_t m,
                                std::size_t n, const float* bias, bool prefetch_taps, bool prefetch_out,
                                const long* run_first, const long* run_taps, long runs) {
   using B = xsimd::batch<float>;
@@ -477,7 +477,7 @@ inline constexpr bool kPairTile = false;
 template <class T, std::size_t NV>
 void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* src, long channels, const T* w,
                          WeightRead read, long out_channels, T* out, bool accumulate, const T* s_out, const T* bias,
-                         const T* src2, const T* w2, const T* s2) {
+                         const T* src2, const T* w2, const T* s2, SignRun s2_signs) {
   using S = GemmShape<T>;
   constexpr std::size_t MR = tile_rows<T, NV>(), NR = NV * S::W;
   constexpr std::size_t chunk = 64;  // weights packed in chunks of rows: both threads pack, even for one panel
@@ -582,6 +582,7 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
     T* c_rows[MR];
     const T* scale_rows[MR];
     const T* scale2_rows[MR];
+    std::size_t sign2_at[MR];  // with s2_signs: the bit of each row's first value
     const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
     const std::uintptr_t src_at = reinterpret_cast<std::uintptr_t>(src);
     const std::uintptr_t src2_at = reinterpret_cast<std::uintptr_t>(src2);
@@ -616,13 +617,16 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
             c_rows[i] = out + out_off[ir + i];
             scale_rows[i] = s_out ? s_out + out_off[ir + i] : nullptr;
             scale2_rows[i] = s2 ? s2 + out_off[ir + i] : nullptr;
+            sign2_at[i] = s2_signs.lead + static_cast<std::size_t>(out_off[ir + i]);
           }
           // the first product, then the second added to the tile while its lines are in L1
           // (the same operations, in the same order, as two separate products: same bits)
           for (std::size_t term = 0; term < terms; ++term) {
             const std::uintptr_t* tile_rows_at = (term == 0 ? ind : ind2) + ir * static_cast<std::size_t>(taps);
             const T* b = bp + term * b_size;
-            const T* const* scales = term == 0 ? (s_out ? scale_rows : nullptr) : (s2 ? scale2_rows : nullptr);
+            const RowScales<T> scales = term == 0 ? RowScales<T>(s_out ? scale_rows : nullptr)
+                                        : s2_signs    ? RowScales<T>(s2_signs.words, sign2_at)
+                                                      : RowScales<T>(s2 ? scale2_rows : nullptr);
             const T tile_beta = term == 0 ? beta : T(1);
             const T* tile_bias = term == 0 ? bias : nullptr;
 #if defined(__AVX512F__)
@@ -760,7 +764,8 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
 // the channels on the SIMD lanes. wt[u, j, c] holds W for output channel j, source channel c.
 template <class T>
 void thin_output_patch_product(const GatherPlan& plan, const T* src, long channels, const T* w, WeightRead read,
-                               long out_channels, T* out, bool accumulate, const T* s_out, const T* bias) {
+                               long out_channels, T* out, bool accumulate, const T* s_out, const T* bias,
+                               SignRun s_signs = {}) {
   using B = xsimd::batch<T>;
   constexpr long W = static_cast<long>(B::size);
   const long taps = plan.taps(), R = plan.rows();
@@ -792,7 +797,10 @@ void thin_output_patch_product(const GatherPlan& plan, const T* src, long channe
       acc.store_aligned(lanes);
       T value = tail;
       for (long l = 0; l < W; ++l) value += lanes[l];
-      const T scaled = (s_out ? s_out[o + j] * value : value) + (bias ? bias[j] : T(0));
+      const T s = s_out ? s_out[o + j]
+                  : s_signs ? (sign_positive(s_signs.words, s_signs.lead + static_cast<std::size_t>(o + j)) ? T(1) : T(-1))
+                            : T(1);
+      const T scaled = (s_out || s_signs ? s * value : value) + (bias ? bias[j] : T(0));
       out[o + j] = accumulate ? out[o + j] + scaled : scaled;
     }
   }
@@ -850,7 +858,7 @@ std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* wh
 template <class T>
 void patch_gemm(const GatherPlan* plans, std::size_t count, const T* src, long src_channels, const T* w,
                 WeightRead read, long out_channels, T* out, bool accumulate, const T* s_out, const T* bias,
-                const T* src2, const T* w2, const T* s2) {
+                const T* src2, const T* w2, const T* s2, SignRun s2_signs) {
   if (out_channels == 0) return;
   // the plans with a product: a stride phase that no tap reaches is 0 (+ bias) here
   std::vector<const GatherPlan*> products;
@@ -877,13 +885,14 @@ void patch_gemm(const GatherPlan* plans, std::size_t count, const T* src, long s
     for (const GatherPlan* plan : products) {
       thin_output_patch_product(*plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
       if (src2)
-        thin_output_patch_product(*plan, src2, src_channels, w2, read, out_channels, out, true, s2, static_cast<const T*>(nullptr));
+        thin_output_patch_product(*plan, src2, src_channels, w2, read, out_channels, out, true, s2,
+                                  static_cast<const T*>(nullptr), s2_signs);
     }
     return;
   }
   auto run = [&](auto nv) {
     indirect_patch_gemm<T, decltype(nv)::value>(products, src, src_channels, w, read, out_channels, out, accumulate,
-                                                s_out, bias, src2, w2, s2);
+                                                s_out, bias, src2, w2, s2, s2_signs);
   };
   if (out_channels <= W)
     run(std::integral_constant<std::size_t, 1>{});
@@ -1169,7 +1178,7 @@ long GatherPlan::longest_run() const {
 
 #define TAPIR_CONV_GEMM(T)                                                                                  \
   template void patch_gemm<T>(const GatherPlan*, std::size_t, const T*, long, const T*, WeightRead, long, T*, bool, \
-                              const T*, const T*, const T*, const T*, const T*);                                 \
+                              const T*, const T*, const T*, const T*, const T*, SignRun);                        \
   template void conv_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);                      \
   template void conv_transpose_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);
 TAPIR_CONV_GEMM(float)

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "conv_geo3.hpp"
+#include "sign_bits.hpp"
 
 namespace tapir::kernels {
 
@@ -92,12 +93,13 @@ enum class WeightRead { as_is, transposed };
 /// for the rows of `count` plans whose rows write disjoint pixels (one product's stride phases,
 /// run in one parallel region); `s_out` (like out) and `bias` (out_channels values) may be null.
 /// With `src2`, each output tile then adds s2 ⊙ (the same product of src2 through w2) while it
-/// is in cache (Flipout's perturbation; `s2` may be null): the bits of two separate calls, the
-/// second accumulating.
+/// is in cache (Flipout's perturbation; `s2` may be null, or given as sign bits `s2_signs` of
+/// out's layout instead): the bits of two separate calls, the second accumulating.
 template <class T>
 void patch_gemm(const GatherPlan* plans, std::size_t count, const T* src, long src_channels, const T* w,
                 WeightRead read, long out_channels, T* out, bool accumulate = false, const T* s_out = nullptr,
-                const T* bias = nullptr, const T* src2 = nullptr, const T* w2 = nullptr, const T* s2 = nullptr);
+                const T* bias = nullptr, const T* src2 = nullptr, const T* w2 = nullptr, const T* s2 = nullptr,
+                SignRun s2_signs = {});
 
 /// Convolution's kernel gradient on the small-row plan (x on the big side, dy on the small side):
 /// dw[t, c_in, c_out] = sum_{n, o} x[n, p(o, t), c_in] dy[n, o, c_out].

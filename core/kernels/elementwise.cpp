@@ -94,6 +94,23 @@ template <class T> T chunk_sum(const T* x, std::size_t n) {
   return s;
 }
 
+// A many-row sum (at least kFewRows rows of at least 8 columns) adds its rows in runs: their
+// count, from the sizes alone.
+constexpr std::size_t kFewRows = 64;
+inline std::size_t row_sum_runs(std::size_t values) {
+  constexpr std::size_t kMaxRuns = 16;
+  return std::clamp<std::size_t>(values / kSumChunk, 1, kMaxRuns);
+}
+
+// o[j] = s_j * x[j] for n values, s_j from bit b + j
+template <class T>
+inline void signed_values(const T* x, const std::uint16_t* words, std::size_t b, T* o, std::size_t n) {
+  constexpr std::size_t W = Batch<T>::size;
+  std::size_t j = 0;
+  for (; j + W <= n; j += W) (Batch<T>::load_unaligned(x + j) * sign_batch<T>(words, b + j)).store_unaligned(o + j);
+  for (; j < n; ++j) o[j] = sign_positive(words, b + j) ? x[j] * T(1) : x[j] * T(-1);
+}
+
 template <class T> T total_sum(const T* x, std::size_t n) {
   const std::size_t chunks = (n + kSumChunk - 1) / kSumChunk;
   std::vector<T> partial(chunks);
@@ -133,13 +150,13 @@ template <class T> void sum_to(const Tensor& in, Tensor& out) {
       T* y = out.template data<T>();
       const std::size_t rows_count = in.size() / n;
       const bool parallel = in.size() >= kParallelGrain;
-      constexpr std::size_t kMaxRuns = 16, kFewRows = 64;
       if (rows_count >= kFewRows) {
         // Many rows (a batch of pixels): runs of consecutive rows (at least kSumChunk values
         // each; a count from the sizes alone), each run's columns added in row order, the runs'
         // sums added in run order — the same bits at any thread count, and each thread reads
         // the rows (the images) that the element-wise ops before it had that thread write.
-        const std::size_t runs = std::clamp<std::size_t>(in.size() / kSumChunk, 1, kMaxRuns);
+        // (apply_signs_and_sum_rows sums the same way.)
+        const std::size_t runs = row_sum_runs(in.size());
         std::vector<T> partial((runs - 1) * n);
         simd::parallel_for(parallel, static_cast<std::ptrdiff_t>(runs), [&](std::ptrdiff_t r) {
           const std::size_t r0 = rows_count * static_cast<std::size_t>(r) / runs;
@@ -204,6 +221,42 @@ template <class T> void broadcast_copy(const Tensor& in, Tensor& out) {
   });
 }
 
+template <class T> void apply_signs(const T* x, SignRun signs, T* out, std::size_t n) {
+  constexpr std::size_t kBlock = 4096;
+  simd::parallel_for(n >= kParallelGrain, static_cast<std::ptrdiff_t>((n + kBlock - 1) / kBlock), [&](std::ptrdiff_t c) {
+    const std::size_t i0 = static_cast<std::size_t>(c) * kBlock;
+    signed_values(x + i0, signs.words, signs.lead + i0, out + i0, std::min(kBlock, n - i0));
+  });
+}
+
+template <class T>
+bool apply_signs_and_sum_rows(const T* x, SignRun signs, T* out, std::size_t rows, std::size_t cols, T* sums) {
+  if (cols < 8 || rows < kFewRows) return false;
+  const std::size_t size = rows * cols, runs = row_sum_runs(size);
+  std::vector<T> partial((runs - 1) * cols);
+  simd::parallel_for(size >= kParallelGrain, static_cast<std::ptrdiff_t>(runs), [&](std::ptrdiff_t r) {
+    const std::size_t r0 = rows * static_cast<std::size_t>(r) / runs;
+    const std::size_t r1 = rows * static_cast<std::size_t>(r + 1) / runs;
+    T* acc = r == 0 ? sums : partial.data() + (static_cast<std::size_t>(r) - 1) * cols;
+    for (std::size_t i = r0; i < r1; ++i) {
+      const T* xr = x + i * cols;
+      signed_values(xr, signs.words, signs.lead + i * cols, out + i * cols, cols);
+      if (i == r0) {
+        std::copy(xr, xr + cols, acc);
+      } else {
+#pragma omp simd
+        for (std::size_t j = 0; j < cols; ++j) acc[j] += xr[j];
+      }
+    }
+  });
+  add_runs_in_order(sums, partial.data(), runs, cols, 0, cols);
+  return true;
+}
+
+template void apply_signs<float>(const float*, SignRun, float*, std::size_t);
+template void apply_signs<double>(const double*, SignRun, double*, std::size_t);
+template bool apply_signs_and_sum_rows<float>(const float*, SignRun, float*, std::size_t, std::size_t, float*);
+template bool apply_signs_and_sum_rows<double>(const double*, SignRun, double*, std::size_t, std::size_t, double*);
 template void sum_to<float>(const Tensor&, Tensor&);
 template void sum_to<double>(const Tensor&, Tensor&);
 template void max_to<float>(const Tensor&, Tensor&);

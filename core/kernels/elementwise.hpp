@@ -14,6 +14,8 @@
 #include <tapir/core/simd.hpp>
 #include <tapir/core/tensor.hpp>
 
+#include "sign_bits.hpp"
+
 namespace tapir::kernels {
 
 using simd::Batch;
@@ -116,6 +118,14 @@ void binary_broadcast(const Tensor& a, const Tensor& b, Tensor& out, F f) {
 
 /// out (shape `out.shape()`, broadcastable to in) = sum of `in` over the broadcast dims.
 template <class T> void sum_to(const Tensor& in, Tensor& out);
+/// out[i] = s_i * x[i] for n values, s_i = ±1 from bit signs.lead + i (out may be x).
+template <class T> void apply_signs(const T* x, SignRun signs, T* out, std::size_t n);
+/// One pass over `rows` rows of `cols` values: out = s ⊙ x (as apply_signs) and sums[j] = the
+/// sum of x's column j — the bias gradient beside Flipout's sign-scaled output gradient, with the
+/// bits that sum_to gives for the sum (the same runs of rows, in the same order). Returns false,
+/// writing nothing, where sum_to would sum another way (fewer than 8 columns or 64 rows).
+template <class T>
+bool apply_signs_and_sum_rows(const T* x, SignRun signs, T* out, std::size_t rows, std::size_t cols, T* sums);
 /// out = max of `in` over the broadcast dims (NaN propagates).
 template <class T> void max_to(const Tensor& in, Tensor& out);
 /// out = in broadcast to out.shape().

@@ -24,6 +24,8 @@
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
+
+#include "sign_bits.hpp"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -101,12 +103,32 @@ inline RowBlocks row_blocks(std::size_t M, std::size_t mc, std::size_t mr, int t
 enum class APanel { k_major, rows };
 enum class BPack { panels, rows };
 
+/// The scales s[i, j] of a tile's rows i, columns j (from the tile's first column on): none
+/// (s = 1), values (s = values[i][j]), or Rademacher signs, one bit per value (s = ±1 from bit
+/// sign_at[i] + j of sign_words: kernels/sign_bits.hpp).
+template <class T>
+struct RowScales {
+  const T* const* values = nullptr;
+  const std::uint16_t* sign_words = nullptr;
+  const std::size_t* sign_at = nullptr;
+  RowScales() = default;
+  RowScales(const T* const* rows) : values(rows) {}  // NOLINT: rows of values, or none (nullptr)
+  RowScales(const std::uint16_t* words, const std::size_t* at) : sign_words(words), sign_at(at) {}
+  explicit operator bool() const { return values != nullptr || sign_words != nullptr; }
+  xsimd::batch<T> batch(std::size_t i, std::size_t j) const {
+    return values ? xsimd::batch<T>::load_unaligned(values[i] + j) : sign_batch<T>(sign_words, sign_at[i] + j);
+  }
+  T at(std::size_t i, std::size_t j) const {
+    return values ? values[i][j] : (sign_positive(sign_words, sign_at[i] + j) ? T(1) : T(-1));
+  }
+};
+
 /// The epilogue of a register tile: C rows i < m, columns j0..j0+n:
-/// c = beta * c + s ⊙ (alpha * acc) + bias, s = 1 where s_rows is null, bias (one value per
+/// c = beta * c + s ⊙ (alpha * acc) + bias, s = 1 where s_rows is empty, bias (one value per
 /// column, indexed from 0) = 0 where null; beta == 0 never reads c.
 template <class T>
 inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1, T alpha, T beta,
-                       T* const* c_rows, const T* const* s_rows, std::size_t j0, std::size_t m,
+                       T* const* c_rows, RowScales<T> s_rows, std::size_t j0, std::size_t m,
                        std::size_t n, const T* bias = nullptr) {
   using B = xsimd::batch<T>;
   constexpr std::size_t W = GemmShape<T>::W;
@@ -116,8 +138,8 @@ inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1,
       T* c = c_rows[i] + j0;
       B r0 = va * acc0[i], r1 = va * acc1[i];
       if (s_rows) {
-        r0 *= B::load_unaligned(s_rows[i] + j0);
-        r1 *= B::load_unaligned(s_rows[i] + j0 + W);
+        r0 *= s_rows.batch(i, j0);
+        r1 *= s_rows.batch(i, j0 + W);
       }
       if (beta != T(0)) {
         r0 = xsimd::fma(vb, B::load_unaligned(c), r0);
@@ -134,7 +156,7 @@ inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1,
     for (std::size_t i = 0; i < m; ++i) {
       T* c = c_rows[i] + j0;
       B r0 = va * acc0[i];
-      if (s_rows) r0 *= B::load_unaligned(s_rows[i] + j0);
+      if (s_rows) r0 *= s_rows.batch(i, j0);
       if (beta != T(0)) r0 = xsimd::fma(vb, B::load_unaligned(c), r0);
       if (bias) r0 += B::load_unaligned(bias + j0);
       r0.store_unaligned(c);
@@ -146,7 +168,7 @@ inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1,
       (va * acc0[i]).store_aligned(tile);
       (va * acc1[i]).store_aligned(tile + W);
       if (s_rows)
-        for (std::size_t j = 0; j < n; ++j) tile[j] *= s_rows[i][j0 + j];
+        for (std::size_t j = 0; j < n; ++j) tile[j] *= s_rows.at(i, j0 + j);
       for (std::size_t j = 0; j < n; ++j) c[j] = beta != T(0) ? beta * c[j] + tile[j] : tile[j];
       if (bias)
         for (std::size_t j = 0; j < n; ++j) c[j] += bias[j0 + j];
@@ -201,7 +223,7 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restr
 #pragma GCC unroll 4
   for (; k < kc; ++k) step(k);
   for (std::size_t v = 0; v < NV && v * W < n; v += 2)  // columns j0 + v W .. in pairs of vectors
-    store_tile<T>(acc[v], acc[v + 1], alpha, beta, c_rows, nullptr, j0 + v * W, m, std::min(n - v * W, 2 * W));
+    store_tile<T>(acc[v], acc[v + 1], alpha, beta, c_rows, {}, j0 + v * W, m, std::min(n - v * W, 2 * W));
 }
 
 template <class T, APanel L = APanel::k_major, BPack BP = BPack::panels, class S = GemmShape<T>, class PackA,

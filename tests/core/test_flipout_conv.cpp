@@ -4,10 +4,16 @@
 
 #include <tapir/core/random.hpp>
 
+#include <cstring>
+
 using namespace tapir;
 using Ts = std::vector<Tensor>;
 
 namespace {
+
+bool bitwise_equal(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
+}
 
 struct FlipoutCase {
   bool transpose;
@@ -120,6 +126,59 @@ TEST_CASE("bad arguments are typed errors naming the argument and the shapes") {
   CHECK_THROWS_WITH_AS(flipout_conv_transpose(x, k, k, s_in, s_out, g, constant(Tensor::zeros({8}, DType::float32))),
                        doctest::Contains("bias [8]"), ShapeError);
   CHECK_THROWS_AS(flipout_convolution(x, k, k, s_in, s_out, g), ShapeError);  // a conv-T geometry
+}
+
+TEST_CASE("signs as bits: the values and every gradient of the tensor form, bit for bit") {
+  // every case of the engine (and the composed thin one), float and double, with and without a
+  // bias, signs drawn at a first element that is not a tile's (lead bits); one case has a
+  // backward without the bias's or delta's gradient (the bias summed apart, or not at all)
+  int seed = 11;
+  for (const FlipoutCase& c : kCases)
+    for (DType dt : {DType::float32, DType::float64})
+      for (int variant = 0; variant < 3; ++variant) {
+        const bool with_bias = variant > 0, only_x = variant == 2;
+        const ConvGeometry g = geometry_of(c);
+        const Shape ys = output_shape(c, g);
+        CAPTURE(shape_str(c.x));
+        CAPTURE(shape_str(c.kernel));
+        CAPTURE(dtype_name(dt));
+        CAPTURE(variant);
+        const std::uint64_t first = 37 + 1000 * static_cast<std::uint64_t>(variant);
+        const random::SignBits b_in = random::rademacher_bits(c.x, RandomStream(seed, 1), first);
+        const random::SignBits b_out = random::rademacher_bits(ys, RandomStream(seed, 2), first);
+        const Tensor s_in = random::rademacher(c.x, dt, RandomStream(seed, 1), first);
+        const Tensor s_out = random::rademacher(ys, dt, RandomStream(seed, 2), first);
+        const Ts in{testing::random_tensor(c.x, seed).astype(dt), testing::random_tensor(c.kernel, seed + 1).astype(dt),
+                    testing::random_tensor(c.kernel, seed + 2).astype(dt),
+                    testing::random_tensor({c.kernel.back()}, seed + 3).astype(dt)};
+        ++seed;
+        Ts results[2];
+        for (int as_bits = 0; as_bits < 2; ++as_bits) {
+          Var x = parameter(in[0]), loc = parameter(in[1]), delta = only_x ? constant(in[2]) : parameter(in[2]);
+          Var bias = !with_bias ? Var() : only_x ? constant(in[3]) : parameter(in[3]);
+          const Var y = !as_bits ? fused(c, x, loc, delta, s_in, s_out, g, bias)
+                        : c.transpose ? flipout_conv_transpose(x, loc, delta, b_in, b_out, g, bias)
+                                      : flipout_convolution(x, loc, delta, b_in, b_out, g, bias);
+          backward(sum(y * constant(testing::random_tensor(ys, 78).astype(dt))));
+          results[as_bits] = {y.value(), x.grad(), loc.grad()};
+          if (!only_x) results[as_bits].push_back(delta.grad());
+          if (with_bias && !only_x) results[as_bits].push_back(bias.grad());
+        }
+        for (std::size_t k = 0; k < results[0].size(); ++k) {
+          CAPTURE(k);
+          CHECK(bitwise_equal(results[1][k], results[0][k]));
+        }
+      }
+  // sign bits of the wrong shape are typed errors naming the argument
+  const FlipoutCase c = kCases[0];
+  const ConvGeometry g = geometry_of(c);
+  const Var x = constant(Tensor::zeros(c.x, DType::float32)), k = constant(Tensor::zeros(c.kernel, DType::float32));
+  const random::SignBits good_out = random::rademacher_bits(output_shape(c, g), RandomStream(1, 2));
+  CHECK_THROWS_WITH_AS(flipout_conv_transpose(x, k, k, random::rademacher_bits({2, 5, 5, 1}, RandomStream(1, 1)), good_out, g),
+                       doctest::Contains("sign_in [2,5,5,1] (sign bits)"), ShapeError);
+  CHECK_THROWS_WITH_AS(flipout_conv_transpose(x, k, k, random::rademacher_bits(c.x, RandomStream(1, 1)),
+                                              random::rademacher_bits(c.x, RandomStream(1, 2)), g),
+                       doctest::Contains("sign_out"), ShapeError);
 }
 
 TEST_CASE("bit-identical at 1 and 2 threads") {

@@ -118,6 +118,30 @@ TEST_CASE("first_element draws a window: the elements a longer draw holds there"
   }
 }
 
+TEST_CASE("rademacher_bits holds the signs rademacher draws, from any first element, at 1 and 2 threads") {
+  const int before = num_threads();
+  const RandomStream s(21, "bits");
+  for (std::uint64_t first : {0u, 1u, 15u, 16u, 100u, 2047u, 2048u, 5000u, 300001u})
+    for (const Shape& shape : {Shape{1}, Shape{17}, Shape{3, 700}, Shape{2, 5, 7, 33}, Shape{3, 100003}, Shape{0, 4}}) {
+      CAPTURE(first);
+      CAPTURE(shape_str(shape));
+      const Tensor want = random::rademacher(shape, DType::float32, s, first);
+      for (int t : {1, 2}) {
+        set_num_threads(t);
+        const random::SignBits bits = random::rademacher_bits(shape, s, first);
+        REQUIRE(bits.shape() == shape);
+        REQUIRE(bits.size() == want.size());
+        bool same = true;
+        for (std::size_t i = 0; i < want.size(); ++i) same = same && bits.at(i) == static_cast<int>(want.at(i));
+        CHECK(same);
+        CHECK(bitwise_equal(bits.tensor(DType::float32), want));
+        CHECK(bitwise_equal(bits.tensor(DType::float64), random::rademacher(shape, DType::float64, s, first)));
+      }
+    }
+  set_num_threads(before);
+  CHECK_THROWS_AS(random::rademacher_bits({std::size_t(1) << 40, std::size_t(1) << 40}, s), ShapeError);
+}
+
 TEST_CASE("the same seed gives identical bits at 1 and 2 threads") {
   const int before = num_threads();
   const RandomStream s(42, "threads");
