@@ -126,10 +126,12 @@ struct RowScales {
 /// The epilogue of a register tile: C rows i < m, columns j0..j0+n:
 /// c = beta * c + s ⊙ (alpha * acc) + bias, s = 1 where s_rows is empty, bias (one value per
 /// column, indexed from 0) = 0 where null; beta == 0 never reads c.
+/// (Inlined into the micro-kernels: a call per tile costs 2 % of Flipout's time.)
 template <class T>
-inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1, T alpha, T beta,
-                       T* const* c_rows, RowScales<T> s_rows, std::size_t j0, std::size_t m,
-                       std::size_t n, const T* bias = nullptr) {
+__attribute__((always_inline)) inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1,
+                                                      T alpha, T beta, T* const* c_rows, RowScales<T> s_rows,
+                                                      std::size_t j0, std::size_t m, std::size_t n,
+                                                      const T* bias = nullptr) {
   using B = xsimd::batch<T>;
   constexpr std::size_t W = GemmShape<T>::W;
   const B va(alpha), vb(beta);
