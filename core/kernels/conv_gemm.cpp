@@ -311,9 +311,9 @@ template <class T, std::size_t NV> constexpr std::size_t tile_rows() { return NV
 // `channels` contiguous values (or of zeros); all taps accumulate in registers, and C is written
 // once. Each output value sums its taps and channels in the same order whatever NV (the
 // AVX-512 pair tile below, which replaces NV = 1 for float, sums even and odd channels apart).
-template <class T, std::size_t NV>
+template <class T, std::size_t NV, class Scales>
 inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, const T* __restrict b, T beta,
-                          T* const* c_rows, RowScales<T> s_rows, std::size_t j0, std::size_t m, std::size_t n,
+                          T* const* c_rows, Scales s_rows, std::size_t j0, std::size_t m, std::size_t n,
                           const T* bias, bool prefetch_taps, bool prefetch_out, const long* run_first,
                           const long* run_taps, long runs) {
   using B = xsimd::batch<T>;
@@ -390,7 +390,7 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
   }
   for (; fetched < lines; ++fetched) __builtin_prefetch(out_lines[fetched], 1);  // a tile of few k steps
   for (std::size_t v = 0; v < NA && v * W < n; v += 2)  // columns j0 + v W .. in pairs of vectors
-    store_tile<T>(acc[v], acc[v + 1], T(1), beta, c_rows, s_rows, j0 + v * W, m, std::min(n - v * W, 2 * W), bias);
+    store_tile<T, Scales>(acc[v], acc[v + 1], T(1), beta, c_rows, s_rows, j0 + v * W, m, std::min(n - v * W, 2 * W), bias);
 }
 
 #if defined(__AVX512F__)
@@ -401,8 +401,9 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
 // each FMA does two channels' products for 8 outputs: 14 loads per 24 FMAs. Each output sums its
 // even and its odd channels (over all taps, in order) and adds the two at the end.
 inline constexpr bool kPairTile = true;
+template <class Scales>
 inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* rows, const float* __restrict b,
-                               float beta, float* const* c_rows, RowScales<float> s_rows, std::size_t m,
+                               float beta, float* const* c_rows, Scales s_rows, std::size_t m,
                                std::size_t n, const float* bias, bool prefetch_taps, bool prefetch_out,
                                const long* run_first, const long* run_taps, long runs) {
   using B = xsimd::batch<float>;
@@ -447,7 +448,7 @@ inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* r
     sum[i] = B(_mm512_add_ps(_mm512_permutex2var_ps(acc0[i], even, acc1[i]), _mm512_permutex2var_ps(acc0[i], odd, acc1[i])));
     none[i] = B(0.0f);
   }
-  store_tile<float>(sum, none, 1.0f, beta, c_rows, s_rows, 0, m, n, bias);
+  store_tile<float, Scales>(sum, none, 1.0f, beta, c_rows, s_rows, 0, m, n, bias);
 }
 
 // W's packed rows k, k + 1 (one-vector panels, K even) interleaved as indirect_pair_tile reads them.
@@ -624,23 +625,26 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
           for (std::size_t term = 0; term < terms; ++term) {
             const std::uintptr_t* tile_rows_at = (term == 0 ? ind : ind2) + ir * static_cast<std::size_t>(taps);
             const T* b = bp + term * b_size;
-            const RowScales<T> scales = term == 0 ? RowScales<T>(s_out ? scale_rows : nullptr)
-                                        : s2_signs    ? RowScales<T>(s2_signs.words, sign2_at)
-                                                      : RowScales<T>(s2 ? scale2_rows : nullptr);
             const T tile_beta = term == 0 ? beta : T(1);
             const T* tile_bias = term == 0 ? bias : nullptr;
+            auto tile = [&](const auto& scales) {
 #if defined(__AVX512F__)
-            if constexpr (std::is_same_v<T, float> && NV == 1)
-              if (pairs) {
-                indirect_pair_tile(taps, channels, tile_rows_at, b, tile_beta, c_rows, scales, m, n, tile_bias,
-                                   prefetch_taps, prefetch_out && term == 0, plan.run_first.data(),
-                                   plan.run_taps.data(), runs);
-                continue;
-              }
+              if constexpr (std::is_same_v<T, float> && NV == 1)
+                if (pairs) {
+                  indirect_pair_tile(taps, channels, tile_rows_at, b, tile_beta, c_rows, scales, m, n, tile_bias,
+                                     prefetch_taps, prefetch_out && term == 0, plan.run_first.data(),
+                                     plan.run_taps.data(), runs);
+                  return;
+                }
 #endif
-            indirect_tile<T, NV>(taps, channels, tile_rows_at, b + p * part.K * NR, tile_beta, c_rows, scales, j0, m,
-                                 n, tile_bias, prefetch_taps, prefetch_out && term == 0, plan.run_first.data(),
-                                 plan.run_taps.data(), runs);
+              indirect_tile<T, NV>(taps, channels, tile_rows_at, b + p * part.K * NR, tile_beta, c_rows, scales, j0,
+                                   m, n, tile_bias, prefetch_taps, prefetch_out && term == 0,
+                                   plan.run_first.data(), plan.run_taps.data(), runs);
+            };
+            if (term == 1 && s2_signs)
+              tile(SignRows<T>{s2_signs.words, sign2_at});
+            else
+              tile(ValueRows<T>{term == 0 ? (s_out ? scale_rows : nullptr) : (s2 ? scale2_rows : nullptr)});
           }
         }
       }

@@ -103,33 +103,33 @@ inline RowBlocks row_blocks(std::size_t M, std::size_t mc, std::size_t mr, int t
 enum class APanel { k_major, rows };
 enum class BPack { panels, rows };
 
-/// The scales s[i, j] of a tile's rows i, columns j (from the tile's first column on): none
-/// (s = 1), values (s = values[i][j]), or Rademacher signs, one bit per value (s = ±1 from bit
-/// sign_at[i] + j of sign_words: kernels/sign_bits.hpp).
+/// The scales s[i, j] of a tile's rows i, columns j (from the tile's first column on), as the
+/// epilogue reads them — two kinds, chosen at compile time so that the plain products' tiles
+/// carry no sign-bit code: ValueRows, none (null: s = 1) or s = rows[i][j]; SignRows,
+/// Rademacher signs one bit per value, s = ±1 from bit at[i] + j of words (kernels/sign_bits.hpp).
 template <class T>
-struct RowScales {
-  const T* const* values = nullptr;
-  const std::uint16_t* sign_words = nullptr;
-  const std::size_t* sign_at = nullptr;
-  RowScales() = default;
-  RowScales(const T* const* rows) : values(rows) {}  // NOLINT: rows of values, or none (nullptr)
-  RowScales(const std::uint16_t* words, const std::size_t* at) : sign_words(words), sign_at(at) {}
-  explicit operator bool() const { return values != nullptr || sign_words != nullptr; }
-  xsimd::batch<T> batch(std::size_t i, std::size_t j) const {
-    return values ? xsimd::batch<T>::load_unaligned(values[i] + j) : sign_batch<T>(sign_words, sign_at[i] + j);
-  }
-  T at(std::size_t i, std::size_t j) const {
-    return values ? values[i][j] : (sign_positive(sign_words, sign_at[i] + j) ? T(1) : T(-1));
-  }
+struct ValueRows {
+  const T* const* rows = nullptr;
+  explicit operator bool() const { return rows != nullptr; }
+  xsimd::batch<T> batch(std::size_t i, std::size_t j) const { return xsimd::batch<T>::load_unaligned(rows[i] + j); }
+  T at(std::size_t i, std::size_t j) const { return rows[i][j]; }
+};
+template <class T>
+struct SignRows {
+  const std::uint16_t* words;
+  const std::size_t* at_bit;
+  explicit operator bool() const { return true; }
+  xsimd::batch<T> batch(std::size_t i, std::size_t j) const { return sign_batch<T>(words, at_bit[i] + j); }
+  T at(std::size_t i, std::size_t j) const { return sign_positive(words, at_bit[i] + j) ? T(1) : T(-1); }
 };
 
 /// The epilogue of a register tile: C rows i < m, columns j0..j0+n:
 /// c = beta * c + s ⊙ (alpha * acc) + bias, s = 1 where s_rows is empty, bias (one value per
 /// column, indexed from 0) = 0 where null; beta == 0 never reads c.
 /// (Inlined into the micro-kernels: a call per tile costs 2 % of Flipout's time.)
-template <class T>
+template <class T, class Scales = ValueRows<T>>
 __attribute__((always_inline)) inline void store_tile(const xsimd::batch<T>* acc0, const xsimd::batch<T>* acc1,
-                                                      T alpha, T beta, T* const* c_rows, RowScales<T> s_rows,
+                                                      T alpha, T beta, T* const* c_rows, Scales s_rows,
                                                       std::size_t j0, std::size_t m, std::size_t n,
                                                       const T* bias = nullptr) {
   using B = xsimd::batch<T>;
@@ -225,7 +225,7 @@ inline void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restr
 #pragma GCC unroll 4
   for (; k < kc; ++k) step(k);
   for (std::size_t v = 0; v < NV && v * W < n; v += 2)  // columns j0 + v W .. in pairs of vectors
-    store_tile<T>(acc[v], acc[v + 1], alpha, beta, c_rows, {}, j0 + v * W, m, std::min(n - v * W, 2 * W));
+    store_tile<T>(acc[v], acc[v + 1], alpha, beta, c_rows, ValueRows<T>{}, j0 + v * W, m, std::min(n - v * W, 2 * W));
 }
 
 template <class T, APanel L = APanel::k_major, BPack BP = BPack::panels, class S = GemmShape<T>, class PackA,
