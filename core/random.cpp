@@ -18,6 +18,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/elementwise.hpp"
+#include "kernels/sign_bits.hpp"
 #include <tapir/core/shape_arith.hpp>
 
 #include <tapir/core/simd.hpp>
@@ -365,10 +366,10 @@ Tensor SignBits::tensor(DType dtype) const {
     simd::parallel_for(size_ >= kernels::kParallelGrain, static_cast<std::ptrdiff_t>((size_ + 4095) / 4096),
                        [&](std::ptrdiff_t c) {
       const std::size_t i0 = static_cast<std::size_t>(c) * 4096, i1 = std::min(size_, i0 + 4096);
-      for (std::size_t i = i0; i < i1; ++i) {
-        const std::size_t b = lead_ + i;
-        o[i] = (w[b / 16] >> (b % 16)) & 1u ? T(1) : T(-1);
-      }
+      constexpr std::size_t W = Batch<T>::size;
+      std::size_t i = i0;
+      for (; i + W <= i1; i += W) kernels::sign_batch<T>(w, lead_ + i).store_unaligned(o + i);
+      for (; i < i1; ++i) o[i] = kernels::sign_positive(w, lead_ + i) ? T(1) : T(-1);
     });
   });
   return t;
