@@ -323,33 +323,24 @@ SignBits rademacher_bits(const Shape& shape, const RandomStream& stream, std::ui
   const std::uint64_t tile_end = n == 0 ? tile_begin : (first_element + n + per_tile - 1) / per_tile;
   const std::size_t tiles = static_cast<std::size_t>(tile_end - tile_begin);
   auto words = std::make_shared<std::vector<std::uint16_t>>(tiles * words_per_tile + 1, std::uint16_t{0});
-  std::uint16_t* out = words->data();
-  const std::size_t chunks = (tiles + kChunkTiles - 1) / kChunkTiles;
-  const bool parallel = n >= kernels::kParallelGrain;
-  simd::parallel_for(parallel, static_cast<std::ptrdiff_t>(chunks),
-                     parallel ? simd::team_for(n, kernels::kParallelGrain) : 1, [&](std::ptrdiff_t c) {
-    ChunkWords w;
-    const std::uint64_t tile0 = tile_begin + static_cast<std::uint64_t>(c) * kChunkTiles;
-    const std::size_t ntiles = static_cast<std::size_t>(std::min<std::uint64_t>(kChunkTiles, tile_end - tile0));
-    philox_blocks(stream, tile0 * kTileBlocks, ntiles * kTileBlocks, w);
-    for (std::size_t t = 0; t < ntiles; ++t) {
-      std::uint16_t* o = out + (static_cast<std::size_t>(tile0 - tile_begin) + t) * words_per_tile;
-      for (std::size_t k = 0; k < 4; ++k) {
-        const std::uint32_t* row = w.rows[k] + t * kTileBlocks;
+  // whole tiles of 16-bit words (the grain counted in signs, 16 per word)
+  fill_tiles<std::uint16_t, words_per_tile>(words->data(), tiles * words_per_tile, stream,
+                                            [](const ChunkWords& w, std::size_t t, std::uint16_t* o) {
+    for (std::size_t k = 0; k < 4; ++k) {
+      const std::uint32_t* row = w.rows[k] + t * kTileBlocks;
 #if defined(__AVX512F__)
-        const __m512i v = _mm512_load_si512(row);
-        for (std::uint32_t bit = 0; bit < 32; ++bit)
-          o[k * 32 + bit] = static_cast<std::uint16_t>(_mm512_test_epi32_mask(v, _mm512_set1_epi32(1 << bit)));
+      const __m512i v = _mm512_load_si512(row);
+      for (std::uint32_t bit = 0; bit < 32; ++bit)
+        o[k * 32 + bit] = static_cast<std::uint16_t>(_mm512_test_epi32_mask(v, _mm512_set1_epi32(1 << bit)));
 #else
-        for (std::uint32_t bit = 0; bit < 32; ++bit) {
-          std::uint16_t m = 0;
-          for (std::size_t j = 0; j < kTileBlocks; ++j) m |= static_cast<std::uint16_t>(((row[j] >> bit) & 1u) << j);
-          o[k * 32 + bit] = m;
-        }
-#endif
+      for (std::uint32_t bit = 0; bit < 32; ++bit) {
+        std::uint16_t m = 0;
+        for (std::size_t j = 0; j < kTileBlocks; ++j) m |= static_cast<std::uint16_t>(((row[j] >> bit) & 1u) << j);
+        o[k * 32 + bit] = m;
       }
+#endif
     }
-  });
+  }, tile_begin * words_per_tile, kernels::kParallelGrain / 16);
   SignBits s;
   s.shape_ = shape;
   s.size_ = n;

@@ -804,7 +804,7 @@ void thin_output_patch_product(const GatherPlan& plan, const T* src, long channe
       const T s = s_out ? s_out[o + j]
                   : s_signs ? (sign_positive(s_signs.words, s_signs.lead + static_cast<std::size_t>(o + j)) ? T(1) : T(-1))
                             : T(1);
-      const T scaled = (s_out || s_signs ? s * value : value) + (bias ? bias[j] : T(0));
+      const T scaled = s * value + (bias ? bias[j] : T(0));
       out[o + j] = accumulate ? out[o + j] + scaled : scaled;
     }
   }

@@ -94,12 +94,33 @@ template <class T> T chunk_sum(const T* x, std::size_t n) {
   return s;
 }
 
-// A many-row sum (at least kFewRows rows of at least 8 columns) adds its rows in runs: their
-// count, from the sizes alone.
+// A many-row sum (at least kFewRows rows of at least 8 columns): runs of consecutive rows (at
+// least kSumChunk values each; a count from the sizes alone), each run's columns added in row
+// order, the runs' sums added in run order — the same bits at any thread count, and each thread
+// reads the rows (the images) that the element-wise ops before it had that thread write.
+// visit_row(i) runs on each row just before it is added (a pass that also reads the rows).
 constexpr std::size_t kFewRows = 64;
-inline std::size_t row_sum_runs(std::size_t values) {
+template <class T, class VisitRow>
+void sum_rows_in_runs(const T* x, std::size_t rows, std::size_t cols, T* sums, VisitRow visit_row) {
   constexpr std::size_t kMaxRuns = 16;
-  return std::clamp<std::size_t>(values / kSumChunk, 1, kMaxRuns);
+  const std::size_t size = rows * cols, runs = std::clamp<std::size_t>(size / kSumChunk, 1, kMaxRuns);
+  std::vector<T> partial((runs - 1) * cols);
+  simd::parallel_for(size >= kParallelGrain, static_cast<std::ptrdiff_t>(runs), [&](std::ptrdiff_t r) {
+    const std::size_t r0 = rows * static_cast<std::size_t>(r) / runs;
+    const std::size_t r1 = rows * static_cast<std::size_t>(r + 1) / runs;
+    T* acc = r == 0 ? sums : partial.data() + (static_cast<std::size_t>(r) - 1) * cols;
+    for (std::size_t i = r0; i < r1; ++i) {
+      const T* xr = x + i * cols;
+      visit_row(i);
+      if (i == r0) {
+        std::copy(xr, xr + cols, acc);
+      } else {
+#pragma omp simd
+        for (std::size_t j = 0; j < cols; ++j) acc[j] += xr[j];
+      }
+    }
+  });
+  add_runs_in_order(sums, partial.data(), runs, cols, 0, cols);
 }
 
 // o[j] = s_j * x[j] for n values, s_j from bit b + j
@@ -150,26 +171,8 @@ template <class T> void sum_to(const Tensor& in, Tensor& out) {
       T* y = out.template data<T>();
       const std::size_t rows_count = in.size() / n;
       const bool parallel = in.size() >= kParallelGrain;
-      if (rows_count >= kFewRows) {
-        // Many rows (a batch of pixels): runs of consecutive rows (at least kSumChunk values
-        // each; a count from the sizes alone), each run's columns added in row order, the runs'
-        // sums added in run order — the same bits at any thread count, and each thread reads
-        // the rows (the images) that the element-wise ops before it had that thread write.
-        // (apply_signs_and_sum_rows sums the same way.)
-        const std::size_t runs = row_sum_runs(in.size());
-        std::vector<T> partial((runs - 1) * n);
-        simd::parallel_for(parallel, static_cast<std::ptrdiff_t>(runs), [&](std::ptrdiff_t r) {
-          const std::size_t r0 = rows_count * static_cast<std::size_t>(r) / runs;
-          const std::size_t r1 = rows_count * static_cast<std::size_t>(r + 1) / runs;
-          T* acc = r == 0 ? y : partial.data() + (static_cast<std::size_t>(r) - 1) * n;
-          std::copy(x + r0 * n, x + (r0 + 1) * n, acc);
-          for (std::size_t i = r0 + 1; i < r1; ++i) {
-            const T* xr = x + i * n;
-#pragma omp simd
-            for (std::size_t j = 0; j < n; ++j) acc[j] += xr[j];
-          }
-        });
-        add_runs_in_order(y, partial.data(), runs, n, 0, n);
+      if (rows_count >= kFewRows) {  // many rows (a batch of pixels)
+        sum_rows_in_runs(x, rows_count, n, y, [](std::size_t) {});
         return;
       }
       // Few long rows: each thread takes one contiguous range of whole cache lines of columns,
@@ -232,24 +235,9 @@ template <class T> void apply_signs(const T* x, SignRun signs, T* out, std::size
 template <class T>
 bool apply_signs_and_sum_rows(const T* x, SignRun signs, T* out, std::size_t rows, std::size_t cols, T* sums) {
   if (cols < 8 || rows < kFewRows) return false;
-  const std::size_t size = rows * cols, runs = row_sum_runs(size);
-  std::vector<T> partial((runs - 1) * cols);
-  simd::parallel_for(size >= kParallelGrain, static_cast<std::ptrdiff_t>(runs), [&](std::ptrdiff_t r) {
-    const std::size_t r0 = rows * static_cast<std::size_t>(r) / runs;
-    const std::size_t r1 = rows * static_cast<std::size_t>(r + 1) / runs;
-    T* acc = r == 0 ? sums : partial.data() + (static_cast<std::size_t>(r) - 1) * cols;
-    for (std::size_t i = r0; i < r1; ++i) {
-      const T* xr = x + i * cols;
-      signed_values(xr, signs.words, signs.lead + i * cols, out + i * cols, cols);
-      if (i == r0) {
-        std::copy(xr, xr + cols, acc);
-      } else {
-#pragma omp simd
-        for (std::size_t j = 0; j < cols; ++j) acc[j] += xr[j];
-      }
-    }
+  sum_rows_in_runs(x, rows, cols, sums, [&](std::size_t i) {
+    signed_values(x + i * cols, signs.words, signs.lead + i * cols, out + i * cols, cols);
   });
-  add_runs_in_order(sums, partial.data(), runs, cols, 0, cols);
   return true;
 }
 
