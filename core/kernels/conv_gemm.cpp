@@ -762,10 +762,94 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
       }
 }
 
+// Lane r of the result = the sum of acc[r]'s lanes, for B::size accumulators, added as a
+// balanced tree over adjacent lanes ((l0 + l1) + (l2 + l3)) + ...: each level adds the even and
+// the odd lanes of two vectors, so that log2(size) levels turn the rows' vectors into one vector
+// of their sums. The portable path adds the same pairs in the same order: the same bits.
+template <class B>
+B lane_sums(B* acc) {
+  using T = typename B::value_type;
+  constexpr std::size_t W = B::size;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float> && W == 16) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    __m512 v[W];
+    for (std::size_t i = 0; i < W; ++i) v[i] = acc[i];
+    for (std::size_t n = W; n > 1; n /= 2)
+      for (std::size_t i = 0; i < n / 2; ++i)
+        v[i] = _mm512_add_ps(_mm512_permutex2var_ps(v[2 * i], even, v[2 * i + 1]),
+                             _mm512_permutex2var_ps(v[2 * i], odd, v[2 * i + 1]));
+    return B(v[0]);
+  } else if constexpr (std::is_same_v<T, double> && W == 8) {
+    const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+    __m512d v[W];
+    for (std::size_t i = 0; i < W; ++i) v[i] = acc[i];
+    for (std::size_t n = W; n > 1; n /= 2)
+      for (std::size_t i = 0; i < n / 2; ++i)
+        v[i] = _mm512_add_pd(_mm512_permutex2var_pd(v[2 * i], even, v[2 * i + 1]),
+                             _mm512_permutex2var_pd(v[2 * i], odd, v[2 * i + 1]));
+    return B(v[0]);
+  } else
+#endif
+  {
+    alignas(64) T lanes[W][W];
+    alignas(64) T sums[W];
+    for (std::size_t r = 0; r < W; ++r) {
+      acc[r].store_aligned(lanes[r]);
+      for (std::size_t n = W; n > 1; n /= 2)
+        for (std::size_t i = 0; i < n / 2; ++i) lanes[r][i] = lanes[r][2 * i] + lanes[r][2 * i + 1];
+      sums[r] = lanes[r][0];
+    }
+    return B::load_aligned(sums);
+  }
+}
+
+// Where the taps of a plan's rows read, when every row reads the same taps (a border class)
+// at the same offsets from its first live tap's source pixel: then a row needs one address, not
+// one per tap. `taps` lists the live taps, `offset` their source pixels minus the first's.
+struct TapOffsets {
+  bool uniform = false;
+  long first = 0;
+  std::vector<long> taps, offset;
+};
+
+TapOffsets tap_offsets(const GatherPlan& p) {
+  TapOffsets t;
+  const long taps = p.taps();
+  const long* rel = p.src_pixel.data();
+  while (t.first < taps && rel[t.first] < 0) ++t.first;
+  if (t.first == taps) return t;  // no row 0 tap inside the image: the general path decides
+  for (long u = 0; u < taps; ++u)
+    if (rel[u] >= 0) {
+      t.taps.push_back(u);
+      t.offset.push_back(rel[u] - rel[t.first]);
+    }
+  for (long q = 1; q < p.rows_per_image; ++q) {
+    const long* row = rel + q * taps;
+    if (row[t.first] < 0) return t;
+    std::size_t k = 0;
+    for (long u = 0; u < taps; ++u) {
+      const bool live = k < t.taps.size() && t.taps[k] == u;
+      if ((row[u] >= 0) != live || (live && row[u] - row[t.first] != t.offset[k])) return t;
+      k += live;
+    }
+  }
+  t.uniform = true;
+  return t;
+}
+
 // The patch product when the output has at most kThinChannels channels (a convolution down to
-// one channel, the input gradient of a conv-transpose up from two): a register tile would use
-// one lane in sixteen, so each output value is instead a dot product over its taps' channel runs,
-// the channels on the SIMD lanes. wt[u, j, c] holds W for output channel j, source channel c.
+// one channel, the input gradient of a conv-transpose up from two): a register tile over output
+// channels would use one lane in sixteen, so each output value is instead a dot product over its
+// taps' channel runs, the channels on the SIMD lanes. The rows go in blocks of one vector's
+// width: the block's dot products are independent chains of FMAs (one row's chain alone waits
+// on the FMA latency at every step), and lane_sums turns their accumulators into one vector of
+// sums. wt[u, j, c] holds W for output channel j, source channel c. In a border class (the
+// product plans) a row's taps are fixed offsets from one address; otherwise each row and tap has
+// its address in a table, with a row of zeros for taps outside the image (as in the register
+// tiles).
 template <class T>
 void thin_output_patch_product(const GatherPlan& plan, const T* src, long channels, const T* w, WeightRead read,
                                long out_channels, T* out, bool accumulate, const T* s_out, const T* bias,
@@ -773,6 +857,7 @@ void thin_output_patch_product(const GatherPlan& plan, const T* src, long channe
   using B = xsimd::batch<T>;
   constexpr long W = static_cast<long>(B::size);
   const long taps = plan.taps(), R = plan.rows();
+  const long whole = channels / W * W;  // the channels on whole vectors; the rest one by one
   std::vector<T> wt(static_cast<std::size_t>(taps * out_channels * channels));
   for (long u = 0; u < taps; ++u)
     for (long j = 0; j < out_channels; ++j)
@@ -781,31 +866,71 @@ void thin_output_patch_product(const GatherPlan& plan, const T* src, long channe
         wt[(u * out_channels + j) * channels + c] =
             read == WeightRead::as_is ? tap[c * out_channels + j] : tap[j * channels + c];
       }
-#pragma omp parallel for schedule(static) if (static_cast<double>(R) * taps * channels * out_channels >= 1 << 16)
-  for (long r = 0; r < R; ++r) {
-    const RowCursor row(plan, r);
-    const long o = row.out_pixel() * out_channels;
-    for (long j = 0; j < out_channels; ++j) {
-      B acc(T(0));
-      T tail = T(0);
-      for (long u = 0; u < taps; ++u) {
-        const long px = row.source(u);
-        if (px < 0) continue;
-        const T* a = src + px * channels;
-        const T* b = wt.data() + (u * out_channels + j) * channels;
-        long c = 0;
-        for (; c + W <= channels; c += W) acc = xsimd::fma(B::load_unaligned(a + c), B::load_unaligned(b + c), acc);
-        for (; c < channels; ++c) tail += a[c] * b[c];
+  const TapOffsets layout = tap_offsets(plan);
+  const long live = static_cast<long>(layout.taps.size());
+  const std::vector<T> zeros(static_cast<std::size_t>(std::max<long>(channels, 1)), T(0));
+  const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
+  const std::uintptr_t src_at = reinterpret_cast<std::uintptr_t>(src);
+  const std::uintptr_t pixel_bytes = static_cast<std::uintptr_t>(channels) * sizeof(T);
+  const long blocks = (R + W - 1) / W;
+  // acc[r] += the dot products of tap u's weights with the channels at row r's address at(r)
+  auto add_tap = [&](B* acc, T* tail, const T* b, auto at) {
+    for (long c = 0; c < whole; c += W) {
+      const B wb = B::load_unaligned(b + c);
+      for (long r = 0; r < W; ++r) acc[r] = xsimd::fma(B::load_unaligned(at(r) + c), wb, acc[r]);
+    }
+    for (long c = whole; c < channels; ++c)
+      for (long r = 0; r < W; ++r) tail[r] += at(r)[c] * b[c];
+  };
+#pragma omp parallel if (static_cast<double>(R) * taps * channels * out_channels >= 1 << 16)
+  {
+    static thread_local Scratch<std::uintptr_t> address_scratch;
+    std::uintptr_t* ind = layout.uniform ? nullptr
+                                         : address_scratch.get(static_cast<std::size_t>(std::max<long>(1, W * taps)));
+#pragma omp for schedule(static)
+    for (long blk = 0; blk < blocks; ++blk) {
+      const long r0 = blk * W, m = std::min(W, R - r0);
+      long o[W];
+      const T* row_at[W];  // uniform: each row's first live tap's source channels
+      RowCursor row(plan, r0);
+      for (long r = 0; r < m; ++r, row.next()) {
+        o[r] = row.out_pixel() * out_channels;
+        if (layout.uniform) row_at[r] = src + row.source(layout.first) * channels;
       }
-      alignas(64) T lanes[W];
-      acc.store_aligned(lanes);
-      T value = tail;
-      for (long l = 0; l < W; ++l) value += lanes[l];
-      const T s = s_out ? s_out[o + j]
-                  : s_signs ? (sign_positive(s_signs.words, s_signs.lead + static_cast<std::size_t>(o + j)) ? T(1) : T(-1))
-                            : T(1);
-      const T scaled = s * value + (bias ? bias[j] : T(0));
-      out[o + j] = accumulate ? out[o + j] + scaled : scaled;
+      if (layout.uniform) {
+        std::fill(row_at + m, row_at + W, row_at[0]);  // a last block's missing rows: computed, not written
+      } else {
+        block_addresses(plan, r0, m, src_at, pixel_bytes, zero_at, ind);
+        std::fill(ind + m * taps, ind + W * taps, zero_at);
+      }
+      for (long j = 0; j < out_channels; ++j) {
+        B acc[W];
+        for (long r = 0; r < W; ++r) acc[r] = B(T(0));
+        T tail[W] = {};
+        if (layout.uniform) {
+          for (long k = 0; k < live; ++k) {
+            const long off = layout.offset[k] * channels;
+            add_tap(acc, tail, wt.data() + (layout.taps[k] * out_channels + j) * channels,
+                    [&](long r) { return row_at[r] + off; });
+          }
+        } else {
+          for (long u = 0; u < taps; ++u) {
+            const std::uintptr_t* at = ind + u;
+            add_tap(acc, tail, wt.data() + (u * out_channels + j) * channels,
+                    [&](long r) { return reinterpret_cast<const T*>(at[r * taps]); });
+          }
+        }
+        alignas(64) T sums[W];
+        lane_sums(acc).store_aligned(sums);
+        for (long r = 0; r < m; ++r) {
+          const long at = o[r] + j;
+          const T s = s_out ? s_out[at]
+                      : s_signs ? (sign_positive(s_signs.words, s_signs.lead + static_cast<std::size_t>(at)) ? T(1) : T(-1))
+                                : T(1);
+          const T scaled = s * (sums[r] + tail[r]) + (bias ? bias[j] : T(0));
+          out[at] = accumulate ? out[at] + scaled : scaled;
+        }
+      }
     }
   }
 }

@@ -230,6 +230,16 @@ TEST_CASE("the GEMM engine's edge cases match the reference (values and gradient
       // a conv-T source bigger than L2 (8 MiB in float32): its four stride phases go through the
       // batch in chunks of images, every phase per chunk
       {2, {32, 32}, {2, 2}, {2, 2}, {1, 1}, {}, true, 128, 8, {16}},
+      // the thin-output dot products (a convolution down to <= 4 channels, a conv-transpose's
+      // input gradient up from <= 4) in blocks of one vector's width of rows: 105 rows (a last
+      // block of 9 rows in float32, of 1 in float64), 37 channels (a tail of 5 after whole
+      // vectors); stride 2 with output_padding; a dilated 7 x 7 filter over a 9 x 9 image (border
+      // classes of one to four rows); 3-D with two output channels. (The 3-D plan left whole
+      // above, 125 classes, takes the address-table path: a conv-transpose's input gradient.)
+      {2, {7, 5}, {3, 3}, {1, 1}, {1, 1}, {}, true, 37, 3, {3}},
+      {2, {6, 5}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, true, 2, 37, {3}},
+      {2, {9, 9}, {7, 7}, {1, 1}, {2, 2}, {}, true, 21, 1, {1}},
+      {3, {4, 5, 3}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {}, false, 19, 2, {2}},
   };
   int k = 3000;
   for (const Case& e : cases)
