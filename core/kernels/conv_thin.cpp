@@ -58,7 +58,6 @@ template <class T>
 void gather_to_small(const T* big, const T* wt, const Geo3& g, long images, long thin, long wide, T* small) {
   using B = xsimd::batch<T>;
   constexpr long W = static_cast<long>(B::size);
-  constexpr long kBlock = 4;  // small pixels sharing each weight load in the interior
   const Tables tab(g);
   const long lines = images * g.small[0] * g.small[1];
   const long tap_stride = thin * wide;
@@ -73,6 +72,24 @@ void gather_to_small(const T* big, const T* wt, const Geo3& g, long images, long
     }
   }
   const bool blocked = wide % W == 0;
+  // With whole vectors of the wide axis every pixel takes the register blocks: the source rows
+  // along the innermost dim are padded with zeros on both sides (the source is thin, so the
+  // copy is small), and a pixel at the border adds zero products where its taps leave the
+  // image. Starting from +0, a sum never becomes -0, so adding +-0 leaves it as it was: the
+  // same bits as skipping those taps (unless a weight there is infinite or NaN).
+  const long pad_lo = g.pad[2];
+  const long pad_hi = std::max(0L, (g.small[2] - 1) * g.stride[2] - g.pad[2] + (g.filter[2] - 1) * g.dil[2] - (g.big[2] - 1));
+  const bool pad = blocked && (inner_begin > 0 || inner_end < g.small[2]);
+  const long row_pixels = pad ? g.big[2] + pad_lo + pad_hi : g.big[2];
+  const long row_start = pad ? pad_lo : 0;  // where position 0 of a row lies
+  std::vector<T> padded;
+  if (pad) {
+    const long rows = images * g.big[0] * g.big[1];
+    padded.assign(static_cast<std::size_t>(rows * row_pixels * thin), T(0));
+    for (long r = 0; r < rows; ++r)
+      std::copy_n(big + r * g.big[2] * thin, g.big[2] * thin, padded.data() + (r * row_pixels + pad_lo) * thin);
+  }
+  const T* rows_at = pad ? padded.data() : big;
 #pragma omp parallel for schedule(static) if (lines * g.small[2] * wide * g.taps() >= (1 << 16))
   for (long line = 0; line < lines; ++line) {
     const long o1 = line % g.small[1], o0 = (line / g.small[1]) % g.small[0], n = line / (g.small[1] * g.small[0]);
@@ -103,39 +120,74 @@ void gather_to_small(const T* big, const T* wt, const Geo3& g, long images, long
         else for (long c = 0; c < wide - c0; ++c) out[c0 + c] = tail[c];
       }
     };
-    // kBlock interior pixels at once: every weight vector loaded once feeds kBlock FMAs
-    auto block = [&](long o2) {
+    // P pixels x V vectors of the wide axis from c0 at once: every weight vector loaded feeds P
+    // FMAs, every input value broadcast feeds V, and the P x V accumulators are independent
+    // chains (a single chain waits on the FMA latency at every tap). Each output adds its taps in
+    // the order `one` does. NEXT > 0: one source channel and pixels NEXT values apart (stride 1
+    // or 2), so that every load is a fixed offset from one pointer (with a run-time distance the
+    // P pointers do not fit in registers).
+    auto block = [&](long o2, long c0, auto pixels, auto vectors, auto next_tag) {
+      constexpr long P = decltype(pixels)::value, V = decltype(vectors)::value, NEXT = decltype(next_tag)::value;
+      const long channels_in = NEXT > 0 ? 1 : thin;
+      const long next = NEXT > 0 ? NEXT : g.stride[2] * thin;  // from pixel o2 to o2 + 1 in a row
       const long origin = o2 * g.stride[2] - g.pad[2];
-      const long next = g.stride[2] * thin;  // from pixel o2 to o2 + 1 in `big`
-      T* out = small + (line * g.small[2] + o2) * wide;
-      for (long c0 = 0; c0 < wide; c0 += W) {
-        B a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
-        for (long t0 = i0.lo; t0 < i0.hi; ++t0) {
-          const long p0 = i0.origin + t0 * g.dil[0];
-          for (long t1 = i1.lo; t1 < i1.hi; ++t1) {
-            const long p1 = i1.origin + t1 * g.dil[1];
-            const T* in = big + (((n * g.big[0] + p0) * g.big[1] + p1) * g.big[2] + origin) * thin;
-            const T* w = wt + (t0 * g.filter[1] + t1) * g.filter[2] * tap_stride + c0;
-            for (long t2 = 0; t2 < g.filter[2]; ++t2, in += pixel_step, w += tap_stride)
-              for (long h = 0; h < thin; ++h) {
-                const B wv = B::load_unaligned(w + h * wide);
-                a0 = xsimd::fma(B(in[h]), wv, a0);
-                a1 = xsimd::fma(B(in[h + next]), wv, a1);
-                a2 = xsimd::fma(B(in[h + 2 * next]), wv, a2);
-                a3 = xsimd::fma(B(in[h + 3 * next]), wv, a3);
+      T* out = small + (line * g.small[2] + o2) * wide + c0;
+      B acc[P][V];
+      for (long p = 0; p < P; ++p)
+        for (long v = 0; v < V; ++v) acc[p][v] = B(T(0));
+      for (long t0 = i0.lo; t0 < i0.hi; ++t0) {
+        const long p0 = i0.origin + t0 * g.dil[0];
+        for (long t1 = i1.lo; t1 < i1.hi; ++t1) {
+          const long p1 = i1.origin + t1 * g.dil[1];
+          const T* in = rows_at + (((n * g.big[0] + p0) * g.big[1] + p1) * row_pixels + row_start + origin) * thin;
+          const T* w = wt + (t0 * g.filter[1] + t1) * g.filter[2] * tap_stride + c0;
+          for (long t2 = 0; t2 < g.filter[2]; ++t2, in += pixel_step, w += tap_stride)
+            for (long h = 0; h < channels_in; ++h) {
+              B wv[V];
+              for (long v = 0; v < V; ++v) wv[v] = B::load_unaligned(w + h * wide + v * W);
+              for (long p = 0; p < P; ++p) {
+                const B x(in[h + p * next]);
+                for (long v = 0; v < V; ++v) acc[p][v] = xsimd::fma(x, wv[v], acc[p][v]);
               }
-          }
+            }
         }
-        a0.store_unaligned(out + c0);
-        a1.store_unaligned(out + wide + c0);
-        a2.store_unaligned(out + 2 * wide + c0);
-        a3.store_unaligned(out + 3 * wide + c0);
       }
+      for (long p = 0; p < P; ++p)
+        for (long v = 0; v < V; ++v) acc[p][v].store_unaligned(out + p * wide + v * W);
+    };
+    using std::integral_constant;
+    // pixels o2 .. end by blocks of P, then of 4, 2 and 1, with the wide axis's vectors in groups
+    // of V: 8 x 1, 6 x 2, 4 x 3 and 4 x 4 keep 8-16 chains in flight
+    auto blocks = [&](long& o2, long end, auto pixels, auto vectors) {
+      constexpr long P = decltype(pixels)::value, V = decltype(vectors)::value;
+      const long groups = wide / (V * W);
+      auto run = [&](auto p, auto next_tag) {
+        for (; o2 + decltype(p)::value <= end; o2 += decltype(p)::value)
+          for (long k = 0; k < groups; ++k) block(o2, k * V * W, p, vectors, next_tag);
+      };
+      auto all = [&](auto next_tag) {
+        run(pixels, next_tag);
+        if constexpr (P > 4) run(integral_constant<long, 4>{}, next_tag);
+        run(integral_constant<long, 2>{}, next_tag);
+        run(integral_constant<long, 1>{}, next_tag);
+      };
+      const long next = g.stride[2] * thin;
+      if (thin == 1 && next == 1) all(integral_constant<long, 1>{});
+      else if (thin == 1 && next == 2) all(integral_constant<long, 2>{});
+      else all(integral_constant<long, 0>{});
     };
     long o2 = 0;
-    for (; o2 < inner_begin; ++o2) one(o2);
-    if (blocked)
-      for (; o2 + kBlock <= inner_end; o2 += kBlock) block(o2);
+    if (!blocked) {
+      for (; o2 < g.small[2]; ++o2) one(o2);
+      continue;
+    }
+    const long begin = pad ? 0 : inner_begin, end = pad ? g.small[2] : inner_end;
+    for (; o2 < begin; ++o2) one(o2);  // (only without padding: then there is no such pixel)
+    const long vectors = wide / W;
+    if (vectors % 4 == 0) blocks(o2, end, integral_constant<long, 4>{}, integral_constant<long, 4>{});
+    else if (vectors % 3 == 0) blocks(o2, end, integral_constant<long, 4>{}, integral_constant<long, 3>{});
+    else if (vectors % 2 == 0) blocks(o2, end, integral_constant<long, 6>{}, integral_constant<long, 2>{});
+    else blocks(o2, end, integral_constant<long, 8>{}, integral_constant<long, 1>{});
     for (; o2 < g.small[2]; ++o2) one(o2);
   }
 }
