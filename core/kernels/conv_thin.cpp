@@ -52,6 +52,40 @@ struct Tables {
   }
 };
 
+// The big side's rows along the innermost dim, with zeros on both sides where some small
+// pixel's taps leave the image (when `pad`), so that every small pixel reads all its taps along
+// that dim: the register blocks then need no border cases. The big side here is thin, so the
+// copy is small. A zero product added to a sum changes nothing (starting from +0 a sum never
+// becomes -0), so the sums keep their bits, unless a value multiplied by the zeros is infinite
+// or NaN.
+template <class T>
+struct PaddedRows {
+  std::vector<T> storage;
+  const T* data;
+  long pixels;  // a row's length
+  long start;   // where position 0 of a row lies
+  PaddedRows(const T* big, const Geo3& g, long images, long thin, bool pad) : data(big), pixels(g.big[2]), start(0) {
+    if (!pad) return;
+    const long hi = std::max(0L, (g.small[2] - 1) * g.stride[2] - g.pad[2] + (g.filter[2] - 1) * g.dil[2] - (g.big[2] - 1));
+    start = g.pad[2];
+    pixels = g.big[2] + start + hi;
+    const long rows = images * g.big[0] * g.big[1];
+    storage.assign(static_cast<std::size_t>(rows * pixels * thin), T(0));
+    for (long r = 0; r < rows; ++r)
+      std::copy_n(big + r * g.big[2] * thin, g.big[2] * thin, storage.data() + (r * pixels + start) * thin);
+    data = storage.data();
+  }
+  // the first value of position `pos` (-start <= pos) of row (n, p0, p1)
+  const T* at(const Geo3& g, long n, long p0, long p1, long pos, long thin) const {
+    return data + (((n * g.big[0] + p0) * g.big[1] + p1) * pixels + start + pos) * thin;
+  }
+};
+
+// Whether some small pixel's taps leave the image along the innermost dim.
+inline bool innermost_border(const Geo3& g) {
+  return g.pad[2] > 0 || (g.small[2] - 1) * g.stride[2] + (g.filter[2] - 1) * g.dil[2] - g.pad[2] > g.big[2] - 1;
+}
+
 }  // namespace
 
 template <class T>
@@ -62,34 +96,10 @@ void gather_to_small(const T* big, const T* wt, const Geo3& g, long images, long
   const long lines = images * g.small[0] * g.small[1];
   const long tap_stride = thin * wide;
   const long pixel_step = g.dil[2] * thin;
-  // o2 whose taps all land inside along the innermost dim form one interval [inner_begin, inner_end)
-  long inner_begin = g.small[2], inner_end = g.small[2];
-  for (long o2 = 0; o2 < g.small[2]; ++o2) {
-    const TapInterval& iv = tab.taps[2][static_cast<std::size_t>(o2)];
-    if (iv.lo == 0 && iv.hi == g.filter[2]) {
-      if (inner_begin == g.small[2]) inner_begin = o2;
-      inner_end = o2 + 1;
-    }
-  }
+  // With whole vectors of the wide axis every pixel takes the register blocks, border pixels
+  // reading zeros (PaddedRows); otherwise each pixel its taps inside the image (`one`).
   const bool blocked = wide % W == 0;
-  // With whole vectors of the wide axis every pixel takes the register blocks: the source rows
-  // along the innermost dim are padded with zeros on both sides (the source is thin, so the
-  // copy is small), and a pixel at the border adds zero products where its taps leave the
-  // image. Starting from +0, a sum never becomes -0, so adding +-0 leaves it as it was: the
-  // same bits as skipping those taps (unless a weight there is infinite or NaN).
-  const long pad_lo = g.pad[2];
-  const long pad_hi = std::max(0L, (g.small[2] - 1) * g.stride[2] - g.pad[2] + (g.filter[2] - 1) * g.dil[2] - (g.big[2] - 1));
-  const bool pad = blocked && (inner_begin > 0 || inner_end < g.small[2]);
-  const long row_pixels = pad ? g.big[2] + pad_lo + pad_hi : g.big[2];
-  const long row_start = pad ? pad_lo : 0;  // where position 0 of a row lies
-  std::vector<T> padded;
-  if (pad) {
-    const long rows = images * g.big[0] * g.big[1];
-    padded.assign(static_cast<std::size_t>(rows * row_pixels * thin), T(0));
-    for (long r = 0; r < rows; ++r)
-      std::copy_n(big + r * g.big[2] * thin, g.big[2] * thin, padded.data() + (r * row_pixels + pad_lo) * thin);
-  }
-  const T* rows_at = pad ? padded.data() : big;
+  const PaddedRows<T> rows(big, g, images, thin, blocked && innermost_border(g));
 #pragma omp parallel for schedule(static) if (lines * g.small[2] * wide * g.taps() >= (1 << 16))
   for (long line = 0; line < lines; ++line) {
     const long o1 = line % g.small[1], o0 = (line / g.small[1]) % g.small[0], n = line / (g.small[1] * g.small[0]);
@@ -139,7 +149,7 @@ void gather_to_small(const T* big, const T* wt, const Geo3& g, long images, long
         const long p0 = i0.origin + t0 * g.dil[0];
         for (long t1 = i1.lo; t1 < i1.hi; ++t1) {
           const long p1 = i1.origin + t1 * g.dil[1];
-          const T* in = rows_at + (((n * g.big[0] + p0) * g.big[1] + p1) * row_pixels + row_start + origin) * thin;
+          const T* in = rows.at(g, n, p0, p1, origin, thin);
           const T* w = wt + (t0 * g.filter[1] + t1) * g.filter[2] * tap_stride + c0;
           for (long t2 = 0; t2 < g.filter[2]; ++t2, in += pixel_step, w += tap_stride)
             for (long h = 0; h < channels_in; ++h) {
@@ -181,14 +191,11 @@ void gather_to_small(const T* big, const T* wt, const Geo3& g, long images, long
       for (; o2 < g.small[2]; ++o2) one(o2);
       continue;
     }
-    const long begin = pad ? 0 : inner_begin, end = pad ? g.small[2] : inner_end;
-    for (; o2 < begin; ++o2) one(o2);  // (only without padding: then there is no such pixel)
-    const long vectors = wide / W;
+    const long end = g.small[2], vectors = wide / W;
     if (vectors % 4 == 0) blocks(o2, end, integral_constant<long, 4>{}, integral_constant<long, 4>{});
     else if (vectors % 3 == 0) blocks(o2, end, integral_constant<long, 4>{}, integral_constant<long, 3>{});
     else if (vectors % 2 == 0) blocks(o2, end, integral_constant<long, 6>{}, integral_constant<long, 2>{});
     else blocks(o2, end, integral_constant<long, 8>{}, integral_constant<long, 1>{});
-    for (; o2 < g.small[2]; ++o2) one(o2);
   }
 }
 
@@ -274,11 +281,13 @@ void gather_to_big(const T* small, const T* wt, const Geo3& g, long images, long
 
 template <class T>
 void weight_grad(const T* big, const T* small, const Geo3& g, long images, long thin, long wide, T* dwt) {
-  // For each tap, the small pixels whose tap lands inside the image form, along the innermost
-  // dim, one interval of o2 with big positions stepping by stride: the inner loop is a plain
-  // strided dot product over that interval, accumulated in one register per SIMD chunk of the
-  // wide axis. Lines (n, o0, o1) are processed in fixed blocks whose partial sums are added in
-  // block order, so the result does not depend on the thread count.
+  // dWt[tap, h, :] = the sum over the small pixels o whose tap lands inside the image of
+  // big[p(o, tap), h] * small[o, :], each sum in line order and along a line in o2 order. Lines
+  // (n, o0, o1) are processed in fixed blocks whose partial sums are added in block order, so the
+  // result does not depend on the thread count. With whole vectors of the wide axis, a line's
+  // sums run for G taps along the innermost dim x V vectors at once (independent FMA chains
+  // sharing each small[o] vector), over rows padded with zeros (PaddedRows) so that every tap
+  // reads all of the line; otherwise one tap at a time over the o2 where it lands inside.
   using B = xsimd::batch<T>;
   constexpr long W = static_cast<long>(B::size);
   const long lines = images * g.small[0] * g.small[1];
@@ -287,9 +296,54 @@ void weight_grad(const T* big, const T* small, const Geo3& g, long images, long 
   const long blocks = (lines + kBlockLines - 1) / kBlockLines;
   std::vector<T> partial(static_cast<std::size_t>(blocks * size));
   const long big_step = g.stride[2] * thin;  // next o2 -> next big pixel along the line
-#pragma omp parallel for schedule(static) if (lines * g.small[2] * size >= (1 << 16))
-  for (long b = 0; b < blocks; ++b) {
-    T* acc_out = partial.data() + b * size;
+  const bool blocked = wide % W == 0;
+  const PaddedRows<T> rows(big, g, images, thin, blocked && innermost_border(g));
+  // taps t2 .. t2 + G - 1 (of t0, t1), channel h, wide vectors c0 .. c0 + V * W, one line block
+  auto tap_block = [&](T* acc_out, long b, long t0, long t1, long t2, long h, long c0, auto taps, auto vectors) {
+    constexpr long G = decltype(taps)::value, V = decltype(vectors)::value;
+    const long line_end = std::min(lines, (b + 1) * kBlockLines), tap_step = g.dil[2] * thin;
+    B acc[G][V];
+    for (long t = 0; t < G; ++t)
+      for (long v = 0; v < V; ++v) acc[t][v] = B(T(0));
+    for (long line = b * kBlockLines; line < line_end; ++line) {
+      const long o1 = line % g.small[1], o0 = (line / g.small[1]) % g.small[0];
+      const long n = line / (g.small[1] * g.small[0]);
+      const long p0 = o0 * g.stride[0] + t0 * g.dil[0] - g.pad[0];
+      const long p1 = o1 * g.stride[1] + t1 * g.dil[1] - g.pad[1];
+      if (p0 < 0 || p0 >= g.big[0] || p1 < 0 || p1 >= g.big[1]) continue;
+      const T* in = rows.at(g, n, p0, p1, t2 * g.dil[2] - g.pad[2], thin) + h;
+      const T* s = small + line * g.small[2] * wide + c0;
+      for (long o2 = 0; o2 < g.small[2]; ++o2, in += big_step, s += wide) {
+        B sv[V];
+        for (long v = 0; v < V; ++v) sv[v] = B::load_unaligned(s + v * W);
+        for (long t = 0; t < G; ++t) {
+          const B x(in[t * tap_step]);
+          for (long v = 0; v < V; ++v) acc[t][v] = xsimd::fma(x, sv[v], acc[t][v]);
+        }
+      }
+    }
+    for (long t = 0; t < G; ++t) {
+      const long tap = (t0 * g.filter[1] + t1) * g.filter[2] + t2 + t;
+      for (long v = 0; v < V; ++v) acc[t][v].store_unaligned(acc_out + (tap * thin + h) * wide + c0 + v * W);
+    }
+  };
+  // the taps along the innermost dim in groups of G (then 2, then 1), the vectors in groups of V
+  auto line_block = [&](T* acc_out, long b, auto vectors) {
+    using std::integral_constant;
+    constexpr long V = decltype(vectors)::value;
+    constexpr long G = V >= 4 ? 2 : 4;  // 8 chains (4 with one vector)
+    for (long t0 = 0; t0 < g.filter[0]; ++t0)
+      for (long t1 = 0; t1 < g.filter[1]; ++t1)
+        for (long h = 0; h < thin; ++h)
+          for (long c0 = 0; c0 < wide; c0 += V * W) {
+            long t2 = 0;
+            for (; t2 + G <= g.filter[2]; t2 += G) tap_block(acc_out, b, t0, t1, t2, h, c0, integral_constant<long, G>{}, vectors);
+            for (; t2 + 2 <= g.filter[2]; t2 += 2) tap_block(acc_out, b, t0, t1, t2, h, c0, integral_constant<long, 2>{}, vectors);
+            for (; t2 < g.filter[2]; ++t2) tap_block(acc_out, b, t0, t1, t2, h, c0, integral_constant<long, 1>{}, vectors);
+          }
+  };
+  // the per-tap path, for a wide axis that is not whole vectors
+  auto scalar_block = [&](T* acc_out, long b) {
     const long line_end = std::min(lines, (b + 1) * kBlockLines);
     for (long t0 = 0; t0 < g.filter[0]; ++t0)
       for (long t1 = 0; t1 < g.filter[1]; ++t1)
@@ -325,6 +379,16 @@ void weight_grad(const T* big, const T* small, const Geo3& g, long images, long 
               else for (long c = 0; c < wide - c0; ++c) dst[c] = tail[c];
             }
         }
+  };
+  const long vectors = wide / W;
+#pragma omp parallel for schedule(static) if (lines * g.small[2] * size >= (1 << 16))
+  for (long b = 0; b < blocks; ++b) {
+    T* acc_out = partial.data() + b * size;
+    using std::integral_constant;
+    if (!blocked) scalar_block(acc_out, b);
+    else if (vectors % 4 == 0) line_block(acc_out, b, integral_constant<long, 4>{});
+    else if (vectors % 2 == 0) line_block(acc_out, b, integral_constant<long, 2>{});
+    else line_block(acc_out, b, integral_constant<long, 1>{});
   }
   std::fill(dwt, dwt + size, T(0));
   for (long b = 0; b < blocks; ++b) {
