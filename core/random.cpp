@@ -17,6 +17,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <xsimd/xsimd.hpp>
 
+#include "block_cache.hpp"
 #include "kernels/elementwise.hpp"
 #include "kernels/sign_bits.hpp"
 #include <tapir/core/shape_arith.hpp>
@@ -322,9 +323,13 @@ SignBits rademacher_bits(const Shape& shape, const RandomStream& stream, std::ui
   const std::uint64_t tile_begin = first_element / per_tile;
   const std::uint64_t tile_end = n == 0 ? tile_begin : (first_element + n + per_tile - 1) / per_tile;
   const std::size_t tiles = static_cast<std::size_t>(tile_end - tile_begin);
-  auto words = std::make_shared<std::vector<std::uint16_t>>(tiles * words_per_tile + 1, std::uint16_t{0});
+  const std::size_t count = tiles * words_per_tile + 1;  // and a trailing zero word
+  const std::size_t bytes = checked_mul(count, sizeof(std::uint16_t), "rademacher_bits");
+  std::uint16_t* block = static_cast<std::uint16_t*>(internal::take_block(bytes));
+  std::shared_ptr<std::uint16_t> words(block, [bytes](std::uint16_t* p) { internal::give_block(p, bytes); });
+  words.get()[count - 1] = 0;
   // whole tiles of 16-bit words (the grain counted in signs, 16 per word)
-  fill_tiles<std::uint16_t, words_per_tile>(words->data(), tiles * words_per_tile, stream,
+  fill_tiles<std::uint16_t, words_per_tile>(words.get(), tiles * words_per_tile, stream,
                                             [](const ChunkWords& w, std::size_t t, std::uint16_t* o) {
     for (std::size_t k = 0; k < 4; ++k) {
       const std::uint32_t* row = w.rows[k] + t * kTileBlocks;

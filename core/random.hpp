@@ -167,18 +167,18 @@ class SignBits {
   /// the sign of flat value i, +1 or -1 (std::out_of_range from i >= size())
   int at(std::size_t i) const {
     if (i >= size_) throw std::out_of_range("SignBits::at: value " + std::to_string(i) + " of " + std::to_string(size_));
-    return ((*words_)[(lead_ + i) / 16] >> ((lead_ + i) % 16)) & 1u ? 1 : -1;
+    return (words_.get()[(lead_ + i) / 16] >> ((lead_ + i) % 16)) & 1u ? 1 : -1;
   }
   /// the ±1 values as a tensor: exactly random::rademacher's
   Tensor tensor(DType dtype) const;
-  const std::uint16_t* words() const { return words_ ? words_->data() : nullptr; }
+  const std::uint16_t* words() const { return words_.get(); }
   std::size_t lead() const { return lead_; }
 
  private:
   friend SignBits rademacher_bits(const Shape&, const RandomStream&, std::uint64_t);
   Shape shape_;
   std::size_t size_ = 0, lead_ = 0;
-  std::shared_ptr<const std::vector<std::uint16_t>> words_;
+  std::shared_ptr<const std::uint16_t> words_;  // from the tensors' block cache (a step draws the same sizes)
 };
 
 /// The signs of rademacher(shape, ·, stream, first_element) as bits (any dtype: the signs do not

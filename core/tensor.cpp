@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <sstream>
 
+#include "block_cache.hpp"
 #include "kernels/elementwise.hpp"
 #include <tapir/core/shape_arith.hpp>
 
@@ -94,19 +95,35 @@ BlockCache& block_cache() {
   static BlockCache* cache = new BlockCache;  // never destroyed: tensors may outlive statics
   return *cache;
 }
+
+std::size_t rounded_block(std::size_t bytes) {
+  return std::max<std::size_t>(kAlignment, ((bytes + kAlignment - 1) / kAlignment) * kAlignment);
+}
 }  // namespace
+
+namespace internal {
+void* take_block(std::size_t bytes) { return block_cache().take(rounded_block(bytes)); }
+void give_block(void* block, std::size_t bytes) noexcept {
+  if (!block) return;
+  try {
+    block_cache().give(block, rounded_block(bytes));
+  } catch (...) {  // the cache's bookkeeping could not grow: hand the block to the system
+    std::free(block);
+  }
+}
+}  // namespace internal
 
 struct Tensor::Storage {
   void* ptr = nullptr;
   std::size_t bytes = 0;
   std::size_t rounded = 0;
   explicit Storage(std::size_t nbytes) : bytes(nbytes) {
-    rounded = std::max<std::size_t>(kAlignment, ((nbytes + kAlignment - 1) / kAlignment) * kAlignment);
+    rounded = rounded_block(nbytes);
     ptr = block_cache().take(rounded);
     g_live_bytes += static_cast<std::int64_t>(bytes);
   }
   ~Storage() {
-    block_cache().give(ptr, rounded);
+    internal::give_block(ptr, bytes);
     g_live_bytes -= static_cast<std::int64_t>(bytes);
   }
   Storage(const Storage&) = delete;

@@ -5,6 +5,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "scratch.hpp"
+
 namespace tapir::kernels {
 
 namespace {
@@ -55,25 +57,29 @@ struct Tables {
 // The big side's rows along the innermost dim, with zeros on both sides where some small
 // pixel's taps leave the image (when `pad`), so that every small pixel reads all its taps along
 // that dim: the register blocks then need no border cases. The big side here is thin, so the
-// copy is small. A zero product added to a sum changes nothing (starting from +0 a sum never
-// becomes -0), so the sums keep their bits, unless a value multiplied by the zeros is infinite
-// or NaN.
+// copy is small; it lives in the caller's scratch buffer. A zero product added to a sum changes
+// nothing (starting from +0 a sum never becomes -0), so the sums keep their bits, unless a value
+// multiplied by the zeros is infinite or NaN.
 template <class T>
 struct PaddedRows {
-  std::vector<T> storage;
   const T* data;
   long pixels;  // a row's length
   long start;   // where position 0 of a row lies
-  PaddedRows(const T* big, const Geo3& g, long images, long thin, bool pad) : data(big), pixels(g.big[2]), start(0) {
+  PaddedRows(const T* big, const Geo3& g, long images, long thin, bool pad, Scratch<T>& scratch)
+      : data(big), pixels(g.big[2]), start(0) {
     if (!pad) return;
     const long hi = std::max(0L, (g.small[2] - 1) * g.stride[2] - g.pad[2] + (g.filter[2] - 1) * g.dil[2] - (g.big[2] - 1));
     start = g.pad[2];
     pixels = g.big[2] + start + hi;
     const long rows = images * g.big[0] * g.big[1];
-    storage.assign(static_cast<std::size_t>(rows * pixels * thin), T(0));
-    for (long r = 0; r < rows; ++r)
-      std::copy_n(big + r * g.big[2] * thin, g.big[2] * thin, storage.data() + (r * pixels + start) * thin);
-    data = storage.data();
+    T* out = scratch.get(static_cast<std::size_t>(std::max(1L, rows * pixels * thin)));
+    const long lo_values = start * thin, mid_values = g.big[2] * thin, hi_values = hi * thin;
+    for (long r = 0; r < rows; ++r, out += pixels * thin) {
+      std::fill_n(out, lo_values, T(0));
+      std::copy_n(big + r * mid_values, mid_values, out + lo_values);
+      std::fill_n(out + lo_values + mid_values, hi_values, T(0));
+    }
+    data = scratch.get(0);
   }
   // the first value of position `pos` (-start <= pos) of row (n, p0, p1)
   const T* at(const Geo3& g, long n, long p0, long p1, long pos, long thin) const {
@@ -99,7 +105,8 @@ void gather_to_small(const T* big, const T* wt, const Geo3& g, long images, long
   // With whole vectors of the wide axis every pixel takes the register blocks, border pixels
   // reading zeros (PaddedRows); otherwise each pixel its taps inside the image (`one`).
   const bool blocked = wide % W == 0;
-  const PaddedRows<T> rows(big, g, images, thin, blocked && innermost_border(g));
+  static thread_local Scratch<T> pad_scratch;
+  const PaddedRows<T> rows(big, g, images, thin, blocked && innermost_border(g), pad_scratch);
 #pragma omp parallel for schedule(static) if (lines * g.small[2] * wide * g.taps() >= (1 << 16))
   for (long line = 0; line < lines; ++line) {
     const long o1 = line % g.small[1], o0 = (line / g.small[1]) % g.small[0], n = line / (g.small[1] * g.small[0]);
@@ -294,10 +301,12 @@ void weight_grad(const T* big, const T* small, const Geo3& g, long images, long 
   const long size = g.taps() * thin * wide;
   constexpr long kBlockLines = 16;
   const long blocks = (lines + kBlockLines - 1) / kBlockLines;
-  std::vector<T> partial(static_cast<std::size_t>(blocks * size));
+  static thread_local Scratch<T> partial_scratch;  // every block writes all of its sums
+  T* const partial = partial_scratch.get(static_cast<std::size_t>(std::max(1L, blocks * size)));
   const long big_step = g.stride[2] * thin;  // next o2 -> next big pixel along the line
   const bool blocked = wide % W == 0;
-  const PaddedRows<T> rows(big, g, images, thin, blocked && innermost_border(g));
+  static thread_local Scratch<T> pad_scratch;
+  const PaddedRows<T> rows(big, g, images, thin, blocked && innermost_border(g), pad_scratch);
   // taps t2 .. t2 + G - 1 (of t0, t1), channel h, wide vectors c0 .. c0 + V * W, one line block
   auto tap_block = [&](T* acc_out, long b, long t0, long t1, long t2, long h, long c0, auto taps, auto vectors) {
     constexpr long G = decltype(taps)::value, V = decltype(vectors)::value;
@@ -383,7 +392,7 @@ void weight_grad(const T* big, const T* small, const Geo3& g, long images, long 
   const long vectors = wide / W;
 #pragma omp parallel for schedule(static) if (lines * g.small[2] * size >= (1 << 16))
   for (long b = 0; b < blocks; ++b) {
-    T* acc_out = partial.data() + b * size;
+    T* acc_out = partial + b * size;
     using std::integral_constant;
     if (!blocked) scalar_block(acc_out, b);
     else if (vectors % 4 == 0) line_block(acc_out, b, integral_constant<long, 4>{});
@@ -392,7 +401,7 @@ void weight_grad(const T* big, const T* small, const Geo3& g, long images, long 
   }
   std::fill(dwt, dwt + size, T(0));
   for (long b = 0; b < blocks; ++b) {
-    const T* p = partial.data() + b * size;
+    const T* p = partial + b * size;
     for (long i = 0; i < size; ++i) dwt[i] += p[i];
   }
 }

@@ -25,6 +25,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "scratch.hpp"
 #include "sign_bits.hpp"
 #ifdef _OPENMP
 #include <omp.h>
@@ -55,26 +56,6 @@ template <class T, bool wide = sizeof(T) * GemmShape<T>::W == 64> struct MatmulS
 template <class T> struct MatmulShape<T, true> : GemmShape<T> {
   static constexpr std::size_t NV = 4, MR = 6;
   static constexpr std::size_t NR = NV * GemmShape<T>::W;
-};
-
-/// A grow-only, 64-byte aligned scratch buffer (one per thread and purpose): no allocation in
-/// steady state.
-template <class T> class Scratch {
- public:
-  T* get(std::size_t n) {
-    if (n > cap_) {
-      std::free(ptr_);
-      cap_ = std::max<std::size_t>(n, 2 * cap_);
-      ptr_ = static_cast<T*>(std::aligned_alloc(64, ((cap_ * sizeof(T) + 63) / 64) * 64));
-      if (!ptr_) throw std::bad_alloc();
-    }
-    return ptr_;
-  }
-  ~Scratch() { std::free(ptr_); }
-
- private:
-  T* ptr_ = nullptr;
-  std::size_t cap_ = 0;
 };
 
 /// Threads for a product of M x N x K: one for tiny products, which are not worth waking a
