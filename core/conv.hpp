@@ -95,24 +95,48 @@ Var conv_transpose(const Var& x, const Var& kernel, const ConvTransposeOptions& 
 Var convolution(const Var& x, const Var& kernel, const ConvGeometry& geometry);
 Var conv_transpose(const Var& x, const Var& kernel, const ConvGeometry& geometry);
 
+/// An activation that the fused Flipout ops apply to y as they write it: relu(y) or
+/// leaky_relu(y, negative_slope) — the values and gradients of tapir::relu / tapir::leaky_relu
+/// applied after the op, bit for bit, without their pass over y (the gradient is taken from y:
+/// y > 0 exactly where the pre-activation is, for a slope >= 0).
+struct FusedActivation {
+  enum class Kind { none, relu, leaky_relu };
+  Kind kind = Kind::none;
+  double negative_slope = 0;
+  static FusedActivation relu() { return {Kind::relu, 0.0}; }
+  /// ValueError unless 0 <= negative_slope < infinity (a negative slope flips signs, and the
+  /// gradient could not be read from y).
+  static FusedActivation leaky_relu(double negative_slope = 0.2);
+  explicit operator bool() const { return kind != Kind::none; }
+  /// The same activation as a separate op (y itself for none).
+  Var operator()(const Var& y) const;
+};
+
 /// Flipout's estimate (Wen et al. 2018) for a convolution, as one op:
 ///   flipout_convolution(x, loc, delta, sign_in, sign_out, geometry, bias)
 ///     = convolution(x, loc) + sign_out ⊙ convolution(sign_in ⊙ x, delta) + bias
 /// with kernels loc and delta of the same shape, sign_in of x's shape, sign_out of the output's
-/// (constants: no gradient flows to them) and an optional bias [c_out]. Equal to the composed ops
-/// up to rounding, without their intermediate tensors: the products add the bias and
-/// sign_out ⊙ (...) while they write y, and the backward does the same for the input gradient.
+/// (constants: no gradient flows to them) and an optional bias [c_out], then the optional
+/// `activation` applied to the whole. Equal to the composed ops up to rounding, without their
+/// intermediate tensors: the products add the bias and sign_out ⊙ (...) while they write y (and
+/// apply the activation while each tile is in cache), and the backward does the same for the
+/// input gradient.
 Var flipout_convolution(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-                        const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias = Var());
+                        const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias = Var(),
+                        const FusedActivation& activation = {});
 /// The same for conv_transpose: conv_transpose(x, loc) + sign_out ⊙ conv_transpose(sign_in ⊙ x, delta) + bias.
 Var flipout_conv_transpose(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-                           const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias = Var());
+                           const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias = Var(),
+                           const FusedActivation& activation = {});
 /// Both, with Rademacher signs held as bits (random::rademacher_bits: what the variational layers
 /// draw): the same values and gradients as passing the draws' tensors, without writing or
-/// reading a ±1 tensor; the bias gradient is summed in the backward's pass over sign_out ⊙ dy.
+/// reading a ±1 tensor; the bias gradient is summed in the backward's pass over sign_out ⊙ dy
+/// (with an activation, the same pass forms dy's gradient through it).
 Var flipout_convolution(const Var& x, const Var& loc, const Var& delta, const random::SignBits& sign_in,
-                        const random::SignBits& sign_out, const ConvGeometry& geometry, const Var& bias = Var());
+                        const random::SignBits& sign_out, const ConvGeometry& geometry, const Var& bias = Var(),
+                        const FusedActivation& activation = {});
 Var flipout_conv_transpose(const Var& x, const Var& loc, const Var& delta, const random::SignBits& sign_in,
-                           const random::SignBits& sign_out, const ConvGeometry& geometry, const Var& bias = Var());
+                           const random::SignBits& sign_out, const ConvGeometry& geometry, const Var& bias = Var(),
+                           const FusedActivation& activation = {});
 
 }  // namespace tapir

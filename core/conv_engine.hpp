@@ -119,14 +119,14 @@ class GemmConv {
     kernels::SignRun signs = {};
   };
 
-  // y (+)= s_y ⊙ op(x, w) + bias [+ second.scale ⊙ op(second.in, second.w)]
+  // y (+)= s_y ⊙ op(x, w) + bias [+ second.scale ⊙ op(second.in, second.w)], then y = act(y)
   template <class T>
   void forward(const T* x, const T* w, T* y, bool accumulate = false, const T* s_y = nullptr,
-               const T* bias = nullptr, Second<T> second = {}) const {
+               const T* bias = nullptr, Second<T> second = {}, kernels::Activation act = {}) const {
     if (transpose_)
-      to_big(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y, bias, second);
+      to_big(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y, bias, second, act);
     else
-      to_small(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y, bias, second);
+      to_small(x, c_in_, w, kernels::WeightRead::as_is, c_out_, y, accumulate, s_y, bias, second, act);
   }
   // dx (+)= s_dx ⊙ (the adjoint of op(., w) applied to dy) [+ second.scale ⊙ the adjoint of op(., second.w) applied to second.in]
   template <class T>
@@ -150,18 +150,18 @@ class GemmConv {
   // out (small side) = patches(src on the big side) @ W
   template <class T>
   void to_small(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
-                bool accumulate, const T* s_out, const T* bias, Second<T> second) const {
+                bool accumulate, const T* s_out, const T* bias, Second<T> second, kernels::Activation act = {}) const {
     if (!has_small_products_) throw std::logic_error("GemmConv: a product the call was not built for (small side)");
     kernels::patch_gemm<T>(small_products_->data(), small_products_->size(), src, src_channels, w, read, out_channels,
-                           out, accumulate, s_out, bias, second.in, second.w, second.scale, second.signs);
+                           out, accumulate, s_out, bias, second.in, second.w, second.scale, second.signs, act);
   }
   // out (big side) = the gather, phase by phase, of src on the small side through W
   template <class T>
   void to_big(const T* src, long src_channels, const T* w, kernels::WeightRead read, long out_channels, T* out,
-              bool accumulate, const T* s_out, const T* bias, Second<T> second) const {
-    // the phases partition the output: each pixel gets the bias once
+              bool accumulate, const T* s_out, const T* bias, Second<T> second, kernels::Activation act = {}) const {
+    // the phases partition the output: each pixel gets the bias (and the activation) once
     kernels::patch_gemm<T>(big_rows().data(), big_rows().size(), src, src_channels, w, read, out_channels, out,
-                           accumulate, s_out, bias, second.in, second.w, second.scale, second.signs);
+                           accumulate, s_out, bias, second.in, second.w, second.scale, second.signs, act);
   }
 
   const kernels::GatherPlan& small_rows() const {

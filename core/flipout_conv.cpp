@@ -11,6 +11,8 @@
 // Thin channel counts compose the plain ops.
 #include <tapir/core/conv.hpp>
 
+#include <cmath>
+
 #include <tapir/core/ops.hpp>
 #include <tapir/core/random.hpp>
 #include <tapir/core/simd.hpp>
@@ -66,8 +68,18 @@ void check_flipout_arguments(const Var& x, const Var& loc, const Var& delta, con
   check_signs(sign_out, "sign_out", y_shape, x.dtype(), "output", who);
 }
 
+kernels::Activation kernel_activation(const FusedActivation& a) {
+  using K = kernels::Activation::Kind;
+  switch (a.kind) {
+    case FusedActivation::Kind::relu: return {K::relu, 0.0};
+    case FusedActivation::Kind::leaky_relu: return {K::leaky_relu, a.negative_slope};
+    case FusedActivation::Kind::none: break;
+  }
+  return {};
+}
+
 Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, const Signs& sign_in,
-            const Signs& sign_out, const ConvGeometry& geom, const Var& bias) {
+            const Signs& sign_out, const ConvGeometry& geom, const Var& bias, const FusedActivation& activation) {
   const char* who = transpose ? "flipout_conv_transpose" : "flipout_convolution";
   const ConvCall c = inspect(x, loc, who);
   check_geometry(c, x, loc, geom, transpose, who);
@@ -78,8 +90,12 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
   };
   if (thin(transpose, c)) {
     const Var y = plain(x, loc) + plain(x * constant(sign_in.tensor(x.dtype())), delta) * constant(sign_out.tensor(x.dtype()));
-    return bias.defined() ? y + bias : y;
+    return activation(bias.defined() ? y + bias : y);
   }
+  if (activation.kind == FusedActivation::Kind::leaky_relu && !(activation.negative_slope >= 0))
+    throw ValueError(std::string(who) + ": a fused leaky_relu needs negative_slope >= 0, got " +
+                     std::to_string(activation.negative_slope));
+  const kernels::Activation act = kernel_activation(activation);
   checked_tensor_bytes(y_shape, x.dtype(), who);
   const bool recording = grad_enabled();
   const bool need_x = recording && x.requires_grad(), need_loc = recording && loc.requires_grad();
@@ -93,8 +109,10 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
   TAPIR_DISPATCH(xv.dtype(), T, {
     conv->forward(xv.data<T>(), lv.data<T>(), y.data<T>(), /*accumulate=*/false, static_cast<const T*>(nullptr),
                   bias.defined() ? bv.data<T>() : nullptr,
-                  GemmConv::Second<T>{x_signed.data<T>(), dv.data<T>(), sign_out.scale<T>(), sign_out.run()});
+                  GemmConv::Second<T>{x_signed.data<T>(), dv.data<T>(), sign_out.scale<T>(), sign_out.run()}, act);
   });
+  // with an activation, its gradient is read from y (kernels/activation.hpp)
+  const Tensor y_kept = act ? y : Tensor();
   const Tensor x_kept = need_loc ? xv : Tensor(), x_signed_kept = need_delta ? x_signed : Tensor();
   const Signs s_in = sign_in, s_out = sign_out;
   const Shape x_shape = x.shape(), w_shape = loc.shape();
@@ -102,26 +120,45 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
   const bool with_bias = bias.defined();
   if (with_bias) inputs.push_back(bias);
   const std::size_t c_out = c.c_out;
-  return custom_op(who, y, inputs, [=](const Tensor& gy) {
+  return custom_op(who, y, inputs, [=](const Tensor& g) {
     Tensor dx, dloc, ddelta, dbias;
-    // s_out ⊙ dy feeds the second products only (dx's and delta's); with sign bits, the bias
-    // gradient is summed in the same pass over dy
-    Tensor gy_signed;
-    if (need_x || need_delta) {
-      if (s_out.as_bits() && need_bias) {
-        gy_signed = Tensor::empty(gy.shape(), gy.dtype());
-        Tensor sums = Tensor::empty({c_out}, gy.dtype());
-        bool summed = false;
-        TAPIR_DISPATCH(gy.dtype(), T, {
-          summed = kernels::apply_signs_and_sum_rows<T>(gy.data<T>(), s_out.run(), gy_signed.data<T>(),
-                                                        gy.size() / c_out, c_out, sums.data<T>());
-        });
-        if (summed) dbias = sums;
-        else gy_signed = s_out.times(gy);
-      } else {
-        gy_signed = s_out.times(gy);
+    // gy: the gradient at the pre-activation (g itself without an activation). s_out ⊙ gy feeds
+    // the second products only (dx's and delta's); with sign bits, the bias gradient is summed
+    // in the same pass over gy, which also forms gy from g and y when there is an activation
+    Tensor gy = act ? Tensor() : g, gy_signed;
+    if ((need_x || need_delta) && s_out.as_bits() && need_bias) {
+      Tensor dz = act ? Tensor::empty(g.shape(), g.dtype()) : Tensor();
+      Tensor signed_dz = Tensor::empty(g.shape(), g.dtype());
+      Tensor sums = Tensor::empty({c_out}, g.dtype());
+      bool summed = false;
+      TAPIR_DISPATCH(g.dtype(), T, {
+        summed = act ? kernels::activation_grad_signs_and_sum_rows<T>(act, g.data<T>(), y_kept.data<T>(), s_out.run(),
+                                                                      dz.data<T>(), signed_dz.data<T>(),
+                                                                      g.size() / c_out, c_out, sums.data<T>())
+                     : kernels::apply_signs_and_sum_rows<T>(g.data<T>(), s_out.run(), signed_dz.data<T>(),
+                                                            g.size() / c_out, c_out, sums.data<T>());
+      });
+      if (summed) {
+        dbias = sums;
+        gy_signed = signed_dz;
+        if (act) gy = dz;
       }
     }
+    if (!gy.defined()) {  // the activation's gradient alone, in blocks over the threads
+      gy = Tensor::empty(g.shape(), g.dtype());
+      constexpr std::size_t kBlock = 4096;
+      const std::size_t n = g.size();
+      TAPIR_DISPATCH(g.dtype(), T, {
+        const T *gv = g.data<T>(), *yv = y_kept.data<T>();
+        T* dz = gy.data<T>();
+        simd::parallel_for(n >= simd::kParallelGrain, static_cast<std::ptrdiff_t>((n + kBlock - 1) / kBlock),
+                           [&](std::ptrdiff_t b) {
+          const std::size_t i0 = static_cast<std::size_t>(b) * kBlock;
+          kernels::activation_grad<T>(act, gv + i0, yv + i0, dz + i0, std::min(kBlock, n - i0));
+        });
+      });
+    }
+    if ((need_x || need_delta) && !gy_signed.defined()) gy_signed = s_out.times(gy);
     TAPIR_DISPATCH(gy.dtype(), T, {
       if (need_x) {
         dx = Tensor::empty(x_shape, gy.dtype());
@@ -146,24 +183,44 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
 
 }  // namespace
 
+FusedActivation FusedActivation::leaky_relu(double negative_slope) {
+  if (!(negative_slope >= 0) || !std::isfinite(negative_slope))
+    throw ValueError("FusedActivation::leaky_relu: negative_slope must be finite and >= 0, got " +
+                     std::to_string(negative_slope));
+  return {Kind::leaky_relu, negative_slope};
+}
+
+Var FusedActivation::operator()(const Var& y) const {
+  switch (kind) {
+    case Kind::relu: return tapir::relu(y);
+    case Kind::leaky_relu: return tapir::leaky_relu(y, negative_slope);
+    case Kind::none: break;
+  }
+  return y;
+}
+
 Var flipout_convolution(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-                        const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias) {
-  return flipout(/*transpose=*/false, x, loc, delta, Signs{sign_in, {}}, Signs{sign_out, {}}, geometry, bias);
+                        const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias,
+                        const FusedActivation& activation) {
+  return flipout(/*transpose=*/false, x, loc, delta, Signs{sign_in, {}}, Signs{sign_out, {}}, geometry, bias, activation);
 }
 
 Var flipout_conv_transpose(const Var& x, const Var& loc, const Var& delta, const Tensor& sign_in,
-                           const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias) {
-  return flipout(/*transpose=*/true, x, loc, delta, Signs{sign_in, {}}, Signs{sign_out, {}}, geometry, bias);
+                           const Tensor& sign_out, const ConvGeometry& geometry, const Var& bias,
+                           const FusedActivation& activation) {
+  return flipout(/*transpose=*/true, x, loc, delta, Signs{sign_in, {}}, Signs{sign_out, {}}, geometry, bias, activation);
 }
 
 Var flipout_convolution(const Var& x, const Var& loc, const Var& delta, const random::SignBits& sign_in,
-                        const random::SignBits& sign_out, const ConvGeometry& geometry, const Var& bias) {
-  return flipout(/*transpose=*/false, x, loc, delta, Signs{{}, sign_in}, Signs{{}, sign_out}, geometry, bias);
+                        const random::SignBits& sign_out, const ConvGeometry& geometry, const Var& bias,
+                        const FusedActivation& activation) {
+  return flipout(/*transpose=*/false, x, loc, delta, Signs{{}, sign_in}, Signs{{}, sign_out}, geometry, bias, activation);
 }
 
 Var flipout_conv_transpose(const Var& x, const Var& loc, const Var& delta, const random::SignBits& sign_in,
-                           const random::SignBits& sign_out, const ConvGeometry& geometry, const Var& bias) {
-  return flipout(/*transpose=*/true, x, loc, delta, Signs{{}, sign_in}, Signs{{}, sign_out}, geometry, bias);
+                           const random::SignBits& sign_out, const ConvGeometry& geometry, const Var& bias,
+                           const FusedActivation& activation) {
+  return flipout(/*transpose=*/true, x, loc, delta, Signs{{}, sign_in}, Signs{{}, sign_out}, geometry, bias, activation);
 }
 
 }  // namespace tapir

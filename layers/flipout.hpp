@@ -22,6 +22,10 @@ class Flipout : public VariationalKernelBiasLayer {
  protected:
   Flipout(const std::string& class_name, const KernelBiasArgs& args);
   Var estimate(const Var& x, const KernelCall& call, const Var& kernel, const Var& bias) override;
+  /// The convolutions' fused op applies the activation while it writes y (affine layers and
+  /// per-example-channel signs compose it after).
+  Var estimate_activated(const Var& x, const KernelCall& call, const Var& kernel, const Var& bias,
+                         const FusedActivation& activation) override;
   void check_posterior() const override;
 };
 

@@ -227,17 +227,20 @@ Var KernelApplier::apply(const Var& x, const Var& kernel, const KernelCall& call
 }
 
 Var KernelApplier::apply_flipout(const Var& x, const Var& loc, const Var& delta, const random::SignBits& sign_in,
-                                 const random::SignBits& sign_out, const KernelCall& call, const Var& bias) const {
+                                 const random::SignBits& sign_out, const KernelCall& call, const Var& bias,
+                                 const FusedActivation& activation) const {
   const bool elementwise_signs = sign_in.shape() == x.shape() && sign_out.shape() == call.output_shape;
   if (op_ == KernelOp::affine || !elementwise_signs) {
     const Var y = apply(x, loc, call) + apply(x * constant(sign_in.tensor(x.dtype())), delta, call) *
                                             constant(sign_out.tensor(x.dtype()));
-    return bias.defined() ? y + bias : y;
+    return activation(bias.defined() ? y + bias : y);
   }
   auto as_conv = [&](const Var& k) { return k.shape() == conv_kernel_shape_ ? k : reshape(k, conv_kernel_shape_); };
   return op_ == KernelOp::convolution
-             ? tapir::flipout_convolution(x, as_conv(loc), as_conv(delta), sign_in, sign_out, call.geometry, bias)
-             : tapir::flipout_conv_transpose(x, as_conv(loc), as_conv(delta), sign_in, sign_out, call.geometry, bias);
+             ? tapir::flipout_convolution(x, as_conv(loc), as_conv(delta), sign_in, sign_out, call.geometry, bias,
+                                          activation)
+             : tapir::flipout_conv_transpose(x, as_conv(loc), as_conv(delta), sign_in, sign_out, call.geometry, bias,
+                                             activation);
 }
 
 Shape KernelApplier::sign_shape(const Shape& s, SignMode mode) const {

@@ -64,12 +64,13 @@ class KernelApplier {
   KernelCall check_input(const Var& x, DType dtype, const std::string& who) const;
   /// x ⊛ kernel with this layer's op and the call's geometry (kernel of kernel_shape()).
   Var apply(const Var& x, const Var& kernel, const KernelCall& call) const;
-  /// Flipout's apply(x, loc) + sign_out ⊙ apply(sign_in ⊙ x, delta) (+ bias, where defined): one
-  /// fused op for convolutions with elementwise signs (flipout_convolution /
-  /// flipout_conv_transpose), the composed ops otherwise (affine, per-example-channel signs).
+  /// Flipout's apply(x, loc) + sign_out ⊙ apply(sign_in ⊙ x, delta) (+ bias, where defined),
+  /// then `activation`: one fused op for convolutions with elementwise signs
+  /// (flipout_convolution / flipout_conv_transpose), the composed ops otherwise (affine,
+  /// per-example-channel signs).
   Var apply_flipout(const Var& x, const Var& loc, const Var& delta, const random::SignBits& sign_in,
-                    const random::SignBits& sign_out,
-                    const KernelCall& call, const Var& bias) const;
+                    const random::SignBits& sign_out, const KernelCall& call, const Var& bias,
+                    const FusedActivation& activation = {}) const;
   /// Shape of a Flipout sign tensor for a tensor of shape `s` (x or y).
   Shape sign_shape(const Shape& s, SignMode mode) const;
 

@@ -1,11 +1,24 @@
 #include <tapir/layers/variational_layer.hpp>
 #include <tapir/core/anomaly.hpp>
 
+#include <cmath>
+
 #include <tapir/core/ops.hpp>
 #include <tapir/distributions/independent.hpp>
 #include <tapir/layers/losses.hpp>
 
 namespace tapir::nn {
+
+Var LeakyRelu::operator()(const Var& x) const { return tapir::leaky_relu(x, negative_slope); }
+
+FusedActivation fused_activation(const Activation& f) {
+  if (const auto* leaky = f.target<LeakyRelu>())
+    if (leaky->negative_slope >= 0 && std::isfinite(leaky->negative_slope))
+      return FusedActivation::leaky_relu(leaky->negative_slope);
+  if (const auto* fn = f.target<Var (*)(const Var&)>())
+    if (*fn == &tapir::relu) return FusedActivation::relu();
+  return {};
+}
 
 namespace {
 thread_local bool keep_divergence = false;
@@ -118,8 +131,9 @@ Var VariationalKernelBiasLayer::operator()(const Var& x) {
   if (validate_args()) check_finite_input(x, who());
   std::vector<Var> theta = posterior_value_fn_(*posterior_, seeds_.next());  // draw (1): θ
   auto [kernel, bias] = unpack_weights_fn_(theta);
-  Var y = estimate(x, call, kernel, bias);
-  if (activation_fn_) y = activation_fn_(y);
+  const FusedActivation fused = fused_activation(activation_fn_);
+  Var y = fused ? estimate_activated(x, call, kernel, bias, fused) : estimate(x, call, kernel, bias);
+  if (activation_fn_ && !fused) y = activation_fn_(y);
   record_posterior_value(std::move(theta));
   return y;
 }

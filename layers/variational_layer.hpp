@@ -112,6 +112,13 @@ class VariationalKernelBiasLayer : public VariationalLayer {
   /// The estimator's forward pass from the drawn (kernel, bias) to the pre-activation output;
   /// it takes any further draws from seeds_ in its documented order.
   virtual Var estimate(const Var& x, const KernelCall& call, const Var& kernel, const Var& bias) = 0;
+  /// estimate followed by `activation` (the layer's activation_fn when fused_activation
+  /// recognises it): an estimator that can fuse the activation into its op overrides this; the
+  /// default applies it as a separate op.
+  virtual Var estimate_activated(const Var& x, const KernelCall& call, const Var& kernel, const Var& bias,
+                                 const FusedActivation& activation) {
+    return activation(estimate(x, call, kernel, bias));
+  }
   /// Run at the end of build(): an estimator that needs more of the posterior checks it here,
   /// so that construction fails rather than the first call.
   virtual void check_posterior() const {}

@@ -43,6 +43,19 @@ namespace tapir::nn {
 
 using Activation = std::function<Var(const Var&)>;
 
+/// tapir::leaky_relu(x, negative_slope) as an activation_fn. The Flipout convolution layers
+/// recognise it (and tapir::relu passed as a function) and apply it inside their fused op while
+/// each output tile is in cache, with the same values and gradients; any other callable (a lambda
+/// calling tapir::leaky_relu, say) runs as a separate op after the layer's estimate.
+struct LeakyRelu {
+  double negative_slope = 0.2;  ///< Keras/TF's default, as tapir::leaky_relu's
+  Var operator()(const Var& x) const;
+};
+
+/// The activation a fused op can apply for `f`: LeakyRelu with a slope >= 0, or tapir::relu;
+/// none (FusedActivation{}) for anything else.
+FusedActivation fused_activation(const Activation& f);
+
 /// How Flipout draws its sign vectors.
 enum class SignMode {
   elementwise,          ///< r_in of x's shape, r_out of y's shape (TFP experimental.nn, bayesian-torch)

@@ -478,7 +478,7 @@ inline constexpr bool kPairTile = false;
 template <class T, std::size_t NV>
 void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* src, long channels, const T* w,
                          WeightRead read, long out_channels, T* out, bool accumulate, const T* s_out, const T* bias,
-                         const T* src2, const T* w2, const T* s2, SignRun s2_signs) {
+                         const T* src2, const T* w2, const T* s2, SignRun s2_signs, Activation act) {
   using S = GemmShape<T>;
   constexpr std::size_t MR = tile_rows<T, NV>(), NR = NV * S::W;
   constexpr std::size_t chunk = 64;  // weights packed in chunks of rows: both threads pack, even for one panel
@@ -646,6 +646,8 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
             else
               tile(ValueRows<T>{term == 0 ? (s_out ? scale_rows : nullptr) : (s2 ? scale2_rows : nullptr)});
           }
+          if (act)  // the tile's values are complete: the activation while they are in L1
+            for (std::size_t i = 0; i < m; ++i) activate(act, c_rows[i] + j0, n);
         }
       }
     };
@@ -853,7 +855,7 @@ TapOffsets tap_offsets(const GatherPlan& p) {
 template <class T>
 void thin_output_patch_product(const GatherPlan& plan, const T* src, long channels, const T* w, WeightRead read,
                                long out_channels, T* out, bool accumulate, const T* s_out, const T* bias,
-                               SignRun s_signs = {}) {
+                               SignRun s_signs = {}, Activation act = {}) {
   using B = xsimd::batch<T>;
   constexpr long W = static_cast<long>(B::size);
   const long taps = plan.taps(), R = plan.rows();
@@ -929,6 +931,7 @@ void thin_output_patch_product(const GatherPlan& plan, const T* src, long channe
                                 : T(1);
           const T scaled = s * (sums[r] + tail[r]) + (bias ? bias[j] : T(0));
           out[at] = accumulate ? out[at] + scaled : scaled;
+          if (act) activate(act, out + at, 1);
         }
       }
     }
@@ -987,7 +990,7 @@ std::vector<GatherPlan> big_row_plans(const Geo3& g, long images, const char* wh
 template <class T>
 void patch_gemm(const GatherPlan* plans, std::size_t count, const T* src, long src_channels, const T* w,
                 WeightRead read, long out_channels, T* out, bool accumulate, const T* s_out, const T* bias,
-                const T* src2, const T* w2, const T* s2, SignRun s2_signs) {
+                const T* src2, const T* w2, const T* s2, SignRun s2_signs, Activation act) {
   if (out_channels == 0) return;
   // the plans with a product: a stride phase that no tap reaches is 0 (+ bias) here
   std::vector<const GatherPlan*> products;
@@ -1006,22 +1009,24 @@ void patch_gemm(const GatherPlan* plans, std::size_t count, const T* src, long s
         o[j] = (accumulate ? o[j] : T(0)) + (bias ? bias[j] : T(0));
         if (src2) o[j] = o[j] + T(0);  // the second product's zero, added as a separate product would
       }
+      activate(act, o, static_cast<std::size_t>(out_channels));
     }
   }
   if (products.empty()) return;
   constexpr long W = static_cast<long>(GemmShape<T>::W);
   if (out_channels <= kThinChannels) {
     for (const GatherPlan* plan : products) {
-      thin_output_patch_product(*plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias);
+      thin_output_patch_product(*plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias, {},
+                                src2 ? Activation{} : act);
       if (src2)
         thin_output_patch_product(*plan, src2, src_channels, w2, read, out_channels, out, true, s2,
-                                  static_cast<const T*>(nullptr), s2_signs);
+                                  static_cast<const T*>(nullptr), s2_signs, act);
     }
     return;
   }
   auto run = [&](auto nv) {
     indirect_patch_gemm<T, decltype(nv)::value>(products, src, src_channels, w, read, out_channels, out, accumulate,
-                                                s_out, bias, src2, w2, s2, s2_signs);
+                                                s_out, bias, src2, w2, s2, s2_signs, act);
   };
   if (out_channels <= W)
     run(std::integral_constant<std::size_t, 1>{});
@@ -1307,7 +1312,7 @@ long GatherPlan::longest_run() const {
 
 #define TAPIR_CONV_GEMM(T)                                                                                  \
   template void patch_gemm<T>(const GatherPlan*, std::size_t, const T*, long, const T*, WeightRead, long, T*, bool, \
-                              const T*, const T*, const T*, const T*, const T*, SignRun);                        \
+                              const T*, const T*, const T*, const T*, const T*, SignRun, Activation);                      \
   template void conv_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);                      \
   template void conv_transpose_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);
 TAPIR_CONV_GEMM(float)

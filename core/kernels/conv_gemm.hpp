@@ -24,6 +24,7 @@
 #include <memory>
 #include <vector>
 
+#include "activation.hpp"
 #include "conv_geo3.hpp"
 #include "sign_bits.hpp"
 
@@ -94,12 +95,13 @@ enum class WeightRead { as_is, transposed };
 /// run in one parallel region); `s_out` (like out) and `bias` (out_channels values) may be null.
 /// With `src2`, each output tile then adds s2 ⊙ (the same product of src2 through w2) while it
 /// is in cache (Flipout's perturbation; `s2` may be null, or given as sign bits `s2_signs` of
-/// out's layout instead): the bits of two separate calls, the second accumulating.
+/// out's layout instead): the bits of two separate calls, the second accumulating. With `act`,
+/// each output value, once complete, is replaced by act(value) while its tile is in cache.
 template <class T>
 void patch_gemm(const GatherPlan* plans, std::size_t count, const T* src, long src_channels, const T* w,
                 WeightRead read, long out_channels, T* out, bool accumulate = false, const T* s_out = nullptr,
                 const T* bias = nullptr, const T* src2 = nullptr, const T* w2 = nullptr, const T* s2 = nullptr,
-                SignRun s2_signs = {});
+                SignRun s2_signs = {}, Activation act = {});
 
 /// Convolution's kernel gradient on the small-row plan (x on the big side, dy on the small side):
 /// dw[t, c_in, c_out] = sum_{n, o} x[n, p(o, t), c_in] dy[n, o, c_out].

@@ -241,10 +241,26 @@ bool apply_signs_and_sum_rows(const T* x, SignRun signs, T* out, std::size_t row
   return true;
 }
 
+template <class T>
+bool activation_grad_signs_and_sum_rows(const Activation& act, const T* g, const T* y, SignRun signs, T* dz, T* out,
+                                        std::size_t rows, std::size_t cols, T* sums) {
+  if (cols < 8 || rows < kFewRows) return false;
+  // sum_rows_in_runs visits row i before it reads dz's row i
+  sum_rows_in_runs(static_cast<const T*>(dz), rows, cols, sums, [&](std::size_t i) {
+    activation_grad(act, g + i * cols, y + i * cols, dz + i * cols, cols);
+    signed_values(dz + i * cols, signs.words, signs.lead + i * cols, out + i * cols, cols);
+  });
+  return true;
+}
+
 template void apply_signs<float>(const float*, SignRun, float*, std::size_t);
 template void apply_signs<double>(const double*, SignRun, double*, std::size_t);
 template bool apply_signs_and_sum_rows<float>(const float*, SignRun, float*, std::size_t, std::size_t, float*);
 template bool apply_signs_and_sum_rows<double>(const double*, SignRun, double*, std::size_t, std::size_t, double*);
+template bool activation_grad_signs_and_sum_rows<float>(const Activation&, const float*, const float*, SignRun, float*,
+                                                        float*, std::size_t, std::size_t, float*);
+template bool activation_grad_signs_and_sum_rows<double>(const Activation&, const double*, const double*, SignRun,
+                                                         double*, double*, std::size_t, std::size_t, double*);
 template void sum_to<float>(const Tensor&, Tensor&);
 template void sum_to<double>(const Tensor&, Tensor&);
 template void max_to<float>(const Tensor&, Tensor&);

@@ -14,6 +14,7 @@
 #include <tapir/core/simd.hpp>
 #include <tapir/core/tensor.hpp>
 
+#include "activation.hpp"
 #include "sign_bits.hpp"
 
 namespace tapir::kernels {
@@ -126,6 +127,13 @@ template <class T> void apply_signs(const T* x, SignRun signs, T* out, std::size
 /// writing nothing, where sum_to would sum another way (fewer than 8 columns or 64 rows).
 template <class T>
 bool apply_signs_and_sum_rows(const T* x, SignRun signs, T* out, std::size_t rows, std::size_t cols, T* sums);
+/// The same for the gradient through an activation y = act(z): one pass over `rows` rows of g
+/// and y writes dz = g ⊙ act'(z) (activation_grad), out = s ⊙ dz and sums[j] = the sum of dz's
+/// column j (sum_to's runs and order: its bits). False, with nothing written, where sum_to would
+/// not take the many-row path (fewer than 64 rows or 8 columns).
+template <class T>
+bool activation_grad_signs_and_sum_rows(const Activation& act, const T* g, const T* y, SignRun signs, T* dz, T* out,
+                                        std::size_t rows, std::size_t cols, T* sums);
 /// out = max of `in` over the broadcast dims (NaN propagates).
 template <class T> void max_to(const Tensor& in, Tensor& out);
 /// out = in broadcast to out.shape().

@@ -21,7 +21,9 @@ struct Model {
   Var rho_scale;  // the likelihood's scale: softplus(rho) + 1e-5, initialised to 1
 };
 
-inline Var leaky(const Var& x) { return tapir::leaky_relu(x); }
+// leaky_relu with the default slope 0.2, as an activation the Flipout convolutions apply inside
+// their fused op (a lambda calling tapir::leaky_relu gives the same numbers as a separate op)
+inline const tfn::LeakyRelu leaky{};
 
 inline Model build_model(std::uint64_t seed, tfn::SignMode sign_mode) {
   auto init = tfn::initializers::he_uniform();  // relu family, as the seed page says

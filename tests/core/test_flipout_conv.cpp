@@ -4,6 +4,7 @@
 
 #include <tapir/core/random.hpp>
 
+#include <cmath>
 #include <cstring>
 
 using namespace tapir;
@@ -179,6 +180,84 @@ TEST_CASE("signs as bits: the values and every gradient of the tensor form, bit 
   CHECK_THROWS_WITH_AS(flipout_conv_transpose(x, k, k, random::rademacher_bits(c.x, RandomStream(1, 1)),
                                               random::rademacher_bits(c.x, RandomStream(1, 2)), g),
                        doctest::Contains("sign_out"), ShapeError);
+}
+
+TEST_CASE("a fused activation: the values and every gradient of the op followed by relu or leaky_relu, bit for bit") {
+  // every case (the engine's tiles, a phase no tap reaches, the thin-output dot products, the
+  // composed thin path), float and double, sign bits and sign tensors; with a bias (the backward's
+  // one pass forming the activation's gradient, the signed gradient and the bias sums), without
+  // one (the activation's gradient alone), and with only x's gradient
+  const FusedActivation acts[] = {FusedActivation::relu(), FusedActivation::leaky_relu(0.2),
+                                  FusedActivation::leaky_relu(0.0)};
+  int seed = 21;
+  for (const FlipoutCase& c : kCases)
+    for (DType dt : {DType::float32, DType::float64})
+      for (const FusedActivation& act : acts)
+        for (int variant = 0; variant < 3; ++variant)
+          for (bool as_bits : {false, true}) {
+            const bool with_bias = variant > 0, only_x = variant == 2;
+            const ConvGeometry g = geometry_of(c);
+            const Shape ys = output_shape(c, g);
+            CAPTURE(shape_str(c.x));
+            CAPTURE(shape_str(c.kernel));
+            CAPTURE(dtype_name(dt));
+            CAPTURE(static_cast<int>(act.kind));
+            CAPTURE(act.negative_slope);
+            CAPTURE(variant);
+            CAPTURE(as_bits);
+            const random::SignBits b_in = random::rademacher_bits(c.x, RandomStream(seed, 1));
+            const random::SignBits b_out = random::rademacher_bits(ys, RandomStream(seed, 2));
+            const Tensor s_in = b_in.tensor(dt), s_out = b_out.tensor(dt);
+            const Ts in{testing::random_tensor(c.x, seed).astype(dt), testing::random_tensor(c.kernel, seed + 1).astype(dt),
+                        testing::random_tensor(c.kernel, seed + 2).astype(dt),
+                        testing::random_tensor({c.kernel.back()}, seed + 3).astype(dt)};
+            ++seed;
+            Ts results[2];
+            for (int fuse = 0; fuse < 2; ++fuse) {
+              Var x = parameter(in[0]), loc = parameter(in[1]), delta = only_x ? constant(in[2]) : parameter(in[2]);
+              Var bias = !with_bias ? Var() : only_x ? constant(in[3]) : parameter(in[3]);
+              const FusedActivation inside = fuse ? act : FusedActivation{};
+              Var y = as_bits ? (c.transpose ? flipout_conv_transpose(x, loc, delta, b_in, b_out, g, bias, inside)
+                                             : flipout_convolution(x, loc, delta, b_in, b_out, g, bias, inside))
+                              : (c.transpose ? flipout_conv_transpose(x, loc, delta, s_in, s_out, g, bias, inside)
+                                             : flipout_convolution(x, loc, delta, s_in, s_out, g, bias, inside));
+              if (!fuse) y = act(y);  // the separate op
+              backward(sum(y * constant(testing::random_tensor(ys, 79).astype(dt))));
+              results[fuse] = {y.value(), x.grad(), loc.grad()};
+              if (!only_x) results[fuse].push_back(delta.grad());
+              if (with_bias && !only_x) results[fuse].push_back(bias.grad());
+            }
+            for (std::size_t k = 0; k < results[0].size(); ++k) {
+              CAPTURE(k);
+              CHECK(bitwise_equal(results[1][k], results[0][k]));
+            }
+          }
+  // and the fused op's gradients pass gradcheck (float64; random values keep clear of the kink)
+  for (const FlipoutCase& c : {kCases[0], kCases[3], kCases[7]}) {
+    const ConvGeometry g = geometry_of(c);
+    const Shape ys = output_shape(c, g);
+    CAPTURE(shape_str(c.kernel));
+    const Tensor s_in = random::rademacher(c.x, DType::float64, RandomStream(9, 1));
+    const Tensor s_out = random::rademacher(ys, DType::float64, RandomStream(9, 2));
+    const Ts in{testing::random_tensor(c.x, 91), testing::random_tensor(c.kernel, 92), testing::random_tensor(c.kernel, 93),
+                testing::random_tensor({c.kernel.back()}, 94)};
+    CHECK_GRADCHECK([&](auto& v) {
+      return c.transpose ? flipout_conv_transpose(v[0], v[1], v[2], s_in, s_out, g, v[3], FusedActivation::leaky_relu(0.3))
+                         : flipout_convolution(v[0], v[1], v[2], s_in, s_out, g, v[3], FusedActivation::leaky_relu(0.3));
+    }, in);
+  }
+  CHECK_THROWS_WITH_AS(FusedActivation::leaky_relu(-0.1), doctest::Contains("negative_slope"), ValueError);
+  CHECK_THROWS_AS(FusedActivation::leaky_relu(std::nan("")), ValueError);
+  // a hand-made negative slope reaches the op: refused there, not applied with a wrong gradient
+  const FlipoutCase c = kCases[0];
+  const ConvGeometry g = geometry_of(c);
+  const Var x = constant(Tensor::zeros(c.x, DType::float32)), k = constant(Tensor::zeros(c.kernel, DType::float32));
+  FusedActivation bad;
+  bad.kind = FusedActivation::Kind::leaky_relu;
+  bad.negative_slope = -1;
+  CHECK_THROWS_WITH_AS(flipout_conv_transpose(x, k, k, Tensor::ones(c.x, DType::float32),
+                                              Tensor::ones(output_shape(c, g), DType::float32), g, Var(), bad),
+                       doctest::Contains("negative_slope >= 0"), ValueError);
 }
 
 TEST_CASE("bit-identical at 1 and 2 threads") {

@@ -123,6 +123,60 @@ TEST_CASE("the seed page's example surface") {
   for (std::size_t i = 0; i < out.size(); i += 97) CHECK(out.value().at(i) >= 0.0);  // relu
 }
 
+TEST_CASE("a recognised activation runs inside the fused Flipout op: the values and gradients of a separate op") {
+  // tfn::LeakyRelu and tapir::relu are recognised (fused_activation); the same activation as a
+  // lambda runs as a separate op after the layer: both give the same bits, at 1 and 2 threads
+  CHECK(tfn::fused_activation(tfn::LeakyRelu{0.1}).kind == FusedActivation::Kind::leaky_relu);
+  CHECK(tfn::fused_activation(tfn::LeakyRelu{0.1}).negative_slope == 0.1);
+  CHECK(tfn::fused_activation(tapir::relu).kind == FusedActivation::Kind::relu);
+  CHECK(!tfn::fused_activation([](const Var& v) { return tapir::relu(v); }));
+  CHECK(!tfn::fused_activation(tfn::LeakyRelu{-0.5}));  // a negative slope runs as the op
+  CHECK(!tfn::fused_activation(tfn::Activation()));
+  const int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (bool transpose : {false, true})
+      for (bool relu : {false, true}) {
+        CAPTURE(threads);
+        CAPTURE(transpose);
+        CAPTURE(relu);
+        const tfn::Activation recognised = relu ? tfn::Activation(tapir::relu) : tfn::Activation(tfn::LeakyRelu{0.1});
+        const tfn::Activation lambda = relu ? tfn::Activation([](const Var& v) { return tapir::relu(v); })
+                                            : tfn::Activation([](const Var& v) { return tapir::leaky_relu(v, 0.1); });
+        const Tensor xv = testing::random_tensor({3, 6, 6, 16}, 40).astype(DType::float32);
+        std::vector<Tensor> results[2];
+        std::int64_t nodes[2] = {};
+        for (int fused = 0; fused < 2; ++fused) {
+          const tfn::Activation act = fused ? recognised : lambda;
+          std::shared_ptr<tfn::Layer> layer;
+          if (transpose)
+            layer = std::make_shared<tfn::ConvolutionTransposeVariationalFlipout>(
+                16, 24, 3, tfn::ConvolutionTransposeOptions().strides(2).padding("SAME").seed(3).name("l").activation_fn(act));
+          else
+            layer = std::make_shared<tfn::ConvolutionVariationalFlipout>(
+                16, 24, 3, tfn::ConvolutionOptions().padding("SAME").seed(3).name("l").activation_fn(act));
+          Var x = parameter(xv);
+          const std::int64_t before = live_node_count();
+          const Var y = (*layer)(x);
+          nodes[fused] = live_node_count() - before;
+          backward(sum(y * constant(testing::random_tensor(y.shape(), 41).astype(DType::float32))));
+          results[fused] = {y.value(), x.grad()};
+          for (const Var& v : layer->trainable_variables()) results[fused].push_back(v.grad());
+        }
+        CHECK(nodes[1] == nodes[0] - 1);  // no separate activation node: it ran inside the op
+        REQUIRE(results[0].size() == results[1].size());
+        bool negative_seen = false;
+        for (std::size_t i = 0; i < results[0][0].size(); ++i) negative_seen |= results[0][0].at(i) < 0 || results[0][0].at(i) == 0;
+        CHECK(negative_seen);  // the activation's other branch is taken
+        for (std::size_t k = 0; k < results[0].size(); ++k) {
+          CAPTURE(k);
+          CHECK(results[1][k].to_vector<float>() == results[0][k].to_vector<float>());
+        }
+      }
+  }
+  set_num_threads(saved);
+}
+
 TEST_CASE("constructor arguments have observable effects") {
   Var x = constant(testing::random_tensor({3, 5, 5, 2}, 2));
   SUBCASE("strides, padding, output_padding, dilations, rank") {
