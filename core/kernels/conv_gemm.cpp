@@ -848,18 +848,31 @@ TapOffsets tap_offsets(const GatherPlan& p) {
 // taps' channel runs, the channels on the SIMD lanes. The rows go in blocks of one vector's
 // width: the block's dot products are independent chains of FMAs (one row's chain alone waits
 // on the FMA latency at every step), and lane_sums turns their accumulators into one vector of
-// sums. wt[u, j, c] holds W for output channel j, source channel c. In a border class (the
-// product plans) a row's taps are fixed offsets from one address; otherwise each row and tap has
-// its address in a table, with a row of zeros for taps outside the image (as in the register
-// tiles).
+// sums. In a border class (the product plans) a row's taps are fixed offsets from one address;
+// otherwise each row and tap has its address in a table, with a row of zeros for taps outside
+// the image (as in the register tiles). Every plan's blocks, with both products (Flipout's second
+// added to each block's values after the first, as a second call would), run in one parallel
+// region.
 template <class T>
-void thin_output_patch_product(const GatherPlan& plan, const T* src, long channels, const T* w, WeightRead read,
-                               long out_channels, T* out, bool accumulate, const T* s_out, const T* bias,
-                               SignRun s_signs = {}, Activation act = {}) {
-  using B = xsimd::batch<T>;
-  constexpr long W = static_cast<long>(B::size);
-  const long taps = plan.taps(), R = plan.rows();
-  const long whole = channels / W * W;  // the channels on whole vectors; the rest one by one
+struct ThinOutput {
+  const T* src;
+  long channels, out_channels;
+  bool accumulate;
+  const T* s_out;  // values, or with null `signs` below none
+  SignRun signs;
+  const T* bias;
+};
+
+template <class T>
+struct ThinPlan {
+  const GatherPlan* plan;
+  TapOffsets layout;
+  std::vector<T> wt[2];  // per product: wt[u, j, c] = W for output channel j, source channel c
+};
+
+template <class T>
+std::vector<T> thin_weights(const GatherPlan& plan, const T* w, WeightRead read, long channels, long out_channels) {
+  const long taps = plan.taps();
   std::vector<T> wt(static_cast<std::size_t>(taps * out_channels * channels));
   for (long u = 0; u < taps; ++u)
     for (long j = 0; j < out_channels; ++j)
@@ -868,13 +881,35 @@ void thin_output_patch_product(const GatherPlan& plan, const T* src, long channe
         wt[(u * out_channels + j) * channels + c] =
             read == WeightRead::as_is ? tap[c * out_channels + j] : tap[j * channels + c];
       }
-  const TapOffsets layout = tap_offsets(plan);
+  return wt;
+}
+
+// rows r0 .. r0 + m (m <= one vector's width) of one plan through one product
+template <class T>
+void thin_output_block(const ThinPlan<T>& tp, const std::vector<T>& wt, const ThinOutput<T>& p, long r0, long m,
+                       const T* zeros, std::uintptr_t* ind, T* out, Activation act) {
+  using B = xsimd::batch<T>;
+  constexpr long W = static_cast<long>(B::size);
+  const GatherPlan& plan = *tp.plan;
+  const TapOffsets& layout = tp.layout;
+  const long taps = plan.taps(), channels = p.channels, out_channels = p.out_channels;
+  const long whole = channels / W * W;  // the channels on whole vectors; the rest one by one
   const long live = static_cast<long>(layout.taps.size());
-  const std::vector<T> zeros(static_cast<std::size_t>(std::max<long>(channels, 1)), T(0));
-  const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
-  const std::uintptr_t src_at = reinterpret_cast<std::uintptr_t>(src);
-  const std::uintptr_t pixel_bytes = static_cast<std::uintptr_t>(channels) * sizeof(T);
-  const long blocks = (R + W - 1) / W;
+  long o[W];
+  const T* row_at[W];  // uniform: each row's first live tap's source channels
+  RowCursor row(plan, r0);
+  for (long r = 0; r < m; ++r, row.next()) {
+    o[r] = row.out_pixel() * out_channels;
+    if (layout.uniform) row_at[r] = p.src + row.source(layout.first) * channels;
+  }
+  if (layout.uniform) {
+    std::fill(row_at + m, row_at + W, row_at[0]);  // a last block's missing rows: computed, not written
+  } else {
+    const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros);
+    block_addresses(plan, r0, m, reinterpret_cast<std::uintptr_t>(p.src), static_cast<std::uintptr_t>(channels) * sizeof(T),
+                    zero_at, ind);
+    std::fill(ind + m * taps, ind + W * taps, zero_at);
+  }
   // acc[r] += the dot products of tap u's weights with the channels at row r's address at(r)
   auto add_tap = [&](B* acc, T* tail, const T* b, auto at) {
     for (long c = 0; c < whole; c += W) {
@@ -884,55 +919,65 @@ void thin_output_patch_product(const GatherPlan& plan, const T* src, long channe
     for (long c = whole; c < channels; ++c)
       for (long r = 0; r < W; ++r) tail[r] += at(r)[c] * b[c];
   };
-#pragma omp parallel if (static_cast<double>(R) * taps * channels * out_channels >= 1 << 16)
+  for (long j = 0; j < out_channels; ++j) {
+    B acc[W];
+    for (long r = 0; r < W; ++r) acc[r] = B(T(0));
+    T tail[W] = {};
+    if (layout.uniform) {
+      for (long k = 0; k < live; ++k) {
+        const long off = layout.offset[k] * channels;
+        add_tap(acc, tail, wt.data() + (layout.taps[k] * out_channels + j) * channels,
+                [&](long r) { return row_at[r] + off; });
+      }
+    } else {
+      for (long u = 0; u < taps; ++u) {
+        const std::uintptr_t* at = ind + u;
+        add_tap(acc, tail, wt.data() + (u * out_channels + j) * channels,
+                [&](long r) { return reinterpret_cast<const T*>(at[r * taps]); });
+      }
+    }
+    alignas(64) T sums[W];
+    lane_sums(acc).store_aligned(sums);
+    for (long r = 0; r < m; ++r) {
+      const long at = o[r] + j;
+      const T s = p.s_out ? p.s_out[at]
+                  : p.signs ? (sign_positive(p.signs.words, p.signs.lead + static_cast<std::size_t>(at)) ? T(1) : T(-1))
+                            : T(1);
+      const T scaled = s * (sums[r] + tail[r]) + (p.bias ? p.bias[j] : T(0));
+      out[at] = p.accumulate ? out[at] + scaled : scaled;
+      if (act) activate(act, out + at, 1);
+    }
+  }
+}
+
+template <class T>
+void thin_output_products(const std::vector<const GatherPlan*>& plans, const ThinOutput<T>* products, const T* const* w,
+                          std::size_t terms, WeightRead read, T* out, Activation act) {
+  constexpr long W = static_cast<long>(xsimd::batch<T>::size);
+  const long channels = products[0].channels, out_channels = products[0].out_channels;
+  std::vector<ThinPlan<T>> tps(plans.size());
+  double work = 0;
+  long max_taps = 1;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    tps[i].plan = plans[i];
+    tps[i].layout = tap_offsets(*plans[i]);
+    for (std::size_t t = 0; t < terms; ++t) tps[i].wt[t] = thin_weights(*plans[i], w[t], read, channels, out_channels);
+    work += static_cast<double>(plans[i]->rows()) * plans[i]->taps() * channels * out_channels * static_cast<double>(terms);
+    max_taps = std::max(max_taps, plans[i]->taps());
+  }
+  const std::vector<T> zeros(static_cast<std::size_t>(std::max<long>(channels, 1)), T(0));
+#pragma omp parallel if (work >= 1 << 16)
   {
     static thread_local Scratch<std::uintptr_t> address_scratch;
-    std::uintptr_t* ind = layout.uniform ? nullptr
-                                         : address_scratch.get(static_cast<std::size_t>(std::max<long>(1, W * taps)));
-#pragma omp for schedule(static)
-    for (long blk = 0; blk < blocks; ++blk) {
-      const long r0 = blk * W, m = std::min(W, R - r0);
-      long o[W];
-      const T* row_at[W];  // uniform: each row's first live tap's source channels
-      RowCursor row(plan, r0);
-      for (long r = 0; r < m; ++r, row.next()) {
-        o[r] = row.out_pixel() * out_channels;
-        if (layout.uniform) row_at[r] = src + row.source(layout.first) * channels;
-      }
-      if (layout.uniform) {
-        std::fill(row_at + m, row_at + W, row_at[0]);  // a last block's missing rows: computed, not written
-      } else {
-        block_addresses(plan, r0, m, src_at, pixel_bytes, zero_at, ind);
-        std::fill(ind + m * taps, ind + W * taps, zero_at);
-      }
-      for (long j = 0; j < out_channels; ++j) {
-        B acc[W];
-        for (long r = 0; r < W; ++r) acc[r] = B(T(0));
-        T tail[W] = {};
-        if (layout.uniform) {
-          for (long k = 0; k < live; ++k) {
-            const long off = layout.offset[k] * channels;
-            add_tap(acc, tail, wt.data() + (layout.taps[k] * out_channels + j) * channels,
-                    [&](long r) { return row_at[r] + off; });
-          }
-        } else {
-          for (long u = 0; u < taps; ++u) {
-            const std::uintptr_t* at = ind + u;
-            add_tap(acc, tail, wt.data() + (u * out_channels + j) * channels,
-                    [&](long r) { return reinterpret_cast<const T*>(at[r * taps]); });
-          }
-        }
-        alignas(64) T sums[W];
-        lane_sums(acc).store_aligned(sums);
-        for (long r = 0; r < m; ++r) {
-          const long at = o[r] + j;
-          const T s = s_out ? s_out[at]
-                      : s_signs ? (sign_positive(s_signs.words, s_signs.lead + static_cast<std::size_t>(at)) ? T(1) : T(-1))
-                                : T(1);
-          const T scaled = s * (sums[r] + tail[r]) + (bias ? bias[j] : T(0));
-          out[at] = accumulate ? out[at] + scaled : scaled;
-          if (act) activate(act, out + at, 1);
-        }
+    std::uintptr_t* ind = address_scratch.get(static_cast<std::size_t>(W * max_taps));
+    for (const ThinPlan<T>& tp : tps) {
+      const long blocks = (tp.plan->rows() + W - 1) / W;
+#pragma omp for schedule(static) nowait
+      for (long blk = 0; blk < blocks; ++blk) {
+        const long r0 = blk * W, m = std::min(W, tp.plan->rows() - r0);
+        for (std::size_t t = 0; t < terms; ++t)  // the activation once the last product is added
+          thin_output_block(tp, tp.wt[t], products[t], r0, m, zeros.data(), ind, out,
+                            t + 1 == terms ? act : Activation{});
       }
     }
   }
@@ -1015,13 +1060,10 @@ void patch_gemm(const GatherPlan* plans, std::size_t count, const T* src, long s
   if (products.empty()) return;
   constexpr long W = static_cast<long>(GemmShape<T>::W);
   if (out_channels <= kThinChannels) {
-    for (const GatherPlan* plan : products) {
-      thin_output_patch_product(*plan, src, src_channels, w, read, out_channels, out, accumulate, s_out, bias, {},
-                                src2 ? Activation{} : act);
-      if (src2)
-        thin_output_patch_product(*plan, src2, src_channels, w2, read, out_channels, out, true, s2,
-                                  static_cast<const T*>(nullptr), s2_signs, act);
-    }
+    const ThinOutput<T> terms[2] = {{src, src_channels, out_channels, accumulate, s_out, {}, bias},
+                                    {src2, src_channels, out_channels, true, s2, s2_signs, nullptr}};
+    const T* weights[2] = {w, w2};
+    thin_output_products(products, terms, weights, src2 ? 2 : 1, read, out, act);
     return;
   }
   auto run = [&](auto nv) {
@@ -1300,8 +1342,11 @@ void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, c
   static thread_local Scratch<T> dwr_scratch;
   T* dwr = dwr_scratch.get(static_cast<std::size_t>(c_in * taps * c_out));
   kernel_grad_product(plan, x, c_in, dy, c_out, dwr);
-  for (long t = 0; t < taps; ++t)
+  // (a weight-sized permutation: over the threads when it is big, else it runs alone on the
+  // calling thread while the other waits)
+  simd::parallel_for(static_cast<std::size_t>(c_in * taps * c_out) >= simd::kParallelGrain, taps, [&](std::ptrdiff_t t) {
     for (long ci = 0; ci < c_in; ++ci) std::copy_n(dwr + (ci * taps + t) * c_out, c_out, dw + (t * c_in + ci) * c_out);
+  });
 }
 
 long GatherPlan::longest_run() const {
