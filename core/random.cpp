@@ -9,12 +9,6 @@
 #include <cmath>
 #include <random>
 
-// GCC 12 reports its own AVX-512 intrinsics (the `_mm512_undefined_*` idiom reached through
-// xsimd's log/sincos) as reading uninitialised values. The warning fires after inlining, so it
-// can only be silenced for the whole file (popped at the end), not around the include.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <xsimd/xsimd.hpp>
 
 #include "block_cache.hpp"
@@ -374,4 +368,3 @@ Tensor SignBits::tensor(DType dtype) const {
 }  // namespace random
 }  // namespace tapir
 
-#pragma GCC diagnostic pop
