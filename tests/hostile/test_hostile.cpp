@@ -4,8 +4,11 @@
 #include "../testing.hpp"
 
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
+#include <stdexcept>
 #include <typeinfo>
 
 #include <unistd.h>
@@ -79,7 +82,30 @@ Var f32(const Shape& s, double v = 1.0) { return constant(Tensor::full(s, DType:
 Var f64(const Shape& s, double v = 1.0) { return constant(Tensor::full(s, DType::float64, v)); }
 Var param32(const Shape& s, const std::string& name = "p") { return parameter(Tensor::full(s, DType::float32, 1.0), name); }
 
-std::string temp_path(const std::string& name) { return "/tmp/tapir_hostile_cat_" + std::to_string(::getpid()) + "_" + name; }
+// The files the cases write (and the paths they name) live in one directory of this process,
+// removed with everything in it when the test program ends.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/tapir_hostile_XXXXXX";
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("test_hostile: mkdtemp failed for " + pattern);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string temp_path(const std::string& name) {
+  static const TempDir dir;
+  return dir.path() + "/" + name;
+}
 std::string write_temp(const std::string& name, const std::string& bytes) {
   const std::string p = temp_path(name);
   std::ofstream(p, std::ios::binary) << bytes;
