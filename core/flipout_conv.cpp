@@ -88,13 +88,14 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
   auto plain = [&](const Var& input, const Var& kernel) {
     return transpose ? conv_transpose(input, kernel, geom) : convolution(input, kernel, geom);
   };
+  if (activation.kind == FusedActivation::Kind::leaky_relu &&
+      (!(activation.negative_slope >= 0) || !std::isfinite(activation.negative_slope)))
+    throw ValueError(std::string(who) + ": a fused leaky_relu needs a finite negative_slope >= 0, got " +
+                     std::to_string(activation.negative_slope));
   if (thin(transpose, c)) {
     const Var y = plain(x, loc) + plain(x * constant(sign_in.tensor(x.dtype())), delta) * constant(sign_out.tensor(x.dtype()));
     return activation(bias.defined() ? y + bias : y);
   }
-  if (activation.kind == FusedActivation::Kind::leaky_relu && !(activation.negative_slope >= 0))
-    throw ValueError(std::string(who) + ": a fused leaky_relu needs negative_slope >= 0, got " +
-                     std::to_string(activation.negative_slope));
   const kernels::Activation act = kernel_activation(activation);
   checked_tensor_bytes(y_shape, x.dtype(), who);
   const bool recording = grad_enabled();

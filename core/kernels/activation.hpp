@@ -4,8 +4,9 @@
 // bits of the op followed by the activation.
 //
 // The gradient is taken from the activation's output y instead of its input z: for relu and for
-// leaky relu with a slope >= 0, y > 0 exactly where z > 0 (a NaN z gives a NaN y: not > 0 either
-// way), so g ⊙ act'(z) needs no tensor of z.
+// leaky relu with a slope >= 0, y > 0 exactly where z > 0 (a NaN z gives y = NaN for leaky relu
+// and y = 0 for relu, as _mm512_max_ps returns its second operand: not > 0 either way), so
+// g ⊙ act'(z) needs no tensor of z.
 #pragma once
 #include <algorithm>
 #include <cstddef>

@@ -966,10 +966,20 @@ void thin_output_products(const std::vector<const GatherPlan*>& plans, const Thi
     max_taps = std::max(max_taps, plans[i]->taps());
   }
   const std::vector<T> zeros(static_cast<std::size_t>(std::max<long>(channels, 1)), T(0));
-#pragma omp parallel if (work >= 1 << 16)
+  const bool parallel = work >= 1 << 16;
+  int team = 1;
+#ifdef _OPENMP
+  if (parallel) team = omp_get_max_threads();
+#endif
+  // the threads' address tables, allocated before the region (an exception cannot leave it)
+  std::vector<std::uintptr_t> tables(static_cast<std::size_t>(team) * static_cast<std::size_t>(W * max_taps));
+#pragma omp parallel if (parallel)
   {
-    static thread_local Scratch<std::uintptr_t> address_scratch;
-    std::uintptr_t* ind = address_scratch.get(static_cast<std::size_t>(W * max_taps));
+    int thread = 0;
+#ifdef _OPENMP
+    thread = omp_get_thread_num();
+#endif
+    std::uintptr_t* ind = tables.data() + static_cast<std::size_t>(thread) * static_cast<std::size_t>(W * max_taps);
     for (const ThinPlan<T>& tp : tps) {
       const long blocks = (tp.plan->rows() + W - 1) / W;
 #pragma omp for schedule(static) nowait

@@ -27,6 +27,9 @@ template <class T> class Scratch {
     }
     return ptr_;
   }
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;  // it owns its buffer
+  Scratch& operator=(const Scratch&) = delete;
   ~Scratch() { std::free(ptr_); }
 
  private:

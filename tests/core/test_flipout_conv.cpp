@@ -258,6 +258,19 @@ TEST_CASE("a fused activation: the values and every gradient of the op followed 
   CHECK_THROWS_WITH_AS(flipout_conv_transpose(x, k, k, Tensor::ones(c.x, DType::float32),
                                               Tensor::ones(output_shape(c, g), DType::float32), g, Var(), bad),
                        doctest::Contains("negative_slope >= 0"), ValueError);
+  bad.negative_slope = INFINITY;
+  CHECK_THROWS_AS(flipout_conv_transpose(x, k, k, Tensor::ones(c.x, DType::float32),
+                                         Tensor::ones(output_shape(c, g), DType::float32), g, Var(), bad),
+                  ValueError);
+  // and on the thin (composed) path alike
+  const FlipoutCase t = kCases[6];
+  const ConvGeometry tg = geometry_of(t);
+  bad.negative_slope = -1;
+  CHECK_THROWS_AS(flipout_conv_transpose(constant(Tensor::zeros(t.x, DType::float32)),
+                                         constant(Tensor::zeros(t.kernel, DType::float32)),
+                                         constant(Tensor::zeros(t.kernel, DType::float32)), Tensor::ones(t.x, DType::float32),
+                                         Tensor::ones(output_shape(t, tg), DType::float32), tg, Var(), bad),
+                  ValueError);
 }
 
 TEST_CASE("bit-identical at 1 and 2 threads") {
