@@ -12,6 +12,10 @@ namespace {
 std::atomic<long> g_allocations{0};
 }
 
+// (GCC 12 knows `new` and `free` as a mismatched pair and warns at every inlined delete,
+// although this operator new is malloc: the pair is matched here by construction.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t n) {
   ++g_allocations;
   if (void* p = std::malloc(n ? n : 1)) return p;
@@ -19,6 +23,7 @@ void* operator new(std::size_t n) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 using namespace tapir;
 using namespace optim_testing;
