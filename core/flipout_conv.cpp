@@ -145,19 +145,10 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
         if (act) gy = dz;
       }
     }
-    if (!gy.defined()) {  // the activation's gradient alone, in blocks over the threads
+    if (!gy.defined()) {  // the activation's gradient alone
       gy = Tensor::empty(g.shape(), g.dtype());
-      constexpr std::size_t kBlock = 4096;
-      const std::size_t n = g.size();
-      TAPIR_DISPATCH(g.dtype(), T, {
-        const T *gv = g.data<T>(), *yv = y_kept.data<T>();
-        T* dz = gy.data<T>();
-        simd::parallel_for(n >= simd::kParallelGrain, static_cast<std::ptrdiff_t>((n + kBlock - 1) / kBlock),
-                           [&](std::ptrdiff_t b) {
-          const std::size_t i0 = static_cast<std::size_t>(b) * kBlock;
-          kernels::activation_grad<T>(act, gv + i0, yv + i0, dz + i0, std::min(kBlock, n - i0));
-        });
-      });
+      TAPIR_DISPATCH(g.dtype(), T,
+                     kernels::apply_activation_grad<T>(act, g.data<T>(), y_kept.data<T>(), gy.data<T>(), g.size()));
     }
     if ((need_x || need_delta) && !gy_signed.defined()) gy_signed = s_out.times(gy);
     TAPIR_DISPATCH(gy.dtype(), T, {

@@ -773,26 +773,26 @@ B lane_sums(B* acc) {
   using T = typename B::value_type;
   constexpr std::size_t W = B::size;
 #if defined(__AVX512F__)
+  // each level: v[i] = even lanes + odd lanes of the pair (v[2i], v[2i+1])
+  auto tree = [](auto* v, auto even, auto odd, auto permute, auto add) {
+    for (std::size_t n = W; n > 1; n /= 2)
+      for (std::size_t i = 0; i < n / 2; ++i)
+        v[i] = add(permute(v[2 * i], even, v[2 * i + 1]), permute(v[2 * i], odd, v[2 * i + 1]));
+    return B(v[0]);
+  };
   if constexpr (std::is_same_v<T, float> && W == 16) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     __m512 v[W];
     for (std::size_t i = 0; i < W; ++i) v[i] = acc[i];
-    for (std::size_t n = W; n > 1; n /= 2)
-      for (std::size_t i = 0; i < n / 2; ++i)
-        v[i] = _mm512_add_ps(_mm512_permutex2var_ps(v[2 * i], even, v[2 * i + 1]),
-                             _mm512_permutex2var_ps(v[2 * i], odd, v[2 * i + 1]));
-    return B(v[0]);
+    return tree(v, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+                _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),
+                [](__m512 a, __m512i i, __m512 b) { return _mm512_permutex2var_ps(a, i, b); },
+                [](__m512 a, __m512 b) { return _mm512_add_ps(a, b); });
   } else if constexpr (std::is_same_v<T, double> && W == 8) {
-    const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
-    const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
     __m512d v[W];
     for (std::size_t i = 0; i < W; ++i) v[i] = acc[i];
-    for (std::size_t n = W; n > 1; n /= 2)
-      for (std::size_t i = 0; i < n / 2; ++i)
-        v[i] = _mm512_add_pd(_mm512_permutex2var_pd(v[2 * i], even, v[2 * i + 1]),
-                             _mm512_permutex2var_pd(v[2 * i], odd, v[2 * i + 1]));
-    return B(v[0]);
+    return tree(v, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15),
+                [](__m512d a, __m512i i, __m512d b) { return _mm512_permutex2var_pd(a, i, b); },
+                [](__m512d a, __m512d b) { return _mm512_add_pd(a, b); });
   } else
 #endif
   {

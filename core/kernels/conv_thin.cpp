@@ -54,43 +54,45 @@ struct Tables {
   }
 };
 
+// How far the last small pixel's last tap reaches past the image along the innermost dim (0
+// when it stays inside).
+inline long innermost_overhang(const Geo3& g) {
+  return std::max(0L, (g.small[2] - 1) * g.stride[2] - g.pad[2] + (g.filter[2] - 1) * g.dil[2] - (g.big[2] - 1));
+}
+
 // The big side's rows along the innermost dim, with zeros on both sides where some small
-// pixel's taps leave the image (when `pad`), so that every small pixel reads all its taps along
-// that dim: the register blocks then need no border cases. The big side here is thin, so the
-// copy is small; it lives in the caller's scratch buffer. A zero product added to a sum changes
-// nothing (starting from +0 a sum never becomes -0), so the sums keep their bits, unless a value
-// multiplied by the zeros is infinite or NaN.
+// pixel's taps leave the image (when `wanted` and there is such a pixel), so that every small
+// pixel reads all its taps along that dim: the register blocks then need no border cases. The
+// big side here is thin, so the copy is small; it lives in the caller's scratch buffer. A zero
+// product added to a sum changes nothing (starting from +0 a sum never becomes -0), so the sums
+// keep their bits, unless a value multiplied by the zeros is infinite or NaN.
 template <class T>
 struct PaddedRows {
   const T* data;
   long pixels;  // a row's length
   long start;   // where position 0 of a row lies
-  PaddedRows(const T* big, const Geo3& g, long images, long thin, bool pad, Scratch<T>& scratch)
+  PaddedRows(const T* big, const Geo3& g, long images, long thin, bool wanted, Scratch<T>& scratch)
       : data(big), pixels(g.big[2]), start(0) {
-    if (!pad) return;
-    const long hi = std::max(0L, (g.small[2] - 1) * g.stride[2] - g.pad[2] + (g.filter[2] - 1) * g.dil[2] - (g.big[2] - 1));
+    const long hi = innermost_overhang(g);
+    if (!wanted || (g.pad[2] == 0 && hi == 0)) return;
     start = g.pad[2];
     pixels = g.big[2] + start + hi;
     const long rows = images * g.big[0] * g.big[1];
-    T* out = scratch.get(static_cast<std::size_t>(std::max(1L, rows * pixels * thin)));
+    T* const padded = scratch.get(static_cast<std::size_t>(std::max(1L, rows * pixels * thin)));
     const long lo_values = start * thin, mid_values = g.big[2] * thin, hi_values = hi * thin;
-    for (long r = 0; r < rows; ++r, out += pixels * thin) {
+    for (long r = 0; r < rows; ++r) {
+      T* out = padded + r * pixels * thin;
       std::fill_n(out, lo_values, T(0));
       std::copy_n(big + r * mid_values, mid_values, out + lo_values);
       std::fill_n(out + lo_values + mid_values, hi_values, T(0));
     }
-    data = scratch.get(0);
+    data = padded;
   }
   // the first value of position `pos` (-start <= pos) of row (n, p0, p1)
   const T* at(const Geo3& g, long n, long p0, long p1, long pos, long thin) const {
     return data + (((n * g.big[0] + p0) * g.big[1] + p1) * pixels + start + pos) * thin;
   }
 };
-
-// Whether some small pixel's taps leave the image along the innermost dim.
-inline bool innermost_border(const Geo3& g) {
-  return g.pad[2] > 0 || (g.small[2] - 1) * g.stride[2] + (g.filter[2] - 1) * g.dil[2] - g.pad[2] > g.big[2] - 1;
-}
 
 }  // namespace
 
@@ -106,7 +108,7 @@ void gather_to_small(const T* big, const T* wt, const Geo3& g, long images, long
   // reading zeros (PaddedRows); otherwise each pixel its taps inside the image (`one`).
   const bool blocked = wide % W == 0;
   static thread_local Scratch<T> pad_scratch;
-  const PaddedRows<T> rows(big, g, images, thin, blocked && innermost_border(g), pad_scratch);
+  const PaddedRows<T> rows(big, g, images, thin, blocked, pad_scratch);
 #pragma omp parallel for schedule(static) if (lines * g.small[2] * wide * g.taps() >= (1 << 16))
   for (long line = 0; line < lines; ++line) {
     const long o1 = line % g.small[1], o0 = (line / g.small[1]) % g.small[0], n = line / (g.small[1] * g.small[0]);
@@ -306,7 +308,7 @@ void weight_grad(const T* big, const T* small, const Geo3& g, long images, long 
   const long big_step = g.stride[2] * thin;  // next o2 -> next big pixel along the line
   const bool blocked = wide % W == 0;
   static thread_local Scratch<T> pad_scratch;
-  const PaddedRows<T> rows(big, g, images, thin, blocked && innermost_border(g), pad_scratch);
+  const PaddedRows<T> rows(big, g, images, thin, blocked, pad_scratch);
   // taps t2 .. t2 + G - 1 (of t0, t1), channel h, wide vectors c0 .. c0 + V * W, one line block
   auto tap_block = [&](T* acc_out, long b, long t0, long t1, long t2, long h, long c0, auto taps, auto vectors) {
     constexpr long G = decltype(taps)::value, V = decltype(vectors)::value;

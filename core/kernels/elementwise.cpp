@@ -224,12 +224,22 @@ template <class T> void broadcast_copy(const Tensor& in, Tensor& out) {
   });
 }
 
-template <class T> void apply_signs(const T* x, SignRun signs, T* out, std::size_t n) {
+// body(i0, count) over [0, n) in blocks of 4096 values, over the threads from kParallelGrain
+template <class Body> void in_blocks(std::size_t n, Body body) {
   constexpr std::size_t kBlock = 4096;
   simd::parallel_for(n >= kParallelGrain, static_cast<std::ptrdiff_t>((n + kBlock - 1) / kBlock), [&](std::ptrdiff_t c) {
     const std::size_t i0 = static_cast<std::size_t>(c) * kBlock;
-    signed_values(x + i0, signs.words, signs.lead + i0, out + i0, std::min(kBlock, n - i0));
+    body(i0, std::min(kBlock, n - i0));
   });
+}
+
+template <class T> void apply_signs(const T* x, SignRun signs, T* out, std::size_t n) {
+  in_blocks(n, [&](std::size_t i0, std::size_t count) { signed_values(x + i0, signs.words, signs.lead + i0, out + i0, count); });
+}
+
+template <class T>
+void apply_activation_grad(const Activation& act, const T* g, const T* y, T* dz, std::size_t n) {
+  in_blocks(n, [&](std::size_t i0, std::size_t count) { activation_grad(act, g + i0, y + i0, dz + i0, count); });
 }
 
 template <class T>
@@ -255,6 +265,8 @@ bool activation_grad_signs_and_sum_rows(const Activation& act, const T* g, const
 
 template void apply_signs<float>(const float*, SignRun, float*, std::size_t);
 template void apply_signs<double>(const double*, SignRun, double*, std::size_t);
+template void apply_activation_grad<float>(const Activation&, const float*, const float*, float*, std::size_t);
+template void apply_activation_grad<double>(const Activation&, const double*, const double*, double*, std::size_t);
 template bool apply_signs_and_sum_rows<float>(const float*, SignRun, float*, std::size_t, std::size_t, float*);
 template bool apply_signs_and_sum_rows<double>(const double*, SignRun, double*, std::size_t, std::size_t, double*);
 template bool activation_grad_signs_and_sum_rows<float>(const Activation&, const float*, const float*, SignRun, float*,

@@ -121,6 +121,8 @@ void binary_broadcast(const Tensor& a, const Tensor& b, Tensor& out, F f) {
 template <class T> void sum_to(const Tensor& in, Tensor& out);
 /// out[i] = s_i * x[i] for n values, s_i = ±1 from bit signs.lead + i (out may be x).
 template <class T> void apply_signs(const T* x, SignRun signs, T* out, std::size_t n);
+/// dz = g ⊙ act'(z) for y = act(z), from y (activation_grad), over the threads for long arrays.
+template <class T> void apply_activation_grad(const Activation& act, const T* g, const T* y, T* dz, std::size_t n);
 /// One pass over `rows` rows of `cols` values: out = s ⊙ x (as apply_signs) and sums[j] = the
 /// sum of x's column j — the bias gradient beside Flipout's sign-scaled output gradient, with the
 /// bits that sum_to gives for the sum (the same runs of rows, in the same order). Returns false,
