@@ -53,6 +53,27 @@ Var fused(const FlipoutCase& c, const Var& x, const Var& loc, const Var& delta, 
                      : flipout_convolution(x, loc, delta, s_in, s_out, g, bias);
 }
 
+// Inputs x, loc, delta, bias of case c in dtype dt, from seeds seed .. seed + 3.
+Ts flipout_inputs(const FlipoutCase& c, DType dt, int seed) {
+  return {testing::random_tensor(c.x, seed).astype(dt), testing::random_tensor(c.kernel, seed + 1).astype(dt),
+          testing::random_tensor(c.kernel, seed + 2).astype(dt), testing::random_tensor({c.kernel.back()}, seed + 3).astype(dt)};
+}
+
+// y = op(x, loc, delta, bias) on the inputs as parameters (delta and the bias constants when
+// only_x; no bias without with_bias), then the backward of sum(y ⊙ a fixed random tensor): y
+// and the gradients that exist (x, loc, then delta and the bias where they are parameters).
+template <class Op>
+Ts value_and_grads(const Ts& in, const Shape& ys, bool with_bias, bool only_x, int loss_seed, Op op) {
+  Var x = parameter(in[0]), loc = parameter(in[1]), delta = only_x ? constant(in[2]) : parameter(in[2]);
+  Var bias = !with_bias ? Var() : only_x ? constant(in[3]) : parameter(in[3]);
+  const Var y = op(x, loc, delta, bias);
+  backward(sum(y * constant(testing::random_tensor(ys, loss_seed).astype(in[0].dtype()))));
+  Ts out{y.value(), x.grad(), loc.grad()};
+  if (!only_x) out.push_back(delta.grad());
+  if (with_bias && !only_x) out.push_back(bias.grad());
+  return out;
+}
+
 // GEMM-engine shapes (channels above the thin threshold), one thin one, ranks 1-3, strides 1-2.
 const FlipoutCase kCases[] = {
     {true, {2, 5, 5, 7}, {3, 3, 7, 9}, 2, "SAME"},  {false, {2, 6, 5, 7}, {3, 3, 7, 9}, 2, "SAME"},
@@ -149,22 +170,15 @@ TEST_CASE("signs as bits: the values and every gradient of the tensor form, bit 
         const random::SignBits b_out = random::rademacher_bits(ys, RandomStream(seed, 2), first);
         const Tensor s_in = random::rademacher(c.x, dt, RandomStream(seed, 1), first);
         const Tensor s_out = random::rademacher(ys, dt, RandomStream(seed, 2), first);
-        const Ts in{testing::random_tensor(c.x, seed).astype(dt), testing::random_tensor(c.kernel, seed + 1).astype(dt),
-                    testing::random_tensor(c.kernel, seed + 2).astype(dt),
-                    testing::random_tensor({c.kernel.back()}, seed + 3).astype(dt)};
-        ++seed;
+        const Ts in = flipout_inputs(c, dt, seed++);
         Ts results[2];
-        for (int as_bits = 0; as_bits < 2; ++as_bits) {
-          Var x = parameter(in[0]), loc = parameter(in[1]), delta = only_x ? constant(in[2]) : parameter(in[2]);
-          Var bias = !with_bias ? Var() : only_x ? constant(in[3]) : parameter(in[3]);
-          const Var y = !as_bits ? fused(c, x, loc, delta, s_in, s_out, g, bias)
-                        : c.transpose ? flipout_conv_transpose(x, loc, delta, b_in, b_out, g, bias)
-                                      : flipout_convolution(x, loc, delta, b_in, b_out, g, bias);
-          backward(sum(y * constant(testing::random_tensor(ys, 78).astype(dt))));
-          results[as_bits] = {y.value(), x.grad(), loc.grad()};
-          if (!only_x) results[as_bits].push_back(delta.grad());
-          if (with_bias && !only_x) results[as_bits].push_back(bias.grad());
-        }
+        for (int as_bits = 0; as_bits < 2; ++as_bits)
+          results[as_bits] = value_and_grads(in, ys, with_bias, only_x, 78, [&](const Var& x, const Var& loc,
+                                                                            const Var& delta, const Var& bias) {
+            return !as_bits ? fused(c, x, loc, delta, s_in, s_out, g, bias)
+                   : c.transpose ? flipout_conv_transpose(x, loc, delta, b_in, b_out, g, bias)
+                                 : flipout_convolution(x, loc, delta, b_in, b_out, g, bias);
+          });
         for (std::size_t k = 0; k < results[0].size(); ++k) {
           CAPTURE(k);
           CHECK(bitwise_equal(results[1][k], results[0][k]));
@@ -208,25 +222,18 @@ TEST_CASE("a fused activation: the values and every gradient of the op followed 
             const random::SignBits b_in = random::rademacher_bits(c.x, RandomStream(seed, 1));
             const random::SignBits b_out = random::rademacher_bits(ys, RandomStream(seed, 2));
             const Tensor s_in = b_in.tensor(dt), s_out = b_out.tensor(dt);
-            const Ts in{testing::random_tensor(c.x, seed).astype(dt), testing::random_tensor(c.kernel, seed + 1).astype(dt),
-                        testing::random_tensor(c.kernel, seed + 2).astype(dt),
-                        testing::random_tensor({c.kernel.back()}, seed + 3).astype(dt)};
-            ++seed;
+            const Ts in = flipout_inputs(c, dt, seed++);
             Ts results[2];
-            for (int fuse = 0; fuse < 2; ++fuse) {
-              Var x = parameter(in[0]), loc = parameter(in[1]), delta = only_x ? constant(in[2]) : parameter(in[2]);
-              Var bias = !with_bias ? Var() : only_x ? constant(in[3]) : parameter(in[3]);
-              const FusedActivation inside = fuse ? act : FusedActivation{};
-              Var y = as_bits ? (c.transpose ? flipout_conv_transpose(x, loc, delta, b_in, b_out, g, bias, inside)
-                                             : flipout_convolution(x, loc, delta, b_in, b_out, g, bias, inside))
-                              : (c.transpose ? flipout_conv_transpose(x, loc, delta, s_in, s_out, g, bias, inside)
-                                             : flipout_convolution(x, loc, delta, s_in, s_out, g, bias, inside));
-              if (!fuse) y = act(y);  // the separate op
-              backward(sum(y * constant(testing::random_tensor(ys, 79).astype(dt))));
-              results[fuse] = {y.value(), x.grad(), loc.grad()};
-              if (!only_x) results[fuse].push_back(delta.grad());
-              if (with_bias && !only_x) results[fuse].push_back(bias.grad());
-            }
+            for (int fuse = 0; fuse < 2; ++fuse)
+              results[fuse] = value_and_grads(in, ys, with_bias, only_x, 79, [&](const Var& x, const Var& loc,
+                                                                              const Var& delta, const Var& bias) {
+                const FusedActivation inside = fuse ? act : FusedActivation{};
+                const Var y = as_bits ? (c.transpose ? flipout_conv_transpose(x, loc, delta, b_in, b_out, g, bias, inside)
+                                                     : flipout_convolution(x, loc, delta, b_in, b_out, g, bias, inside))
+                                      : (c.transpose ? flipout_conv_transpose(x, loc, delta, s_in, s_out, g, bias, inside)
+                                                     : flipout_convolution(x, loc, delta, s_in, s_out, g, bias, inside));
+                return fuse ? y : act(y);  // the separate op
+              });
             for (std::size_t k = 0; k < results[0].size(); ++k) {
               CAPTURE(k);
               CHECK(bitwise_equal(results[1][k], results[0][k]));
