@@ -341,9 +341,14 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
   const T* const b_taps = b;
   for (long r = 0; r < runs; ++r) {
     const long u = run_first[r], run_values = run_taps[r] * channels;
-    const T* a[MR];
+    // one induction variable (row 0's address) and the other rows as fixed byte distances from
+    // it: MR row pointers, a counter and its byte offset did not fit in the registers, and the
+    // spilled pointers were reloaded inside the FMA loop
+    const char* row0 = reinterpret_cast<const char*>(rows[u]);
+    std::ptrdiff_t apart[MR];
 #pragma GCC unroll 12
-    for (std::size_t i = 0; i < MR; ++i) a[i] = reinterpret_cast<const T*>(rows[static_cast<long>(i) * taps + u]);
+    for (std::size_t i = 0; i < MR; ++i)
+      apart[i] = reinterpret_cast<const char*>(rows[static_cast<long>(i) * taps + u]) - row0;
     // the next run's rows, while this run's FMAs run (after the output's lines), one line per
     // kPrefetchSpacing k steps as well
     const T* next[MR];
@@ -366,26 +371,30 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
       }
     };
     b = b_taps + u * channels * static_cast<long>(NV * W);
-    auto step = [&](long k) __attribute__((always_inline)) {
+    auto step = [&]() __attribute__((always_inline)) {
       B bv[NV];
 #pragma GCC unroll 4
       for (std::size_t v = 0; v < NV; ++v) bv[v] = B::load_aligned(b + v * W);
 #pragma GCC unroll 12
       for (std::size_t i = 0; i < MR; ++i) {
-        const B ai(a[i][k]);
+        const B ai(*reinterpret_cast<const T*>(row0 + apart[i]));
 #pragma GCC unroll 4
         for (std::size_t v = 0; v < NV; ++v) acc[v][i] = xsimd::fma(ai, bv[v], acc[v][i]);
       }
       b += NV * W;
+      row0 += sizeof(T);
+      // row0 opaque: else the compiler strength-reduces row0 + apart[i] into MR induction
+      // variables in the unrolled prefetch loop, which again do not fit in the registers
+      asm("" : "+r"(row0));
     };
-    long k = 0;
-    for (; k + static_cast<long>(kPrefetchSpacing) <= run_values && pending();
-         k += static_cast<long>(kPrefetchSpacing)) {
+    const char* const run_end = row0 + run_values * static_cast<long>(sizeof(T));
+    constexpr long spacing_bytes = static_cast<long>(kPrefetchSpacing * sizeof(T));
+    while (run_end - row0 >= spacing_bytes && pending()) {
       fetch_one();
 #pragma GCC unroll 4
-      for (long q = 0; q < static_cast<long>(kPrefetchSpacing); ++q) step(k + q);
+      for (long q = 0; q < static_cast<long>(kPrefetchSpacing); ++q) step();
     }
-    for (; k < run_values; ++k) step(k);
+    while (row0 < run_end) step();
     while (next_row < MR) fetch_one();  // a short run: the rest of the next run's lines now
   }
   for (; fetched < lines; ++fetched) __builtin_prefetch(out_lines[fetched], 1);  // a tile of few k steps
@@ -427,12 +436,19 @@ inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* r
       }
     }
     b = b_taps + u * channels * 16;
-    for (long k = 0; k < run_values; k += 2) {
+    // one induction variable (row 0's address) and the other rows as fixed byte distances from
+    // it: 12 row pointers, a counter and its byte offset did not fit in the registers, and the
+    // spilled pointers were reloaded inside the FMA loop
+    const char* row0 = reinterpret_cast<const char*>(a[0]);
+    std::ptrdiff_t apart[MR];
+#pragma GCC unroll 12
+    for (std::size_t i = 0; i < MR; ++i) apart[i] = reinterpret_cast<const char*>(a[i]) - row0;
+    for (const char* const end = row0 + run_values * sizeof(float); row0 < end; row0 += 2 * sizeof(float)) {
       const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 12
       for (std::size_t i = 0; i < MR; ++i) {
         double pair;
-        std::memcpy(&pair, a[i] + k, sizeof pair);
+        std::memcpy(&pair, row0 + apart[i], sizeof pair);
         const __m512 ai = _mm512_castpd_ps(_mm512_set1_pd(pair));
         acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
         acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
