@@ -1170,8 +1170,8 @@ inline SourceSpan next_block_span(const GatherPlan& plan, std::size_t r0, std::s
 // block, as the GEMM driver's micro-kernel does (c + acc, or acc where beta is 0): same bits.
 template <class T, std::size_t MR, std::size_t NV>
 inline void gathered_column_tile(std::size_t kc, const T* __restrict a, const std::uintptr_t* const* col,
-                                 std::size_t col_stride, const std::uintptr_t* off, T beta, T* const* c_rows,
-                                 std::size_t j0, std::size_t m, std::size_t n) {
+                                 std::size_t col_stride, const std::uintptr_t* off, std::uintptr_t zero_at,
+                                 T beta, T* const* c_rows, std::size_t j0, std::size_t m, std::size_t n) {
   using B = xsimd::batch<T>;
   constexpr std::size_t W = GemmShape<T>::W;
   B acc[NV][MR];
@@ -1184,6 +1184,9 @@ inline void gathered_column_tile(std::size_t kc, const T* __restrict a, const st
   const std::uintptr_t* col2 = col[NV > 2 ? 2 : 0];
   auto at = [](std::uintptr_t address) { return reinterpret_cast<const T*>(address); };
   for (std::size_t k = 0; k < kc; ++k, a += MR, col0 += col_stride, col1 += col_stride, col2 += col_stride) {
+    // a row whose every column reads outside the image (a border row of the taps this tile
+    // covers: 9 % of the FMAs of a 7 x 7 image at a 5 x 5 filter) adds only zero products
+    if (*col0 == zero_at && (NV < 2 || *col1 == zero_at) && (NV < 3 || *col2 == zero_at)) continue;
     B b[NV];
     b[0] = B::load_unaligned(at(*col0 + off[0]));
     if constexpr (NV > 1) b[1] = B::load_unaligned(at(*col1 + off[1]));
@@ -1308,11 +1311,11 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
           const T beta = k0 == r_begin ? T(0) : T(1);
           const std::size_t taps_stride = static_cast<std::size_t>(taps);
           if (NV > 1 && n <= W)
-            gathered_column_tile<T, MR, 1>(kc, ap, col, taps_stride, off, beta, c_rows, j0, m, n);
+            gathered_column_tile<T, MR, 1>(kc, ap, col, taps_stride, off, zero_at, beta, c_rows, j0, m, n);
           else if (NV > 2 && n <= 2 * W)
-            gathered_column_tile<T, MR, 2>(kc, ap, col, taps_stride, off, beta, c_rows, j0, m, n);
+            gathered_column_tile<T, MR, 2>(kc, ap, col, taps_stride, off, zero_at, beta, c_rows, j0, m, n);
           else
-            gathered_column_tile<T, MR, NV>(kc, ap, col, taps_stride, off, beta, c_rows, j0, m, n);
+            gathered_column_tile<T, MR, NV>(kc, ap, col, taps_stride, off, zero_at, beta, c_rows, j0, m, n);
         }
       }
     }
