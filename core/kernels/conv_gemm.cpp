@@ -306,6 +306,19 @@ void pack_weight(T* dst, const GatherPlan& p, const T* w, WeightRead read, long 
 template <class T, std::size_t NV> constexpr std::size_t tile_rows() { return NV == 4 ? 6 : GemmShape<T>::MR; }
 
 
+// The MR rows of a tile's tap u as one address (row 0's, returned) and the others' byte
+// distances from it (apart[i]), for base + index addressing: MR row pointers, a counter and its
+// byte offset do not fit in the registers, and the pointers spilled were reloaded inside the
+// FMA loops.
+template <std::size_t MR>
+inline const char* tap_row_addresses(const std::uintptr_t* rows, long taps, long u, std::ptrdiff_t (&apart)[MR]) {
+  const char* row0 = reinterpret_cast<const char*>(rows[u]);
+#pragma GCC unroll 12
+  for (std::size_t i = 0; i < MR; ++i)
+    apart[i] = reinterpret_cast<const char*>(rows[static_cast<long>(i) * taps + u]) - row0;
+  return row0;
+}
+
 // MR x (NV vectors) register tile of the indirect GEMM: no A panel at all — row i reads its
 // values for tap u straight from the source image, through the address rows[i * taps + u] of
 // `channels` contiguous values (or of zeros); all taps accumulate in registers, and C is written
@@ -341,14 +354,8 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
   const T* const b_taps = b;
   for (long r = 0; r < runs; ++r) {
     const long u = run_first[r], run_values = run_taps[r] * channels;
-    // one induction variable (row 0's address) and the other rows as fixed byte distances from
-    // it: MR row pointers, a counter and its byte offset did not fit in the registers, and the
-    // spilled pointers were reloaded inside the FMA loop
-    const char* row0 = reinterpret_cast<const char*>(rows[u]);
     std::ptrdiff_t apart[MR];
-#pragma GCC unroll 12
-    for (std::size_t i = 0; i < MR; ++i)
-      apart[i] = reinterpret_cast<const char*>(rows[static_cast<long>(i) * taps + u]) - row0;
+    const char* row0 = tap_row_addresses(rows, taps, u, apart);
     // the next run's rows, while this run's FMAs run (after the output's lines), one line per
     // kPrefetchSpacing k steps as well
     const T* next[MR];
@@ -426,9 +433,6 @@ inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* r
   const float* const b_taps = b;
   for (long r = 0; r < runs; ++r) {
     const long u = run_first[r], run_values = run_taps[r] * channels;
-    const float* a[MR];
-#pragma GCC unroll 12
-    for (std::size_t i = 0; i < MR; ++i) a[i] = reinterpret_cast<const float*>(rows[static_cast<long>(i) * taps + u]);
     if (prefetch_taps && r + 1 < runs) {
       for (std::size_t i = 0; i < MR; ++i) {
         const float* next = reinterpret_cast<const float*>(rows[static_cast<long>(i) * taps + run_first[r + 1]]);
@@ -436,13 +440,8 @@ inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* r
       }
     }
     b = b_taps + u * channels * 16;
-    // one induction variable (row 0's address) and the other rows as fixed byte distances from
-    // it: 12 row pointers, a counter and its byte offset did not fit in the registers, and the
-    // spilled pointers were reloaded inside the FMA loop
-    const char* row0 = reinterpret_cast<const char*>(a[0]);
     std::ptrdiff_t apart[MR];
-#pragma GCC unroll 12
-    for (std::size_t i = 0; i < MR; ++i) apart[i] = reinterpret_cast<const char*>(a[i]) - row0;
+    const char* row0 = tap_row_addresses(rows, taps, u, apart);
     for (const char* const end = row0 + run_values * sizeof(float); row0 < end; row0 += 2 * sizeof(float)) {
       const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 12
