@@ -108,6 +108,23 @@ void finish(GatherPlan& p, const char* who) {
     p.run_taps.push_back(n);
     u += n;
   }
+  // shifted taps: each live tap read at one distance from the first live tap, by every row
+  p.row_source.clear();
+  p.tap_shift.clear();
+  if (p.run_first.empty()) return;
+  const long first = p.run_first.front();
+  std::vector<long> shift(taps, 0);
+  for (long u = 0; u < taps_count; ++u)
+    if (live[static_cast<std::size_t>(u)]) shift[static_cast<std::size_t>(u)] = p.src_pixel[u] - p.src_pixel[first];
+  for (long q = 0; q < p.rows_per_image; ++q) {
+    const long* src = p.src_pixel.data() + q * taps_count;
+    for (long u = 0; u < taps_count; ++u)
+      if (live[static_cast<std::size_t>(u)] && (src[first] < 0 || src[u] != src[first] + shift[static_cast<std::size_t>(u)]))
+        return;  // some row misses a live tap (or reads it elsewhere): addresses per row and tap
+  }
+  p.row_source.resize(static_cast<std::size_t>(p.rows_per_image));
+  for (long q = 0; q < p.rows_per_image; ++q) p.row_source[static_cast<std::size_t>(q)] = p.src_pixel[q * taps_count + first];
+  p.tap_shift = std::move(shift);
 }
 
 // The positions of one axis grouped by which of its taps read inside the image (the border
@@ -210,6 +227,22 @@ inline void block_addresses(const GatherPlan& p, long r0, long count, std::uintp
   }
 }
 
+// For a plan with shifted taps: row k's first live tap at out[k] (as block_addresses, one
+// entry per row).
+inline void row_addresses(const GatherPlan& p, long r0, long count, std::uintptr_t src_at, std::uintptr_t pixel_bytes,
+                          std::uintptr_t* out) {
+  long image = r0 / p.rows_per_image, q = r0 % p.rows_per_image;
+  for (long done = 0; done < count; ++image, q = 0) {
+    const long rows = std::min(count - done, p.rows_per_image - q);
+    const long* rel = p.row_source.data() + q;
+    const std::uintptr_t base = src_at + static_cast<std::uintptr_t>(image * p.src_image_pixels) * pixel_bytes;
+    std::uintptr_t* o = out + done;
+#pragma omp simd
+    for (long j = 0; j < rows; ++j) o[j] = base + static_cast<std::uintptr_t>(rel[j]) * pixel_bytes;
+    done += rows;
+  }
+}
+
 // One k of a k-major A micro-panel: d[0..m) = s[0..m), d[m..MR) = 0; a whole panel row is a copy
 // of constant size (inlined as a few vector moves, no call).
 template <std::size_t MR, class T>
@@ -306,17 +339,49 @@ void pack_weight(T* dst, const GatherPlan& p, const T* w, WeightRead read, long 
 template <class T, std::size_t NV> constexpr std::size_t tile_rows() { return NV == 4 ? 6 : GemmShape<T>::MR; }
 
 
-// The MR rows of a tile's tap u as one address (row 0's, returned) and the others' byte
-// distances from it (apart[i]), for base + index addressing: MR row pointers, a counter and its
-// byte offset do not fit in the registers, and the pointers spilled were reloaded inside the
-// FMA loops.
-template <std::size_t MR>
-inline const char* tap_row_addresses(const std::uintptr_t* rows, long taps, long u, std::ptrdiff_t (&apart)[MR]) {
-  const char* row0 = reinterpret_cast<const char*>(rows[u]);
+// Where a register tile's rows read their taps, in the two forms a plan allows. The tile asks
+// for tap u's MR addresses as one address (row 0's, returned) and the others' byte distances
+// from it (apart[i]), for base + index addressing: MR row pointers, a counter and its byte
+// offset do not fit in the registers, and the pointers spilled were reloaded inside the FMA
+// loops.
+//
+// TapTable: any plan. Row i's tap u at rows[i * taps + u] (the source pixel's first value, or
+// zeros outside the image), so apart changes with the tap.
+struct TapTable {
+  static constexpr bool kFixedApart = false;
+  const std::uintptr_t* rows;
+  long taps;
+  const char* row(std::size_t i, long u) const {
+    return reinterpret_cast<const char*>(rows[static_cast<long>(i) * taps + u]);
+  }
+  template <std::size_t MR>
+  const char* tap(long u, std::ptrdiff_t (&apart)[MR]) const {
+    const char* row0 = row(0, u);
 #pragma GCC unroll 12
-  for (std::size_t i = 0; i < MR; ++i)
-    apart[i] = reinterpret_cast<const char*>(rows[static_cast<long>(i) * taps + u]) - row0;
-  return row0;
+    for (std::size_t i = 0; i < MR; ++i) apart[i] = row(i, u) - row0;
+    return row0;
+  }
+};
+// TapShifts: a plan with shifted taps. Row i's first live tap at rows[i], tap u shift_bytes[u]
+// further, the same for every row: the distances between rows are the same for every tap,
+// set once per tile, and each tap costs one add (and the block's table is a row long, not
+// rows x taps).
+struct TapShifts {
+  static constexpr bool kFixedApart = true;
+  const std::uintptr_t* rows;
+  const std::ptrdiff_t* shift_bytes;
+  const char* row(std::size_t i, long u) const { return reinterpret_cast<const char*>(rows[i]) + shift_bytes[u]; }
+  template <std::size_t MR>
+  void distances(std::ptrdiff_t (&apart)[MR]) const {
+#pragma GCC unroll 12
+    for (std::size_t i = 0; i < MR; ++i) apart[i] = static_cast<std::ptrdiff_t>(rows[i] - rows[0]);
+  }
+  template <std::size_t MR>
+  const char* tap(long u, std::ptrdiff_t (&)[MR]) const { return row(0, u); }
+};
+template <class Rows, std::size_t MR>
+inline void tile_distances(const Rows& rows, std::ptrdiff_t (&apart)[MR]) {
+  if constexpr (Rows::kFixedApart) rows.distances(apart);
 }
 
 // MR x (NV vectors) register tile of the indirect GEMM: no A panel at all — row i reads its
@@ -324,8 +389,8 @@ inline const char* tap_row_addresses(const std::uintptr_t* rows, long taps, long
 // `channels` contiguous values (or of zeros); all taps accumulate in registers, and C is written
 // once. Each output value sums its taps and channels in the same order whatever NV (the
 // AVX-512 pair tile below, which replaces NV = 1 for float, sums even and odd channels apart).
-template <class T, std::size_t NV, class Scales>
-inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, const T* __restrict b, T beta,
+template <class T, std::size_t NV, class Rows, class Scales>
+inline void indirect_tile(long channels, const Rows& rows, const T* __restrict b, T beta,
                           T* const* c_rows, Scales s_rows, std::size_t j0, std::size_t m, std::size_t n,
                           const T* bias, bool prefetch_taps, bool prefetch_out, const long* run_first,
                           const long* run_taps, long runs) {
@@ -352,10 +417,11 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
     for (std::size_t i = 0; i < MR; ++i) acc[v][i] = B(T(0));
   // the taps no row of the plan reads through (their products are 0) are in no run
   const T* const b_taps = b;
+  std::ptrdiff_t apart[MR];
+  tile_distances(rows, apart);
   for (long r = 0; r < runs; ++r) {
     const long u = run_first[r], run_values = run_taps[r] * channels;
-    std::ptrdiff_t apart[MR];
-    const char* row0 = tap_row_addresses(rows, taps, u, apart);
+    const char* row0 = rows.tap(u, apart);
     // the next run's rows, while this run's FMAs run (after the output's lines), one line per
     // kPrefetchSpacing k steps as well
     const T* next[MR];
@@ -364,8 +430,7 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
     const long next_values = prefetch_taps && r + 1 < runs ? run_taps[r + 1] * channels : 0;
     if (next_values > 0) {
       next_row = 0;
-      for (std::size_t i = 0; i < MR; ++i)
-        next[i] = reinterpret_cast<const T*>(rows[static_cast<long>(i) * taps + run_first[r + 1]]);
+      for (std::size_t i = 0; i < MR; ++i) next[i] = reinterpret_cast<const T*>(rows.row(i, run_first[r + 1]));
     }
     auto pending = [&] { return fetched < lines || next_row < MR; };
     auto fetch_one = [&] {
@@ -417,8 +482,8 @@ inline void indirect_tile(long taps, long channels, const std::uintptr_t* rows, 
 // each FMA does two channels' products for 8 outputs: 14 loads per 24 FMAs. Each output sums its
 // even and its odd channels (over all taps, in order) and adds the two at the end.
 inline constexpr bool kPairTile = true;
-template <class Scales>
-inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* rows, const float* __restrict b,
+template <class Rows, class Scales>
+inline void indirect_pair_tile(long channels, const Rows& rows, const float* __restrict b,
                                float beta, float* const* c_rows, Scales s_rows, std::size_t m,
                                std::size_t n, const float* bias, bool prefetch_taps, bool prefetch_out,
                                const long* run_first, const long* run_taps, long runs) {
@@ -431,17 +496,18 @@ inline void indirect_pair_tile(long taps, long channels, const std::uintptr_t* r
 #pragma GCC unroll 12
   for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
   const float* const b_taps = b;
+  std::ptrdiff_t apart[MR];
+  tile_distances(rows, apart);
   for (long r = 0; r < runs; ++r) {
     const long u = run_first[r], run_values = run_taps[r] * channels;
     if (prefetch_taps && r + 1 < runs) {
       for (std::size_t i = 0; i < MR; ++i) {
-        const float* next = reinterpret_cast<const float*>(rows[static_cast<long>(i) * taps + run_first[r + 1]]);
+        const float* next = reinterpret_cast<const float*>(rows.row(i, run_first[r + 1]));
         for (long c = 0; c < run_taps[r + 1] * channels; c += 16) __builtin_prefetch(next + c);
       }
     }
     b = b_taps + u * channels * 16;
-    std::ptrdiff_t apart[MR];
-    const char* row0 = tap_row_addresses(rows, taps, u, apart);
+    const char* row0 = rows.tap(u, apart);
     for (const char* const end = row0 + run_values * sizeof(float); row0 < end; row0 += 2 * sizeof(float)) {
       const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 12
@@ -506,13 +572,15 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
   };
   const std::size_t count = plans.size();
   std::vector<Part> parts(count);
-  std::size_t rows_total = 0, K_max = 0;
+  std::size_t rows_total = 0, K_max = 0, taps_max = 0;
   for (const GatherPlan* plan : plans) {
     rows_total += static_cast<std::size_t>(plan->rows());
+    taps_max = std::max(taps_max, static_cast<std::size_t>(plan->taps()));
     K_max = std::max(K_max, static_cast<std::size_t>(plan->taps() * channels));
   }
   const int threads = gemm_threads(rows_total, N, K_max);
   std::size_t b_size = 0, pack_units = 0, ind_size = 0, last_packing = 0;
+  std::size_t block_rows = 0;  // the most rows a block (with its last tile's missing rows) has
   for (std::size_t i = 0; i < count; ++i) {
     Part& p = parts[i];
     p.M = static_cast<std::size_t>(plans[i]->rows());
@@ -533,6 +601,7 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
       pack_units += n_panels * ((p.K + chunk - 1) / chunk);
     }
     ind_size = std::max(ind_size, p.MB * p.taps);
+    block_rows = std::max(block_rows, p.MB + MR);
   }
   // the plan that packing unit u belongs to (the last packing plan whose units start at or before u)
   auto part_of = [&](std::size_t u) {
@@ -572,6 +641,7 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
   const bool by_images = prefetch_taps && count > 1 && image_chunks >= 4 * threads;
   if (by_images)
     for (const Part& p : parts) ind_size = std::max(ind_size, (S::MC + MR) * p.taps);
+  if (by_images) block_rows = std::max(block_rows, S::MC + MR);
 #pragma omp parallel num_threads(threads)
   {
 #pragma omp for schedule(static)
@@ -591,14 +661,18 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
 #endif
     }
     static thread_local Scratch<std::uintptr_t> address_scratch;
-    static thread_local Scratch<long> offset_scratch;
     std::uintptr_t* ind = address_scratch.get(std::max<std::size_t>(1, terms * ind_size));
     std::uintptr_t* ind2 = ind + ind_size;  // the second product's table
-    long* out_off = offset_scratch.get(std::max<std::size_t>(1, ind_size));
-    T* c_rows[MR];
-    const T* scale_rows[MR];
-    const T* scale2_rows[MR];
-    std::size_t sign2_at[MR];  // with s2_signs: the bit of each row's first value
+    // each row of a block: its output row, its rows of the output scales, the bit of its first sign
+    static thread_local Scratch<T*> out_row_scratch;
+    static thread_local Scratch<const T*> scale_row_scratch;
+    static thread_local Scratch<std::size_t> sign_bit_scratch;
+    T** out_rows = out_row_scratch.get(block_rows);
+    const T** scale_rows = s_out ? scale_row_scratch.get(2 * block_rows) : nullptr;
+    const T** scale2_rows = s2 ? (s_out ? scale_rows + block_rows : scale_row_scratch.get(block_rows)) : nullptr;
+    std::size_t* sign2_bits = s2_signs ? sign_bit_scratch.get(block_rows) : nullptr;
+    static thread_local Scratch<std::ptrdiff_t> shift_scratch;
+    std::ptrdiff_t* shift_bytes = shift_scratch.get(std::max<std::size_t>(1, taps_max));
     const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
     const std::uintptr_t src_at = reinterpret_cast<std::uintptr_t>(src);
     const std::uintptr_t src2_at = reinterpret_cast<std::uintptr_t>(src2);
@@ -615,51 +689,74 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
       const long taps = static_cast<long>(part.taps);
       const T* bp = bp_all + part.b_offset;
       const long runs = static_cast<long>(plan.run_first.size());
-      // the indirection of this block: row r, tap u at ind[r * taps + u] (rows of a tile are
-      // consecutive, so tile ir starts at ind + ir * taps); and each row's output pixel offset
-      block_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src_at, pixel_bytes, zero_at, ind);
-      if (src2) block_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src2_at, pixel_bytes, zero_at, ind2);
+      // the indirection of this block — with shifted taps, row r's first live tap at ind[r] and
+      // tap u shift_bytes[u] further; else row r, tap u at ind[r * taps + u] (rows of a tile are
+      // consecutive, so tile ir starts at ind + ir * row_entries) — and each row's output pixel offset
+      const bool shifted = plan.shifted_taps();
+      const std::size_t row_entries = shifted ? 1 : static_cast<std::size_t>(taps);
+      if (shifted) {
+        for (long u = 0; u < taps; ++u)
+          shift_bytes[u] = plan.tap_shift[static_cast<std::size_t>(u)] * static_cast<std::ptrdiff_t>(pixel_bytes);
+        row_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src_at, pixel_bytes, ind);
+        if (src2) row_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src2_at, pixel_bytes, ind2);
+        for (std::size_t r = mb; r % MR != 0; ++r) {  // the last tile's missing rows read the last row's
+          ind[r] = ind[mb - 1];                      // values (they are never stored)
+          if (src2) ind2[r] = ind2[mb - 1];
+        }
+      } else {
+        block_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src_at, pixel_bytes, zero_at, ind);
+        if (src2) block_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src2_at, pixel_bytes, zero_at, ind2);
+        for (std::size_t r = mb; r % MR != 0; ++r) {  // the last tile's missing rows read zeros
+          std::fill_n(ind + r * static_cast<std::size_t>(taps), taps, zero_at);
+          if (src2) std::fill_n(ind2 + r * static_cast<std::size_t>(taps), taps, zero_at);
+        }
+      }
       RowCursor rows(plan, static_cast<long>(i0));
-      for (std::size_t r = 0; r < mb; ++r, rows.next()) out_off[r] = rows.out_pixel() * out_channels;
-      for (std::size_t r = mb; r % MR != 0; ++r) {  // the last tile's missing rows read zeros
-        std::fill_n(ind + r * static_cast<std::size_t>(taps), taps, zero_at);
-        if (src2) std::fill_n(ind2 + r * static_cast<std::size_t>(taps), taps, zero_at);
+      // (computed once per block, here rather than per tile, where the stores into the tile's
+      // row arrays made the compiler reload every pointer per row: 5 % of b's forward)
+      for (std::size_t r = 0; r < mb; ++r, rows.next()) {
+        const long at = rows.out_pixel() * out_channels;
+        out_rows[r] = out + at;
+        if (scale_rows) scale_rows[r] = s_out + at;
+        if (scale2_rows) scale2_rows[r] = s2 + at;
+        if (sign2_bits) sign2_bits[r] = s2_signs.lead + static_cast<std::size_t>(at);
       }
       for (std::size_t p = p_begin; p < p_end; ++p) {
         const std::size_t j0 = p * NR, n = std::min(NR, N - j0);
         for (std::size_t ir = 0; ir < mb; ir += MR) {
           const std::size_t m = std::min(MR, mb - ir);
-          for (std::size_t i = 0; i < m; ++i) {
-            c_rows[i] = out + out_off[ir + i];
-            scale_rows[i] = s_out ? s_out + out_off[ir + i] : nullptr;
-            scale2_rows[i] = s2 ? s2 + out_off[ir + i] : nullptr;
-            sign2_at[i] = s2_signs.lead + static_cast<std::size_t>(out_off[ir + i]);
-          }
+          T* const* c_rows = out_rows + ir;
           // the first product, then the second added to the tile while its lines are in L1
           // (the same operations, in the same order, as two separate products: same bits)
           for (std::size_t term = 0; term < terms; ++term) {
-            const std::uintptr_t* tile_rows_at = (term == 0 ? ind : ind2) + ir * static_cast<std::size_t>(taps);
+            const std::uintptr_t* tile_rows_at = (term == 0 ? ind : ind2) + ir * row_entries;
             const T* b = bp + term * b_size;
             const T tile_beta = term == 0 ? beta : T(1);
             const T* tile_bias = term == 0 ? bias : nullptr;
-            auto tile = [&](const auto& scales) {
+            auto tile_on = [&](const auto& tile_rows, const auto& scales) {
 #if defined(__AVX512F__)
               if constexpr (std::is_same_v<T, float> && NV == 1)
                 if (pairs) {
-                  indirect_pair_tile(taps, channels, tile_rows_at, b, tile_beta, c_rows, scales, m, n, tile_bias,
+                  indirect_pair_tile(channels, tile_rows, b, tile_beta, c_rows, scales, m, n, tile_bias,
                                      prefetch_taps, prefetch_out && term == 0, plan.run_first.data(),
                                      plan.run_taps.data(), runs);
                   return;
                 }
 #endif
-              indirect_tile<T, NV>(taps, channels, tile_rows_at, b + p * part.K * NR, tile_beta, c_rows, scales, j0,
-                                   m, n, tile_bias, prefetch_taps, prefetch_out && term == 0,
-                                   plan.run_first.data(), plan.run_taps.data(), runs);
+              indirect_tile<T, NV>(channels, tile_rows, b + p * part.K * NR, tile_beta, c_rows, scales, j0, m, n,
+                                   tile_bias, prefetch_taps, prefetch_out && term == 0, plan.run_first.data(),
+                                   plan.run_taps.data(), runs);
+            };
+            auto tile = [&](const auto& scales) {
+              if (shifted)
+                tile_on(TapShifts{tile_rows_at, shift_bytes}, scales);
+              else
+                tile_on(TapTable{tile_rows_at, taps}, scales);
             };
             if (term == 1 && s2_signs)
-              tile(SignRows<T>{s2_signs.words, sign2_at});
+              tile(SignRows<T>{s2_signs.words, sign2_bits + ir});
             else
-              tile(ValueRows<T>{term == 0 ? (s_out ? scale_rows : nullptr) : (s2 ? scale2_rows : nullptr)});
+              tile(ValueRows<T>{term == 0 ? (s_out ? scale_rows + ir : nullptr) : (s2 ? scale2_rows + ir : nullptr)});
           }
           if (act)  // the tile's values are complete: the activation while they are in L1
             for (std::size_t i = 0; i < m; ++i) activate(act, c_rows[i] + j0, n);

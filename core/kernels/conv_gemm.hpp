@@ -54,6 +54,14 @@ struct GatherPlan {
   // run_taps[r] - 1, whose channel runs lie end to end in the source, so a register tile reads
   // them as one run of run_taps[r] x channels values (one address per row, not one per tap).
   std::vector<long> run_first, run_taps;
+  // Shifted taps: when every row reads each live tap at the same pixel distance from where it
+  // reads the first live tap (a border class, or a plan without borders: the source pixel is
+  // linear in the row's and the tap's coordinates), row q's tap u reads source pixel
+  // row_source[q] + tap_shift[u]. A register tile then needs one address per row, not one per
+  // row and tap. Empty when the rows do not share the distances (a plan left whole above the
+  // border-class limit) or no tap is live.
+  std::vector<long> row_source, tap_shift;
+  bool shifted_taps() const { return !row_source.empty(); }
   long longest_run() const;
   long rows() const { return images * rows_per_image; }
   long taps() const { return static_cast<long>(tap_index.size()); }

@@ -31,7 +31,8 @@ struct Entry {
 std::size_t table_bytes(const std::vector<GatherPlan>& plans) {
   std::size_t b = 0;
   for (const GatherPlan& p : plans) {
-    b += (p.src_pixel.size() + p.out_pixel.size() + p.tap_index.size() + p.run_first.size() + p.run_taps.size()) *
+    b += (p.src_pixel.size() + p.out_pixel.size() + p.tap_index.size() + p.run_first.size() + p.run_taps.size() +
+          p.row_source.size() + p.tap_shift.size()) *
          sizeof(long);
     for (const GatherAxis& a : p.axis) b += (a.out.size() + a.tap.size() + a.src.size()) * sizeof(long);
   }

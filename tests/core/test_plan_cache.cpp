@@ -81,3 +81,60 @@ TEST_CASE("threads asking for the same plans get equal lists") {
   other.join();
   for (int i = 0; i < 100; ++i) check_same_plans(*got[i], big_row_plans(g, 100 + (i % 50) % 5, "test"));
 }
+
+namespace {
+
+// Row q's tap u reads row_source[q] + tap_shift[u] for every live tap, and nothing through a dead one.
+void check_shifted_taps(const GatherPlan& p) {
+  REQUIRE(p.shifted_taps());
+  REQUIRE(p.row_source.size() == static_cast<std::size_t>(p.rows_per_image));
+  REQUIRE(p.tap_shift.size() == static_cast<std::size_t>(p.taps()));
+  std::vector<bool> live(static_cast<std::size_t>(p.taps()), false);
+  for (std::size_t r = 0; r < p.run_first.size(); ++r)
+    for (long u = p.run_first[r]; u < p.run_first[r] + p.run_taps[r]; ++u) live[static_cast<std::size_t>(u)] = true;
+  for (long q = 0; q < p.rows_per_image; ++q)
+    for (long u = 0; u < p.taps(); ++u) {
+      const long src = p.src_pixel[static_cast<std::size_t>(q * p.taps() + u)];
+      if (live[static_cast<std::size_t>(u)])
+        CHECK(src == p.row_source[static_cast<std::size_t>(q)] + p.tap_shift[static_cast<std::size_t>(u)]);
+      else
+        CHECK(src == -1);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("border classes and stride phases read their taps at fixed distances (shifted taps); mixed borders do not") {
+  // (small, big, filter, stride, dilation, padding) per dim
+  auto geo = [](std::array<long, 3> small, std::array<long, 3> big, std::array<long, 3> filter,
+                std::array<long, 3> stride, std::array<long, 3> dil, std::array<long, 3> pad) {
+    Geo3 g;
+    g.small = small;
+    g.big = big;
+    g.filter = filter;
+    g.stride = stride;
+    g.dil = dil;
+    g.pad = pad;
+    return g;
+  };
+  const Geo3 same = geo({1, 6, 6}, {1, 11, 11}, {1, 3, 3}, {1, 2, 2}, {1, 1, 1}, {0, 1, 1});  // stride 2, padded
+  const Geo3 dilated = geo({1, 9, 9}, {1, 9, 9}, {1, 3, 3}, {1, 1, 1}, {1, 2, 2}, {0, 2, 2});  // dilation 2, SAME
+  const Geo3 cube = geo({3, 4, 5}, {5, 4, 9}, {3, 2, 3}, {1, 1, 2}, {1, 1, 1}, {0, 0, 1});    // 3-D, one dim strided
+  const std::vector<Geo3> geometries = {odd_geometry(), same, dilated, cube};
+  for (const Geo3& g : geometries) {
+    CAPTURE(g.big[2]);
+    std::size_t shifted = 0;
+    for (const GatherPlan& p : big_row_plans(g, 2, "test"))
+      if (!p.run_first.empty()) check_shifted_taps(p), ++shifted;
+    for (const GatherPlan& p : small_row_product_plans(g, 2, "test"))
+      if (!p.run_first.empty()) check_shifted_taps(p), ++shifted;
+    CHECK(shifted > 1);
+  }
+  // the whole small-row plan of a padded geometry mixes rows that miss taps with rows that do not
+  CHECK_FALSE(small_row_plan(same, 2, "test").shifted_taps());
+  CHECK_FALSE(small_row_plan(dilated, 2, "test").shifted_taps());
+  // a VALID geometry: every row reads every tap, one class, shifted
+  Geo3 valid = odd_geometry();
+  valid.small = {1, 5, 5};
+  check_shifted_taps(small_row_plan(valid, 2, "test"));
+}
