@@ -227,22 +227,6 @@ inline void block_addresses(const GatherPlan& p, long r0, long count, std::uintp
   }
 }
 
-// For a plan with shifted taps: row k's first live tap at out[k] (as block_addresses, one
-// entry per row).
-inline void row_addresses(const GatherPlan& p, long r0, long count, std::uintptr_t src_at, std::uintptr_t pixel_bytes,
-                          std::uintptr_t* out) {
-  long image = r0 / p.rows_per_image, q = r0 % p.rows_per_image;
-  for (long done = 0; done < count; ++image, q = 0) {
-    const long rows = std::min(count - done, p.rows_per_image - q);
-    const long* rel = p.row_source.data() + q;
-    const std::uintptr_t base = src_at + static_cast<std::uintptr_t>(image * p.src_image_pixels) * pixel_bytes;
-    std::uintptr_t* o = out + done;
-#pragma omp simd
-    for (long j = 0; j < rows; ++j) o[j] = base + static_cast<std::uintptr_t>(rel[j]) * pixel_bytes;
-    done += rows;
-  }
-}
-
 // One k of a k-major A micro-panel: d[0..m) = s[0..m), d[m..MR) = 0; a whole panel row is a copy
 // of constant size (inlined as a few vector moves, no call).
 template <std::size_t MR, class T>
@@ -567,7 +551,7 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
   // per plan: its rows, taps and depth, where its packed weights start, its row blocks, and
   // where its packing units start in the shared list
   struct Part {
-    std::size_t M, taps, K, b_offset, MB, blocks, n_splits, pack_begin;
+    std::size_t M, taps, K, b_offset, MB, blocks, n_splits, pack_begin, row_table;
     bool packs;  // false: another plan's packed weights serve (the same taps)
   };
   const std::size_t count = plans.size();
@@ -581,6 +565,7 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
   const int threads = gemm_threads(rows_total, N, K_max);
   std::size_t b_size = 0, pack_units = 0, ind_size = 0, last_packing = 0;
   std::size_t block_rows = 0;  // the most rows a block (with its last tile's missing rows) has
+  std::size_t row_values = 0;  // rows per image, summed over the plans
   for (std::size_t i = 0; i < count; ++i) {
     Part& p = parts[i];
     p.M = static_cast<std::size_t>(plans[i]->rows());
@@ -602,6 +587,22 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
     }
     ind_size = std::max(ind_size, p.MB * p.taps);
     block_rows = std::max(block_rows, p.MB + MR);
+    p.row_table = row_values;
+    row_values += static_cast<std::size_t>(plans[i]->rows_per_image);
+  }
+  // per plan and row of an image: where the row's first live tap reads (bytes into the image;
+  // plans with shifted taps) and where its output row starts (values into the image), once per
+  // call rather than a multiply per row and block
+  static thread_local Scratch<long> row_table_scratch;
+  long* const row_src_bytes = row_table_scratch.get(std::max<std::size_t>(1, 2 * row_values));
+  long* const row_out_values = row_src_bytes + row_values;
+  for (std::size_t i = 0; i < count; ++i) {
+    const GatherPlan& plan = *plans[i];
+    for (long q = 0; q < plan.rows_per_image; ++q) {
+      row_out_values[parts[i].row_table + q] = plan.out_pixel[static_cast<std::size_t>(q)] * out_channels;
+      row_src_bytes[parts[i].row_table + q] =
+          plan.shifted_taps() ? plan.row_source[static_cast<std::size_t>(q)] * channels * static_cast<long>(sizeof(T)) : 0;
+    }
   }
   // the plan that packing unit u belongs to (the last packing plan whose units start at or before u)
   auto part_of = [&](std::size_t u) {
@@ -697,8 +698,19 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
       if (shifted) {
         for (long u = 0; u < taps; ++u)
           shift_bytes[u] = plan.tap_shift[static_cast<std::size_t>(u)] * static_cast<std::ptrdiff_t>(pixel_bytes);
-        row_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src_at, pixel_bytes, ind);
-        if (src2) row_addresses(plan, static_cast<long>(i0), static_cast<long>(mb), src2_at, pixel_bytes, ind2);
+        const long* src_bytes = row_src_bytes + part.row_table;
+        const long rpi = plan.rows_per_image, src_image_bytes = plan.src_image_pixels * static_cast<long>(pixel_bytes);
+        long image = static_cast<long>(i0) / rpi, q = static_cast<long>(i0) % rpi;
+        for (std::size_t r = 0; r < mb; ++image, q = 0) {
+          const std::size_t rows = std::min(mb - r, static_cast<std::size_t>(rpi - q));
+          const std::uintptr_t at = src_at + static_cast<std::uintptr_t>(image * src_image_bytes);
+          for (std::size_t j = 0; j < rows; ++j) ind[r + j] = at + static_cast<std::uintptr_t>(src_bytes[q + static_cast<long>(j)]);
+          if (src2) {
+            const std::uintptr_t at2 = src2_at + static_cast<std::uintptr_t>(image * src_image_bytes);
+            for (std::size_t j = 0; j < rows; ++j) ind2[r + j] = at2 + static_cast<std::uintptr_t>(src_bytes[q + static_cast<long>(j)]);
+          }
+          r += rows;
+        }
         for (std::size_t r = mb; r % MR != 0; ++r) {  // the last tile's missing rows read the last row's
           ind[r] = ind[mb - 1];                      // values (they are never stored)
           if (src2) ind2[r] = ind2[mb - 1];
@@ -711,15 +723,25 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
           if (src2) std::fill_n(ind2 + r * static_cast<std::size_t>(taps), taps, zero_at);
         }
       }
-      RowCursor rows(plan, static_cast<long>(i0));
       // (computed once per block, here rather than per tile, where the stores into the tile's
       // row arrays made the compiler reload every pointer per row: 5 % of b's forward)
-      for (std::size_t r = 0; r < mb; ++r, rows.next()) {
-        const long at = rows.out_pixel() * out_channels;
-        out_rows[r] = out + at;
-        if (scale_rows) scale_rows[r] = s_out + at;
-        if (scale2_rows) scale2_rows[r] = s2 + at;
-        if (sign2_bits) sign2_bits[r] = s2_signs.lead + static_cast<std::size_t>(at);
+      {
+        const long* out_values = row_out_values + part.row_table;
+        const long rpi = plan.rows_per_image, image_values = plan.out_image_pixels * out_channels;
+        long image = static_cast<long>(i0) / rpi, q = static_cast<long>(i0) % rpi;
+        for (std::size_t r = 0; r < mb; ++image, q = 0) {
+          const std::size_t rows = std::min(mb - r, static_cast<std::size_t>(rpi - q));
+          const long* at = out_values + q;
+          const long base = image * image_values;
+          for (std::size_t j = 0; j < rows; ++j) out_rows[r + j] = out + (base + at[j]);
+          if (scale_rows)
+            for (std::size_t j = 0; j < rows; ++j) scale_rows[r + j] = s_out + (base + at[j]);
+          if (scale2_rows)
+            for (std::size_t j = 0; j < rows; ++j) scale2_rows[r + j] = s2 + (base + at[j]);
+          if (sign2_bits)
+            for (std::size_t j = 0; j < rows; ++j) sign2_bits[r + j] = s2_signs.lead + static_cast<std::size_t>(base + at[j]);
+          r += rows;
+        }
       }
       for (std::size_t p = p_begin; p < p_end; ++p) {
         const std::size_t j0 = p * NR, n = std::min(NR, N - j0);
