@@ -1286,10 +1286,15 @@ inline SourceSpan next_block_span(const GatherPlan& plan, std::size_t r0, std::s
 // a[k * MR + i], column vector v at the address col[v][k * col_stride] + off[v] bytes (a source
 // pixel, or zeros); then C rows (+)= the tile. Each value sums its rows in order and is added to C once per
 // block, as the GEMM driver's micro-kernel does (c + acc, or acc where beta is 0): same bits.
-template <class T, std::size_t MR, std::size_t NV>
-inline void gathered_column_tile(std::size_t kc, const T* __restrict a, const std::uintptr_t* const* col,
-                                 std::size_t col_stride, const std::uintptr_t* off, std::uintptr_t zero_at,
-                                 T beta, T* const* c_rows, std::size_t j0, std::size_t m, std::size_t n) {
+// OneTap: all NV vectors lie in one tap's channels (c_patch a multiple of the tile's width), so
+// one table load per row gives every address. Kept out of line: inlined into the OpenMP region
+// of direct_kernel_grad, the loop ran out of general registers and reloaded its offsets and
+// bounds from the stack every row (a's 8 x 2 tile: 4 reloads per 16 FMAs, 6 % of its fwd+bwd).
+template <class T, std::size_t MR, std::size_t NV, bool OneTap = false>
+__attribute__((noinline)) void gathered_column_tile(std::size_t kc, const T* __restrict a,
+                                                    const std::uintptr_t* const* col, std::size_t col_stride,
+                                                    const std::uintptr_t* off, std::uintptr_t zero_at, T beta,
+                                                    T* const* c_rows, std::size_t j0, std::size_t m, std::size_t n) {
   using B = xsimd::batch<T>;
   constexpr std::size_t W = GemmShape<T>::W;
   B acc[NV][MR];
@@ -1297,23 +1302,40 @@ inline void gathered_column_tile(std::size_t kc, const T* __restrict a, const st
   for (std::size_t v = 0; v < NV; ++v)
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) acc[v][i] = B(T(0));
-  const std::uintptr_t* col0 = col[0];
-  const std::uintptr_t* col1 = col[NV > 1 ? 1 : 0];
-  const std::uintptr_t* col2 = col[NV > 2 ? 2 : 0];
   auto at = [](std::uintptr_t address) { return reinterpret_cast<const T*>(address); };
-  for (std::size_t k = 0; k < kc; ++k, a += MR, col0 += col_stride, col1 += col_stride, col2 += col_stride) {
-    // a row whose every column reads outside the image (a border row of the taps this tile
-    // covers: 9 % of the FMAs of a 7 x 7 image at a 5 x 5 filter) adds only zero products
-    if (*col0 == zero_at && (NV < 2 || *col1 == zero_at) && (NV < 3 || *col2 == zero_at)) continue;
-    B b[NV];
-    b[0] = B::load_unaligned(at(*col0 + off[0]));
-    if constexpr (NV > 1) b[1] = B::load_unaligned(at(*col1 + off[1]));
-    if constexpr (NV > 2) b[2] = B::load_unaligned(at(*col2 + off[2]));
+  auto rank1_update = [&](const T* a_row, const B* b) {
 #pragma GCC unroll 12
     for (std::size_t i = 0; i < MR; ++i) {
-      const B ai(a[i]);
+      const B ai(a_row[i]);
 #pragma GCC unroll 3
       for (std::size_t v = 0; v < NV; ++v) acc[v][i] = xsimd::fma(ai, b[v], acc[v][i]);
+    }
+  };
+  if constexpr (OneTap) {
+    std::uintptr_t offs[NV];  // (locals: the loop keeps them in registers)
+    for (std::size_t v = 0; v < NV; ++v) offs[v] = off[v];
+    const std::uintptr_t* row = col[0];
+    for (const std::uintptr_t* const end = row + kc * col_stride; row != end; a += MR, row += col_stride) {
+      const std::uintptr_t pixel = *row;
+      if (pixel == zero_at) continue;  // the tap reads outside the image for this row
+      B b[NV];
+#pragma GCC unroll 3
+      for (std::size_t v = 0; v < NV; ++v) b[v] = B::load_unaligned(at(pixel + offs[v]));
+      rank1_update(a, b);
+    }
+  } else {
+    const std::uintptr_t* col0 = col[0];
+    const std::uintptr_t* col1 = col[NV > 1 ? 1 : 0];
+    const std::uintptr_t* col2 = col[NV > 2 ? 2 : 0];
+    for (std::size_t k = 0; k < kc; ++k, a += MR, col0 += col_stride, col1 += col_stride, col2 += col_stride) {
+      // a row whose every column reads outside the image (a border row of the taps this tile
+      // covers: 9 % of the FMAs of a 7 x 7 image at a 5 x 5 filter) adds only zero products
+      if (*col0 == zero_at && (NV < 2 || *col1 == zero_at) && (NV < 3 || *col2 == zero_at)) continue;
+      B b[NV];
+      b[0] = B::load_unaligned(at(*col0 + off[0]));
+      if constexpr (NV > 1) b[1] = B::load_unaligned(at(*col1 + off[1]));
+      if constexpr (NV > 2) b[2] = B::load_unaligned(at(*col2 + off[2]));
+      rank1_update(a, b);
     }
   }
   for (std::size_t i = 0; i < m; ++i) {
@@ -1428,7 +1450,9 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
           // FMAs: b's 25 taps x 16 channels are 8 panels of 3 vectors and one of 1)
           const T beta = k0 == r_begin ? T(0) : T(1);
           const std::size_t taps_stride = static_cast<std::size_t>(taps);
-          if (NV > 1 && n <= W)
+          if (c_patch % static_cast<long>(NR) == 0 && n == NR)
+            gathered_column_tile<T, MR, NV, true>(kc, ap, col, taps_stride, off, zero_at, beta, c_rows, j0, m, n);
+          else if (NV > 1 && n <= W)
             gathered_column_tile<T, MR, 1>(kc, ap, col, taps_stride, off, zero_at, beta, c_rows, j0, m, n);
           else if (NV > 2 && n <= 2 * W)
             gathered_column_tile<T, MR, 2>(kc, ap, col, taps_stride, off, zero_at, beta, c_rows, j0, m, n);
