@@ -79,6 +79,19 @@ TEST_CASE("bulk samplers follow the documented element layout") {
   }
 }
 
+TEST_CASE("block indices past 2^32 reach the counter's second word (blocks 2^32 - 10 to 2^32 + 40)") {
+  // a SIMD Philox forms each lane's 64-bit block index from 32-bit halves: word 1 must follow it
+  const RandomStream s(3, "carry");
+  const std::uint64_t first = (std::uint64_t{1} << 34) - 8 * 4 - 5;  // float32: 4 elements per block
+  const std::size_t n = 200;
+  const Tensor u = random::uniform({n}, DType::float32, s, 0.0, 1.0, first);
+  bool same = true;
+  for (std::size_t i = 0; i < n; ++i)
+    same = same && u.at(i) == static_cast<float>(tile_word(s, first + i) >> 8) * 0x1p-24f;
+  CHECK(same);
+  CHECK(u.at(n - 1) != u.at(n - 1 - 64));  // (not one tile repeated: word 1 did change)
+}
+
 TEST_CASE("element i is a pure function of (stream, i): prefixes agree whatever the length") {
   const RandomStream s(11, "prefix");
   for (DType dt : {DType::float32, DType::float64}) {
