@@ -10,6 +10,10 @@
 //                                        function per element (log, softplus): OpenMP from
 //                                        simd::kCostlyGrain elements on
 //   simd::map_with_grain(grain, n, ...)  the same from `grain` elements on
+//   simd::map_outputs(grain, n, {out0, out1, ...}, f, in...)
+//                                        K outputs from one pass: f returns std::array<batch, K>;
+//                                        a null out_k is not written (a value and its
+//                                        derivative, or several partial derivatives sharing work)
 //   simd::kParallelGrain                 below this many elements a loop stays on one thread
 //   simd::parallel_for(parallel, n, body) body(i) for i < n, split over the OpenMP threads when
 //                                        `parallel`, else a plain loop that never enters the
@@ -22,6 +26,7 @@
 // Results do not depend on the thread count: every element is computed by the same batch code.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <utility>
 
@@ -114,6 +119,36 @@ void map_with_grain(std::size_t grain, std::size_t n, T* out, F f, const In*... 
     alignas(64) T res[W];
     f(padded(in)...).store_aligned(res);
     std::copy(res, res + rest, out + body);
+  }
+}
+
+/// map_with_grain with K outputs from one pass (f returns std::array<Batch<T>, K>); a null
+/// outs[k] is skipped.
+template <class T, std::size_t K, class F, class... In>
+void map_outputs(std::size_t grain, std::size_t n, const std::array<T*, K>& outs, F f, const In*... in) {
+  constexpr std::size_t W = Batch<T>::size;
+  const std::size_t body = n - n % W;
+  const bool parallel = n >= grain;
+  parallel_for(parallel, static_cast<std::ptrdiff_t>(body / W), parallel ? team_for(n, grain) : 1, [&](std::ptrdiff_t b) {
+    const std::size_t i = static_cast<std::size_t>(b) * W;
+    const std::array<Batch<T>, K> r = f(Batch<T>::load_unaligned(in + i)...);
+    for (std::size_t k = 0; k < K; ++k)
+      if (outs[k]) r[k].store_unaligned(outs[k] + i);
+  });
+  if (body < n) {
+    const std::size_t rest = n - body;
+    auto padded = [&](const T* p) {
+      alignas(64) T tmp[W] = {};
+      std::copy(p + body, p + n, tmp);
+      return Batch<T>::load_aligned(tmp);
+    };
+    const std::array<Batch<T>, K> r = f(padded(in)...);
+    for (std::size_t k = 0; k < K; ++k) {
+      if (!outs[k]) continue;
+      alignas(64) T res[W];
+      r[k].store_aligned(res);
+      std::copy(res, res + rest, outs[k] + body);
+    }
   }
 }
 

@@ -1,9 +1,10 @@
 // A log-density of x with parameters μ and σ as one differentiable op (private to the module):
-// the value in one pass, each wanted gradient in one more, where μ and σ each have x's shape or
-// one element of no more dims (internal::elementwise_parameters). The caller writes the density
+// the value in one pass, the wanted gradients together in one more, where μ and σ each have
+// x's shape or one element of no more dims (internal::elementwise_parameters). The caller writes the density
 // and its partial derivatives for xsimd batches of x, μ and σ; a one-element parameter arrives
 // as a constant batch, and its gradient is summed over x.
 #pragma once
+#include <array>
 #include <cstddef>
 #include <vector>
 
@@ -39,10 +40,24 @@ Var elementwise_density(const char* op, const Var& x, const Var& mu, const Var& 
   const bool want_x = x.requires_grad(), want_mu = mu.requires_grad(), want_sigma = sigma.requires_grad();
   const Shape mu_shape = mv.shape(), sigma_shape = sv.shape();
   return custom_op(op, lp, {x, mu, sigma}, [=](const Tensor& g) {
+    // every wanted gradient from one read of (g, x, μ, σ): the partials share their work (z and
+    // its division, for the normal), and the KL terms want all three at every step
     Tensor gx, gmu, gsigma;
-    if (want_x) gx = pass(g, d_x);
-    if (want_mu) gmu = pass(g, d_mu);
-    if (want_sigma) gsigma = pass(g, d_sigma);
+    if (want_x) gx = Tensor::empty(xv.shape(), xv.dtype());
+    if (want_mu) gmu = Tensor::empty(xv.shape(), xv.dtype());
+    if (want_sigma) gsigma = Tensor::empty(xv.shape(), xv.dtype());
+    TAPIR_DISPATCH(xv.dtype(), T, {
+      const T m0 = mv.data<T>()[0], s0 = sv.data<T>()[0];
+      const T* mp = mu_one ? xv.data<T>() : mv.data<T>();
+      const T* sp = sigma_one ? xv.data<T>() : sv.data<T>();
+      auto out = [](Tensor& t) { return t.defined() ? t.data<T>() : static_cast<T*>(nullptr); };
+      simd::map_outputs<T, 3>(simd::kCostlyGrain, xv.size(), {out(gx), out(gmu), out(gsigma)},
+                              [=](auto gb, auto xb, auto mb, auto sb) {
+        using B = decltype(xb);
+        const B m = mu_one ? B(m0) : mb, s = sigma_one ? B(s0) : sb;
+        return std::array<B, 3>{d_x(gb, xb, m, s), d_mu(gb, xb, m, s), d_sigma(gb, xb, m, s)};
+      }, g.data<T>(), xv.data<T>(), mp, sp);
+    });
     if (mu_one && gmu.defined()) gmu = tensor_ops::sum_to(gmu, mu_shape);
     if (sigma_one && gsigma.defined()) gsigma = tensor_ops::sum_to(gsigma, sigma_shape);
     return std::vector<Tensor>{gx, gmu, gsigma};

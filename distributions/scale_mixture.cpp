@@ -42,17 +42,14 @@ Var ScaleMixtureOfTwoNormals::log_prob(const Var& value) const {
     using T = std::remove_pointer_t<decltype(tag)>;
     // in T and SIMD: the KL runs over every weight at every step
     const T ta = static_cast<T>(la), tb = static_cast<T>(lb), tia = static_cast<T>(ia), tib = static_cast<T>(ib);
-    simd::map_costly(xv.size(), lp.data<T>(), [=](auto x) {
-      using B = decltype(x);
-      const B x2 = x * x, a = B(ta) - B(T(0.5)) * x2 * B(tia), b = B(tb) - B(T(0.5)) * x2 * B(tib);
-      return xsimd::max(a, b) + xsimd::log1p(xsimd::exp(-xsimd::abs(a - b)));  // larger term + log(1 + smaller/larger)
-    }, xv.data<T>());
-    simd::map_costly(xv.size(), dlp.data<T>(), [=](auto x) {
+    // the value and its derivative from one pass (they share the exponential)
+    simd::map_outputs<T, 2>(simd::kCostlyGrain, xv.size(), {lp.data<T>(), dlp.data<T>()}, [=](auto x) {
       using B = decltype(x);
       const B x2 = x * x, a = B(ta) - B(T(0.5)) * x2 * B(tia), b = B(tb) - B(T(0.5)) * x2 * B(tib);
       const B e = xsimd::exp(-xsimd::abs(a - b)), p_big = B(T(1)) / (B(T(1)) + e);
       const B pa = xsimd::select(a >= b, p_big, B(T(1)) - p_big);  // responsibility of the first component
-      return -(pa * B(tia) + (B(T(1)) - pa) * B(tib)) * x;
+      return std::array<B, 2>{xsimd::max(a, b) + xsimd::log1p(e),  // larger term + log(1 + smaller/larger)
+                              -(pa * B(tia) + (B(T(1)) - pa) * B(tib)) * x};
     }, xv.data<T>());
   };
   if (xv.dtype() == DType::float32) run(static_cast<float*>(nullptr));
