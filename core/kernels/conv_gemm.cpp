@@ -205,6 +205,19 @@ class RowCursor {
   long image_, q_;
 };
 
+// Rows r0 .. r0 + count of a plan, image by image: f(r, rows, image, q) for each image's share —
+// block rows r .. r + rows are rows q .. q + rows of image `image`.
+template <class F>
+inline void for_image_segments(const GatherPlan& p, std::size_t r0, std::size_t count, F&& f) {
+  const long rpi = p.rows_per_image;
+  long image = static_cast<long>(r0) / rpi, q = static_cast<long>(r0) % rpi;
+  for (std::size_t r = 0; r < count; ++image, q = 0) {
+    const std::size_t rows = std::min(count - r, static_cast<std::size_t>(rpi - q));
+    f(r, rows, image, q);
+    r += rows;
+  }
+}
+
 // The addresses (as integers, so that they are computed as one vector loop) of the taps of
 // `count` consecutive rows from row r0: row k's tap u at out[k * taps + u] = the first of the
 // channel run of its source pixel in the image at src_at, or zero_at outside the image
@@ -214,17 +227,15 @@ class RowCursor {
 inline void block_addresses(const GatherPlan& p, long r0, long count, std::uintptr_t src_at,
                             std::uintptr_t pixel_bytes, std::uintptr_t zero_at, std::uintptr_t* out) {
   const long taps = p.taps();
-  long image = r0 / p.rows_per_image, q = r0 % p.rows_per_image;
-  for (long done = 0; done < count; ++image, q = 0) {
-    const long rows = std::min(count - done, p.rows_per_image - q);
+  for_image_segments(p, static_cast<std::size_t>(r0), static_cast<std::size_t>(count),
+                     [&](std::size_t done, std::size_t rows, long image, long q) {
     const long* rel = p.src_pixel.data() + q * taps;
     const std::uintptr_t base = src_at + static_cast<std::uintptr_t>(image * p.src_image_pixels) * pixel_bytes;
-    std::uintptr_t* o = out + done * taps;
-    const long n = rows * taps;
+    std::uintptr_t* o = out + done * static_cast<std::size_t>(taps);
+    const long n = static_cast<long>(rows) * taps;
 #pragma omp simd
     for (long j = 0; j < n; ++j) o[j] = rel[j] < 0 ? zero_at : base + static_cast<std::uintptr_t>(rel[j]) * pixel_bytes;
-    done += rows;
-  }
+  });
 }
 
 // One k of a k-major A micro-panel: d[0..m) = s[0..m), d[m..MR) = 0; a whole panel row is a copy
@@ -551,21 +562,21 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
   // per plan: its rows, taps and depth, where its packed weights start, its row blocks, and
   // where its packing units start in the shared list
   struct Part {
-    std::size_t M, taps, K, b_offset, MB, blocks, n_splits, pack_begin, row_table;
+    std::size_t M, taps, K, b_offset, MB, blocks, n_splits, pack_begin, row_table, shift_table;
     bool packs;  // false: another plan's packed weights serve (the same taps)
   };
   const std::size_t count = plans.size();
   std::vector<Part> parts(count);
-  std::size_t rows_total = 0, K_max = 0, taps_max = 0;
+  std::size_t rows_total = 0, K_max = 0;
   for (const GatherPlan* plan : plans) {
     rows_total += static_cast<std::size_t>(plan->rows());
-    taps_max = std::max(taps_max, static_cast<std::size_t>(plan->taps()));
     K_max = std::max(K_max, static_cast<std::size_t>(plan->taps() * channels));
   }
   const int threads = gemm_threads(rows_total, N, K_max);
   std::size_t b_size = 0, pack_units = 0, ind_size = 0, last_packing = 0;
   std::size_t block_rows = 0;  // the most rows a block (with its last tile's missing rows) has
-  std::size_t row_values = 0;  // rows per image, summed over the plans
+  std::size_t row_values = 0;    // rows per image, summed over the plans
+  std::size_t shift_values = 0;  // taps, summed over the plans
   for (std::size_t i = 0; i < count; ++i) {
     Part& p = parts[i];
     p.M = static_cast<std::size_t>(plans[i]->rows());
@@ -589,20 +600,27 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
     block_rows = std::max(block_rows, p.MB + MR);
     p.row_table = row_values;
     row_values += static_cast<std::size_t>(plans[i]->rows_per_image);
+    p.shift_table = shift_values;
+    shift_values += p.taps;
   }
   // per plan and row of an image: where the row's first live tap reads (bytes into the image;
-  // plans with shifted taps) and where its output row starts (values into the image), once per
-  // call rather than a multiply per row and block
+  // plans with shifted taps) and where its output row starts (values into the image); per plan
+  // and tap: the tap's shift from a row's first live tap, in bytes (shifted taps). Once per call
+  // rather than a multiply per row (or tap) and block.
   static thread_local Scratch<long> row_table_scratch;
-  long* const row_src_bytes = row_table_scratch.get(std::max<std::size_t>(1, 2 * row_values));
+  long* const row_src_bytes = row_table_scratch.get(std::max<std::size_t>(1, 2 * row_values + shift_values));
   long* const row_out_values = row_src_bytes + row_values;
+  long* const tap_shift_bytes = row_out_values + row_values;
+  const long pixel_size = channels * static_cast<long>(sizeof(T));
   for (std::size_t i = 0; i < count; ++i) {
     const GatherPlan& plan = *plans[i];
+    const bool shifted = plan.shifted_taps();
     for (long q = 0; q < plan.rows_per_image; ++q) {
       row_out_values[parts[i].row_table + q] = plan.out_pixel[static_cast<std::size_t>(q)] * out_channels;
-      row_src_bytes[parts[i].row_table + q] =
-          plan.shifted_taps() ? plan.row_source[static_cast<std::size_t>(q)] * channels * static_cast<long>(sizeof(T)) : 0;
+      row_src_bytes[parts[i].row_table + q] = shifted ? plan.row_source[static_cast<std::size_t>(q)] * pixel_size : 0;
     }
+    for (std::size_t u = 0; u < parts[i].taps; ++u)
+      tap_shift_bytes[parts[i].shift_table + u] = shifted ? plan.tap_shift[u] * pixel_size : 0;
   }
   // the plan that packing unit u belongs to (the last packing plan whose units start at or before u)
   auto part_of = [&](std::size_t u) {
@@ -672,8 +690,6 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
     const T** scale_rows = s_out ? scale_row_scratch.get(2 * block_rows) : nullptr;
     const T** scale2_rows = s2 ? (s_out ? scale_rows + block_rows : scale_row_scratch.get(block_rows)) : nullptr;
     std::size_t* sign2_bits = s2_signs ? sign_bit_scratch.get(block_rows) : nullptr;
-    static thread_local Scratch<std::ptrdiff_t> shift_scratch;
-    std::ptrdiff_t* shift_bytes = shift_scratch.get(std::max<std::size_t>(1, taps_max));
     const std::uintptr_t zero_at = reinterpret_cast<std::uintptr_t>(zeros.data());
     const std::uintptr_t src_at = reinterpret_cast<std::uintptr_t>(src);
     const std::uintptr_t src2_at = reinterpret_cast<std::uintptr_t>(src2);
@@ -695,22 +711,18 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
       // consecutive, so tile ir starts at ind + ir * row_entries) — and each row's output pixel offset
       const bool shifted = plan.shifted_taps();
       const std::size_t row_entries = shifted ? 1 : static_cast<std::size_t>(taps);
+      const std::ptrdiff_t* shift_bytes = tap_shift_bytes + part.shift_table;
       if (shifted) {
-        for (long u = 0; u < taps; ++u)
-          shift_bytes[u] = plan.tap_shift[static_cast<std::size_t>(u)] * static_cast<std::ptrdiff_t>(pixel_bytes);
         const long* src_bytes = row_src_bytes + part.row_table;
-        const long rpi = plan.rows_per_image, src_image_bytes = plan.src_image_pixels * static_cast<long>(pixel_bytes);
-        long image = static_cast<long>(i0) / rpi, q = static_cast<long>(i0) % rpi;
-        for (std::size_t r = 0; r < mb; ++image, q = 0) {
-          const std::size_t rows = std::min(mb - r, static_cast<std::size_t>(rpi - q));
+        const long src_image_bytes = plan.src_image_pixels * pixel_size;
+        for_image_segments(plan, i0, mb, [&](std::size_t r, std::size_t rows, long image, long q) {
           const std::uintptr_t at = src_at + static_cast<std::uintptr_t>(image * src_image_bytes);
           for (std::size_t j = 0; j < rows; ++j) ind[r + j] = at + static_cast<std::uintptr_t>(src_bytes[q + static_cast<long>(j)]);
           if (src2) {
             const std::uintptr_t at2 = src2_at + static_cast<std::uintptr_t>(image * src_image_bytes);
             for (std::size_t j = 0; j < rows; ++j) ind2[r + j] = at2 + static_cast<std::uintptr_t>(src_bytes[q + static_cast<long>(j)]);
           }
-          r += rows;
-        }
+        });
         for (std::size_t r = mb; r % MR != 0; ++r) {  // the last tile's missing rows read the last row's
           ind[r] = ind[mb - 1];                      // values (they are never stored)
           if (src2) ind2[r] = ind2[mb - 1];
@@ -727,10 +739,8 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
       // row arrays made the compiler reload every pointer per row: 5 % of b's forward)
       {
         const long* out_values = row_out_values + part.row_table;
-        const long rpi = plan.rows_per_image, image_values = plan.out_image_pixels * out_channels;
-        long image = static_cast<long>(i0) / rpi, q = static_cast<long>(i0) % rpi;
-        for (std::size_t r = 0; r < mb; ++image, q = 0) {
-          const std::size_t rows = std::min(mb - r, static_cast<std::size_t>(rpi - q));
+        const long image_values = plan.out_image_pixels * out_channels;
+        for_image_segments(plan, i0, mb, [&](std::size_t r, std::size_t rows, long image, long q) {
           const long* at = out_values + q;
           const long base = image * image_values;
           for (std::size_t j = 0; j < rows; ++j) out_rows[r + j] = out + (base + at[j]);
@@ -740,8 +750,7 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
             for (std::size_t j = 0; j < rows; ++j) scale2_rows[r + j] = s2 + (base + at[j]);
           if (sign2_bits)
             for (std::size_t j = 0; j < rows; ++j) sign2_bits[r + j] = s2_signs.lead + static_cast<std::size_t>(base + at[j]);
-          r += rows;
-        }
+        });
       }
       for (std::size_t p = p_begin; p < p_end; ++p) {
         const std::size_t j0 = p * NR, n = std::min(NR, N - j0);
