@@ -867,7 +867,9 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
   simd::parallel_for(parallel, chunks * units, [&](long chunk_unit) {
     const long g = chunk_unit / units, unit = chunk_unit % units;
     const long j = unit / (vectors * tap_groups), v = unit / tap_groups % vectors, tg = unit % tap_groups;
-    const long t0 = tg * kTapGroup, nt = std::min(kTapGroup, taps - t0), c0 = v * W;
+    // groups of equal size (25 taps: 13 and 12, not 24 and 1), so that units weigh the same
+    // when the threads split them (each tap's sum is its own: the grouping changes no value)
+    const long t0 = tg * taps / tap_groups, nt = (tg + 1) * taps / tap_groups - t0, c0 = v * W;
     T* dst = g == 0 ? acc : partial + (g - 1) * acc_size;
     B sum[kTapGroup];
     for (long t = 0; t < nt; ++t) sum[t] = B(T(0));
