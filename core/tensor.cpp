@@ -245,13 +245,8 @@ Tensor Tensor::astype(DType dtype) const {
 }
 
 void Tensor::fill(double value) {
-  if (dtype_ == DType::float32) {
-    float* p = data<float>();
-    for (std::size_t i = 0; i < size_; ++i) p[i] = static_cast<float>(value);
-  } else {
-    double* p = data<double>();
-    for (std::size_t i = 0; i < size_; ++i) p[i] = value;
-  }
+  if (dtype_ == DType::float32) kernels::fill_value(data<float>(), size_, static_cast<float>(value));
+  else kernels::fill_value(data<double>(), size_, value);
 }
 
 void Tensor::add_(const Tensor& other) {

@@ -140,5 +140,7 @@ bool activation_grad_signs_and_sum_rows(const Activation& act, const T* g, const
 template <class T> void max_to(const Tensor& in, Tensor& out);
 /// out = in broadcast to out.shape().
 template <class T> void broadcast_copy(const Tensor& in, Tensor& out);
+/// out[0..n) = value (over the threads from kParallelGrain values)
+template <class T> void fill_value(T* out, std::size_t n, T value);
 
 }  // namespace tapir::kernels

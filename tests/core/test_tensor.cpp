@@ -67,4 +67,25 @@ TEST_CASE("live tensor bytes are tracked") {
   CHECK(live_tensor_bytes() == before);
 }
 
+TEST_CASE("fills and one-value broadcasts cover every element over the threads (blocks and a tail)") {
+  const int before = num_threads();
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    CAPTURE(t);
+    const std::size_t n = (std::size_t{1} << 16) * 3 + 17;  // three fill blocks and a partial one
+    const Tensor f = Tensor::full({n}, DType::float32, 2.5);
+    const auto fv = f.to_vector<float>();
+    CHECK(std::all_of(fv.begin(), fv.end(), [](float v) { return v == 2.5f; }));
+    const Tensor b = tensor_ops::broadcast_to(Tensor::full({1, 1}, DType::float64, -0.75), {3, n});
+    const auto bv = b.to_vector<double>();
+    CHECK(bv.size() == 3 * n);
+    CHECK(std::all_of(bv.begin(), bv.end(), [](double v) { return v == -0.75; }));
+    Var x = parameter(Tensor::zeros({5, n / 5}, DType::float32), "x");
+    backward(sum(x) * 3.0);  // the sum's gradient: one value broadcast to x's shape
+    const auto g = x.grad().to_vector<float>();
+    CHECK(std::all_of(g.begin(), g.end(), [](float v) { return v == 3.0f; }));
+  }
+  set_num_threads(before);
+}
+
 }
