@@ -89,15 +89,23 @@ void binary_broadcast(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   const T* pa = a.template data<T>();
   const T* pb = b.template data<T>();
   T* po = out.template data<T>();
-  const std::size_t inner = loop.inner();
+  const std::size_t inner_all = loop.inner();
   const auto is = loop.inner_strides();
   const std::size_t outer = loop.outer();
   constexpr std::size_t W = Batch<T>::size;
-  simd::parallel_for(out.size() >= kParallelGrain, static_cast<std::ptrdiff_t>(outer), [&](std::ptrdiff_t o) {
-    const auto off = loop.offsets(static_cast<std::size_t>(o));
-    T* y = po + off[0];
-    const T* x0 = pa + off[1];
-    const T* x1 = pb + off[2];
+  // a row of its own per thread at least: with one operand a single value the loop coalesces to
+  // one row, which would run on the calling thread alone — split such rows into pieces
+  constexpr std::size_t kPiece = std::size_t{1} << 15;  // a multiple of W
+  const bool parallel = out.size() >= kParallelGrain;
+  const std::size_t pieces = parallel && outer < 8 ? (inner_all + kPiece - 1) / kPiece : 1;
+  const std::size_t piece_size = pieces > 1 ? kPiece : inner_all;
+  simd::parallel_for(parallel, static_cast<std::ptrdiff_t>(outer * pieces), [&](std::ptrdiff_t item) {
+    const std::size_t o = static_cast<std::size_t>(item) / pieces, first = static_cast<std::size_t>(item) % pieces * piece_size;
+    const std::size_t inner = std::min(piece_size, inner_all - first);
+    const auto off = loop.offsets(o);
+    T* y = po + off[0] + static_cast<std::ptrdiff_t>(first) * is[0];
+    const T* x0 = pa + off[1] + static_cast<std::ptrdiff_t>(first) * is[1];
+    const T* x1 = pb + off[2] + static_cast<std::ptrdiff_t>(first) * is[2];
     std::size_t i = 0;
     if (is[1] == 1 && is[2] == 1) {
       for (; i + W <= inner; i += W)

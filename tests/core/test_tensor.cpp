@@ -88,4 +88,25 @@ TEST_CASE("fills and one-value broadcasts cover every element over the threads (
   set_num_threads(before);
 }
 
+TEST_CASE("broadcasts against one value, or one value per row, split long rows over the threads") {
+  const int before = num_threads();
+  const std::size_t n = (std::size_t{1} << 15) * 2 + 37;  // two pieces of a row and a tail
+  Tensor x = Tensor::empty({3, n}, DType::float32);
+  float* xp = x.data<float>();
+  for (std::size_t i = 0; i < x.size(); ++i) xp[i] = 0.001f * static_cast<float>(i % 1000) - 0.3f;
+  const Tensor one = Tensor::full({1}, DType::float32, 1.5), per_row = Tensor::from_vector<float>({3, 1}, {1, -2, 4});
+  std::vector<float> want_mul(x.size()), want_sub(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    want_mul[i] = xp[i] * 1.5f;
+    want_sub[i] = (i / n == 0 ? 1.0f : i / n == 1 ? -2.0f : 4.0f) - xp[i];
+  }
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    CAPTURE(t);
+    CHECK(tensor_ops::mul(x, one).to_vector<float>() == want_mul);
+    CHECK(tensor_ops::sub(per_row, x).to_vector<float>() == want_sub);
+  }
+  set_num_threads(before);
+}
+
 }
