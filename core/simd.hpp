@@ -99,31 +99,9 @@ void parallel_for(bool parallel, std::ptrdiff_t n, Body&& body) {
 #endif
 }
 
-/// map() with the threads used from `grain` elements on (team_for(n, grain) of them).
-template <class T, class F, class... In>
-void map_with_grain(std::size_t grain, std::size_t n, T* out, F f, const In*... in) {
-  constexpr std::size_t W = Batch<T>::size;
-  const std::size_t body = n - n % W;
-  const bool parallel = n >= grain;
-  parallel_for(parallel, static_cast<std::ptrdiff_t>(body / W), parallel ? team_for(n, grain) : 1, [&](std::ptrdiff_t b) {
-    const std::size_t i = static_cast<std::size_t>(b) * W;
-    f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
-  });
-  if (body < n) {
-    const std::size_t rest = n - body;
-    auto padded = [&](const T* p) {
-      alignas(64) T tmp[W] = {};
-      std::copy(p + body, p + n, tmp);
-      return Batch<T>::load_aligned(tmp);
-    };
-    alignas(64) T res[W];
-    f(padded(in)...).store_aligned(res);
-    std::copy(res, res + rest, out + body);
-  }
-}
-
-/// map_with_grain with K outputs from one pass (f returns std::array<Batch<T>, K>); a null
-/// outs[k] is skipped.
+/// out[i] = f(in0[i], ...) over every element, K outputs from one pass: f returns
+/// std::array<Batch<T>, K>; a null outs[k] is skipped. The threads are used from `grain`
+/// elements on (team_for(n, grain) of them).
 template <class T, std::size_t K, class F, class... In>
 void map_outputs(std::size_t grain, std::size_t n, const std::array<T*, K>& outs, F f, const In*... in) {
   constexpr std::size_t W = Batch<T>::size;
@@ -150,6 +128,12 @@ void map_outputs(std::size_t grain, std::size_t n, const std::array<T*, K>& outs
       std::copy(res, res + rest, outs[k] + body);
     }
   }
+}
+
+/// map() with the threads used from `grain` elements on: map_outputs with one output.
+template <class T, class F, class... In>
+void map_with_grain(std::size_t grain, std::size_t n, T* out, F f, const In*... in) {
+  map_outputs<T, 1>(grain, n, {out}, [&f](auto... x) { return std::array<Batch<T>, 1>{f(x...)}; }, in...);
 }
 
 template <class T, class F, class... In>

@@ -6,6 +6,7 @@
 #pragma once
 #include <array>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include <tapir/core/simd.hpp>
@@ -20,44 +21,39 @@ Var elementwise_density(const char* op, const Var& x, const Var& mu, const Var& 
                         DMu d_mu, DSigma d_sigma) {
   const Tensor xv = x.value(), mv = mu.value(), sv = sigma.value();
   const bool mu_one = mv.shape() != xv.shape(), sigma_one = sv.shape() != xv.shape();  // one element each
-  // out = f(g, x, μ, σ) over every element; a one-element parameter's pointer aliases x's (n
-  // elements, so its loads stay in bounds) and the batch loaded through it is replaced
-  auto pass = [=](const Tensor& g, auto f) {
-    Tensor out = Tensor::empty(xv.shape(), xv.dtype());
+  // outs[k] = f(g, x, μ, σ)[k] over every element, one pass (an undefined outs[k] is not
+  // written); a one-element parameter's pointer aliases x's (n elements, so its loads stay in
+  // bounds) and the batch loaded through it is replaced
+  auto pass = [=](const Tensor& g, auto& outs, auto f) {
+    constexpr std::size_t K = std::tuple_size<std::remove_reference_t<decltype(outs)>>::value;
     TAPIR_DISPATCH(xv.dtype(), T, {
       const T m0 = mv.data<T>()[0], s0 = sv.data<T>()[0];
       const T* mp = mu_one ? xv.data<T>() : mv.data<T>();
       const T* sp = sigma_one ? xv.data<T>() : sv.data<T>();
-      simd::map_costly(xv.size(), out.data<T>(), [=](auto gb, auto xb, auto mb, auto sb) {
+      std::array<T*, K> out{};
+      for (std::size_t k = 0; k < K; ++k) out[k] = outs[k].defined() ? outs[k].template data<T>() : nullptr;
+      simd::map_outputs<T, K>(simd::kCostlyGrain, xv.size(), out, [=](auto gb, auto xb, auto mb, auto sb) {
         using B = decltype(xb);
         return f(gb, xb, mu_one ? B(m0) : mb, sigma_one ? B(s0) : sb);
       }, g.data<T>(), xv.data<T>(), mp, sp);
     });
-    return out;
   };
   // the value's pass has no incoming gradient: x stands in for it, unread by `value`
-  const Tensor lp = pass(xv, [value](auto, auto xb, auto mb, auto sb) { return value(xb, mb, sb); });
+  std::array<Tensor, 1> lp{Tensor::empty(xv.shape(), xv.dtype())};
+  pass(xv, lp, [value](auto, auto xb, auto mb, auto sb) {
+    return std::array<decltype(xb), 1>{value(xb, mb, sb)};
+  });
   const bool want_x = x.requires_grad(), want_mu = mu.requires_grad(), want_sigma = sigma.requires_grad();
   const Shape mu_shape = mv.shape(), sigma_shape = sv.shape();
-  return custom_op(op, lp, {x, mu, sigma}, [=](const Tensor& g) {
+  return custom_op(op, lp[0], {x, mu, sigma}, [=](const Tensor& g) {
     // every wanted gradient from one read of (g, x, μ, σ): the partials share their work (z and
     // its division, for the normal), and the KL terms want all three at every step
-    Tensor gx, gmu, gsigma;
-    if (want_x) gx = Tensor::empty(xv.shape(), xv.dtype());
-    if (want_mu) gmu = Tensor::empty(xv.shape(), xv.dtype());
-    if (want_sigma) gsigma = Tensor::empty(xv.shape(), xv.dtype());
-    TAPIR_DISPATCH(xv.dtype(), T, {
-      const T m0 = mv.data<T>()[0], s0 = sv.data<T>()[0];
-      const T* mp = mu_one ? xv.data<T>() : mv.data<T>();
-      const T* sp = sigma_one ? xv.data<T>() : sv.data<T>();
-      auto out = [](Tensor& t) { return t.defined() ? t.data<T>() : static_cast<T*>(nullptr); };
-      simd::map_outputs<T, 3>(simd::kCostlyGrain, xv.size(), {out(gx), out(gmu), out(gsigma)},
-                              [=](auto gb, auto xb, auto mb, auto sb) {
-        using B = decltype(xb);
-        const B m = mu_one ? B(m0) : mb, s = sigma_one ? B(s0) : sb;
-        return std::array<B, 3>{d_x(gb, xb, m, s), d_mu(gb, xb, m, s), d_sigma(gb, xb, m, s)};
-      }, g.data<T>(), xv.data<T>(), mp, sp);
+    auto wanted = [&](bool want) { return want ? Tensor::empty(xv.shape(), xv.dtype()) : Tensor(); };
+    std::array<Tensor, 3> grads{wanted(want_x), wanted(want_mu), wanted(want_sigma)};
+    pass(g, grads, [=](auto gb, auto xb, auto mb, auto sb) {
+      return std::array<decltype(xb), 3>{d_x(gb, xb, mb, sb), d_mu(gb, xb, mb, sb), d_sigma(gb, xb, mb, sb)};
     });
+    Tensor gx = grads[0], gmu = grads[1], gsigma = grads[2];
     if (mu_one && gmu.defined()) gmu = tensor_ops::sum_to(gmu, mu_shape);
     if (sigma_one && gsigma.defined()) gsigma = tensor_ops::sum_to(gsigma, sigma_shape);
     return std::vector<Tensor>{gx, gmu, gsigma};
