@@ -4,6 +4,7 @@
 #include <tapir/core/random.hpp>
 
 #include <algorithm>
+#include <cassert>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -112,17 +113,16 @@ inline void mul_hi_lo(__m512i c, __m512i m, __m512i& hi, __m512i& lo) {
 // philox_blocks on 16 blocks per step, in AVX-512 registers (the same rounds, the same words).
 void philox_blocks_avx512(std::uint32_t key0, std::uint32_t key1, std::uint32_t draw0, std::uint32_t draw1,
                           std::uint64_t first_block, std::size_t count, ChunkWords& words) {
+  assert(first_block % 16 == 0 && count % 16 == 0);  // whole tiles (fill_tiles' chunks)
   const __m512i m0 = _mm512_set1_epi32(static_cast<int>(Philox4x32::kMultiplier0));
   const __m512i m1 = _mm512_set1_epi32(static_cast<int>(Philox4x32::kMultiplier1));
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   for (std::size_t j = 0; j < count; j += 16) {
-    // counter words 0 and 1: the 64-bit block index first_block + j + lane
+    // counter words 0 and 1: the 64-bit block index first_block + j + lane; base is a multiple
+    // of 16, so adding the lane never carries into the high word
     const std::uint64_t base = first_block + j;
-    const __m512i base_lo = _mm512_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(base)));
-    __m512i c0 = _mm512_add_epi32(base_lo, lane);
-    const __mmask16 carry = _mm512_cmplt_epu32_mask(c0, base_lo);
-    const __m512i base_hi = _mm512_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(base >> 32)));
-    __m512i c1 = _mm512_mask_add_epi32(base_hi, carry, base_hi, _mm512_set1_epi32(1));
+    __m512i c0 = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(base))), lane);
+    __m512i c1 = _mm512_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(base >> 32)));
     __m512i c2 = _mm512_set1_epi32(static_cast<int>(draw0)), c3 = _mm512_set1_epi32(static_cast<int>(draw1));
     std::uint32_t k0 = key0, k1 = key1;
     for (int round = 0; round < Philox4x32::kRounds; ++round) {
