@@ -834,8 +834,9 @@ void indirect_patch_gemm(const std::vector<const GatherPlan*>& plans, const T* s
 // element-wise ops and the forward products split the batch the same way) instead of pulling
 // the other core's lines, which made the 2-thread gradient 1.5x slower than the same product
 // on data that no core had just written.
+constexpr long kMaxRowChunks = 8;
 inline std::size_t row_chunks(std::size_t K, std::size_t KC) {
-  constexpr std::size_t kMaxChunks = 8;
+  constexpr std::size_t kMaxChunks = kMaxRowChunks;
   std::size_t g = 1;
   while (g < kMaxChunks && K / (2 * g) >= 2 * KC) g *= 2;  // every run at least 2 K blocks
   return g;
@@ -856,10 +857,13 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
   const long taps = plan.taps(), Q = plan.rows_per_image;
   const long vectors = c_big / W, tap_groups = (taps + kTapGroup - 1) / kTapGroup;
   const long units = c_small * vectors * tap_groups;
-  // the images in runs (row_chunks): run 0 sums into acc, run g > 0 into partial, added after
-  // (at least one run: an empty batch still writes its zero sums)
-  const long chunks = std::max(1L, std::min(plan.images, static_cast<long>(row_chunks(
-                                                            static_cast<std::size_t>(plan.rows()), GemmShape<T>::KC))));
+  // the images in runs: run 0 sums into acc, run g > 0 into partial, added after (at least one
+  // run: an empty batch still writes its zero sums). Runs of images even when the rows are few
+  // (a 1 x 1 input): the units go to the threads run by run, so each thread reads the images of
+  // the gradient it wrote (the element-wise op before splits the batch the same way); with one
+  // run both threads read every image, half of them from the other core's cache, and the
+  // 2-thread gradient took as long as the 1-thread one.
+  const long chunks = std::max(1L, std::min(plan.images, kMaxRowChunks));
   const long acc_size = taps * c_small * c_big;
   static thread_local Scratch<T> partial_scratch;
   T* partial = chunks > 1 ? partial_scratch.get(static_cast<std::size_t>((chunks - 1) * acc_size)) : nullptr;
