@@ -461,6 +461,7 @@ inline void indirect_tile(long channels, const Rows& rows, const T* __restrict b
 #pragma GCC unroll 4
       for (long q = 0; q < static_cast<long>(kPrefetchSpacing); ++q) step();
     }
+#pragma GCC unroll 2
     while (row0 < run_end) step();
     while (next_row < MR) fetch_one();  // a short run: the rest of the next run's lines now
   }
