@@ -1340,13 +1340,24 @@ __attribute__((noinline)) void gathered_column_tile(std::size_t kc, const T* __r
     std::uintptr_t offs[NV];  // (locals: the loop keeps them in registers)
     for (std::size_t v = 0; v < NV; ++v) offs[v] = off[v];
     const std::uintptr_t* row = col[0];
-    for (const std::uintptr_t* const end = row + kc * col_stride; row != end; a += MR, row += col_stride) {
-      const std::uintptr_t pixel = *row;
-      if (Skip && pixel == zero_at) continue;  // the tap reads outside the image for this row
-      B b[NV];
+    if constexpr (Skip) {
+      for (const std::uintptr_t* const end = row + kc * col_stride; row != end; a += MR, row += col_stride) {
+        const std::uintptr_t pixel = *row;
+        if (pixel == zero_at) continue;  // the tap reads outside the image for this row
+        B b[NV];
 #pragma GCC unroll 3
-      for (std::size_t v = 0; v < NV; ++v) b[v] = B::load_unaligned(at(pixel + offs[v]));
-      rank1_update(a, b);
+        for (std::size_t v = 0; v < NV; ++v) b[v] = B::load_unaligned(at(pixel + offs[v]));
+        rank1_update(a, b);
+      }
+    } else {
+#pragma GCC unroll 2
+      for (const std::uintptr_t* const end = row + kc * col_stride; row != end; a += MR, row += col_stride) {
+        const std::uintptr_t pixel = *row;
+        B b[NV];
+#pragma GCC unroll 3
+        for (std::size_t v = 0; v < NV; ++v) b[v] = B::load_unaligned(at(pixel + offs[v]));
+        rank1_update(a, b);
+      }
     }
   } else if constexpr (!Skip) {
     const std::uintptr_t* col0 = col[0];
@@ -1419,9 +1430,10 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
   const std::vector<T> zeros(static_cast<std::size_t>(c_patch), T(0));
   const int threads = gemm_threads(M, N, K);
   // Rows whose every column reads outside the image add zeros: tiles skip them where they are
-  // many (a 7 x 7 image at a 5 x 5 filter: 16 % of the table's entries). Where they are few, the
-  // check costs more than the FMAs it saves (b's 14 x 14 image, 8 %: the 8 x 3 tile without it,
-  // two rows per iteration, is 6 % faster; d's 16 x 16 at 3 x 3, 4 %: 7 %).
+  // many (a 7 x 7 image at a 5 x 5 filter: 16 % of the table's entries; without the check a's
+  // one-tap 8 x 2 tile was 15 % slower). Where they are few, the check costs more than the FMAs
+  // it saves (b's 14 x 14 image, 8 %: the 8 x 3 tile without it, two rows per iteration, is 6 %
+  // faster; d's 16 x 16 at 3 x 3, 4 %: 7 %; the autoencoder's k4 s4 decoder, 0 %: 8 x 2, ~2 %).
   const bool skip_outside = outside_fraction(plan) > 0.12;
   // Each thread takes a contiguous run of (row run, tile) units, run-major, with its own
   // address table: no barrier per block, and no table line written by the other core.
@@ -1495,16 +1507,16 @@ void direct_kernel_grad(const GatherPlan& plan, const T* dense, long c_dense, co
           const std::size_t taps_stride = static_cast<std::size_t>(taps);
           auto tile = [&](auto skip) {
             constexpr bool Skip = decltype(skip)::value;
-            if (NV > 1 && n <= W)
+            if (c_patch % static_cast<long>(NR) == 0 && n == NR)
+              gathered_column_tile<T, MR, NV, true, Skip>(kc, ap, col, taps_stride, off, zero_at, beta, c_rows, j0, m, n);
+            else if (NV > 1 && n <= W)
               gathered_column_tile<T, MR, 1, false, Skip>(kc, ap, col, taps_stride, off, zero_at, beta, c_rows, j0, m, n);
             else if (NV > 2 && n <= 2 * W)
               gathered_column_tile<T, MR, 2, false, Skip>(kc, ap, col, taps_stride, off, zero_at, beta, c_rows, j0, m, n);
             else
               gathered_column_tile<T, MR, NV, false, Skip>(kc, ap, col, taps_stride, off, zero_at, beta, c_rows, j0, m, n);
           };
-          if (c_patch % static_cast<long>(NR) == 0 && n == NR)
-            gathered_column_tile<T, MR, NV, true>(kc, ap, col, taps_stride, off, zero_at, beta, c_rows, j0, m, n);
-          else if (skip_outside)
+          if (skip_outside)
             tile(std::true_type{});
           else
             tile(std::false_type{});
