@@ -51,41 +51,77 @@ Var gemm_conv_op(bool transpose, const Var& x, const Var& kernel, const ConvCall
   });
 }
 
+Tensor ThinConv::weights(const Tensor& kernel) const {
+  if (!transpose_) return kernel;  // [filter..., c_in (thin), c_out (wide)]
+  const std::size_t taps = static_cast<std::size_t>(g_.taps());
+  return tensor_ops::permute(kernel.reshape({taps, static_cast<std::size_t>(c_in_), static_cast<std::size_t>(c_out_)}), {0, 2, 1});
+}
+
+void ThinConv::forward(const Tensor& x, const Tensor& wt, Tensor& y) const {
+  TAPIR_DISPATCH(x.dtype(), T, {
+    if (transpose_)
+      kernels::gather_to_big<T>(x.data<T>(), wt.data<T>(), g_, images_, c_out_, c_in_, y.data<T>());
+    else
+      kernels::gather_to_small<T>(x.data<T>(), wt.data<T>(), g_, images_, c_in_, c_out_, y.data<T>());
+  });
+}
+
+void ThinConv::input_grad(const Tensor& dy, const Tensor& wt, Tensor& dx) const {
+  TAPIR_DISPATCH(dy.dtype(), T, {
+    if (transpose_)
+      kernels::gather_to_small<T>(dy.data<T>(), wt.data<T>(), g_, images_, c_out_, c_in_, dx.data<T>());
+    else
+      kernels::gather_to_big<T>(dy.data<T>(), wt.data<T>(), g_, images_, c_in_, c_out_, dx.data<T>());
+  });
+}
+
+Tensor ThinConv::kernel_grad(const Tensor& x, const Tensor& dy, const Shape& kernel_shape) const {
+  const std::size_t taps = static_cast<std::size_t>(g_.taps());
+  if (!transpose_) {
+    Tensor dw = Tensor::empty(kernel_shape, dy.dtype());
+    TAPIR_DISPATCH(dy.dtype(), T, kernels::weight_grad<T>(x.data<T>(), dy.data<T>(), g_, images_, c_in_, c_out_, dw.data<T>()));
+    return dw;
+  }
+  Tensor dwt = Tensor::empty({taps, static_cast<std::size_t>(c_out_), static_cast<std::size_t>(c_in_)}, dy.dtype());
+  TAPIR_DISPATCH(dy.dtype(), T, kernels::weight_grad<T>(dy.data<T>(), x.data<T>(), g_, images_, c_out_, c_in_, dwt.data<T>()));
+  return tensor_ops::permute(dwt, {0, 2, 1}).reshape(kernel_shape);
+}
+
+// The thin-kernel op on a checked call.
+static Var thin_conv_op(bool transpose, const Var& x, const Var& kernel, const ConvCall& c, const Geo3& g,
+                        const Shape& y_shape) {
+  const bool recording = grad_enabled();
+  const bool need_x = recording && x.requires_grad(), need_w = recording && kernel.requires_grad();
+  const auto conv = std::make_shared<const ThinConv>(transpose, g, c);
+  const Tensor xv = x.value(), wt = conv->weights(kernel.value());
+  const Shape x_shape = x.shape(), w_shape = kernel.shape();
+  Tensor y = Tensor::empty(y_shape, xv.dtype());
+  conv->forward(xv, wt, y);
+  return custom_op(transpose ? "conv_transpose" : "convolution", y, {x, kernel}, [=](const Tensor& gy) {
+    Tensor dx, dw;
+    if (need_x) {
+      dx = Tensor::empty(x_shape, gy.dtype());
+      conv->input_grad(gy, wt, dx);
+    }
+    if (need_w) dw = conv->kernel_grad(xv, gy, w_shape);
+    return std::vector<Tensor>{dx, dw};
+  });
+}
+
 }  // namespace conv_engine
 
 using namespace conv_engine;
 
 // The op on a checked call: x and kernel inspected (c), geom computed for them.
 static Var convolution_checked(const Var& x, const Var& kernel, const ConvCall& c, const ConvGeometry& geom) {
-  const Shape& xs = x.shape();
   checked_tensor_bytes(with_spatial(c.batch, geom.small, c.c_out), x.dtype(), "convolution");
   const Geo3 g = to_geo3(geom);
   // the GEMM's dimensions (rows: images * pixels; depth: taps * channels) must fit
   checked_mul(c.images, static_cast<std::size_t>(g.small_pixels()), "convolution: images * output pixels");
   checked_mul(static_cast<std::size_t>(g.taps()), std::max(c.c_in, c.c_out), "convolution: taps * channels");
-  const Tensor xv = x.value(), wv = kernel.value();
-  const bool need_x = x.requires_grad(), need_w = kernel.requires_grad();
-  const Shape x_shape = xs, w_shape = kernel.shape();
-  const long images = static_cast<long>(c.images), c_in = static_cast<long>(c.c_in), c_out = static_cast<long>(c.c_out);
-  if (thin(/*transpose=*/false, c)) {  // direct kernels: the kernel is already [tap, thin, wide]
-    Tensor y = Tensor::empty(with_spatial(c.batch, geom.small, c.c_out), xv.dtype());
-    TAPIR_DISPATCH(xv.dtype(), T, kernels::gather_to_small<T>(xv.data<T>(), wv.data<T>(), g, images, c_in, c_out, y.data<T>()));
-    return custom_op("convolution", y, {x, kernel}, [=](const Tensor& gy) {
-      Tensor dx, dw;
-      TAPIR_DISPATCH(gy.dtype(), T, {
-        if (need_x) {
-          dx = Tensor::empty(x_shape, gy.dtype());
-          kernels::gather_to_big<T>(gy.data<T>(), wv.data<T>(), g, images, c_in, c_out, dx.data<T>());
-        }
-        if (need_w) {
-          dw = Tensor::empty(w_shape, gy.dtype());
-          kernels::weight_grad<T>(xv.data<T>(), gy.data<T>(), g, images, c_in, c_out, dw.data<T>());
-        }
-      });
-      return std::vector<Tensor>{dx, dw};
-    });
-  }
-  return gemm_conv_op(/*transpose=*/false, x, kernel, c, g, with_spatial(c.batch, geom.small, c.c_out));
+  const Shape y_shape = with_spatial(c.batch, geom.small, c.c_out);
+  if (thin(/*transpose=*/false, c)) return thin_conv_op(/*transpose=*/false, x, kernel, c, g, y_shape);
+  return gemm_conv_op(/*transpose=*/false, x, kernel, c, g, y_shape);
 }
 
 Var convolution(const Var& x, const Var& kernel, const ConvOptions& options) {
@@ -102,38 +138,15 @@ Var convolution(const Var& x, const Var& kernel, const ConvGeometry& geom) {
 
 // The op on a checked call: x and kernel inspected (c), geom computed for them.
 static Var conv_transpose_checked(const Var& x, const Var& kernel, const ConvCall& c, const ConvGeometry& geom) {
-  const Shape& xs = x.shape();
   checked_tensor_bytes(with_spatial(c.batch, geom.big, c.c_out), x.dtype(), "conv_transpose");
   const Geo3 g = to_geo3(geom);
   const std::size_t taps = static_cast<std::size_t>(g.taps());
   // the GEMM's dimensions (rows: images * pixels; depth: taps * channels) must fit
   checked_mul(c.images, static_cast<std::size_t>(g.big_pixels()), "conv_transpose: images * output pixels");
   checked_mul(taps, std::max(c.c_in, c.c_out), "conv_transpose: taps * channels");
-  const Tensor xv = x.value();
-  const bool need_x = x.requires_grad(), need_w = kernel.requires_grad();
-  const Shape x_shape = xs, w_shape = kernel.shape();
-  const long images = static_cast<long>(c.images), c_in = static_cast<long>(c.c_in), c_out = static_cast<long>(c.c_out);
-  if (thin(/*transpose=*/true, c)) {  // direct kernels on Wt[tap, c_out (thin), c_in (wide)]
-    const Tensor wt = tensor_ops::permute(kernel.value().reshape({taps, c.c_in, c.c_out}), {0, 2, 1});
-    Tensor y = Tensor::empty(with_spatial(c.batch, geom.big, c.c_out), xv.dtype());
-    TAPIR_DISPATCH(xv.dtype(), T, kernels::gather_to_big<T>(xv.data<T>(), wt.data<T>(), g, images, c_out, c_in, y.data<T>()));
-    return custom_op("conv_transpose", y, {x, kernel}, [=](const Tensor& gy) {
-      Tensor dx, dw;
-      TAPIR_DISPATCH(gy.dtype(), T, {
-        if (need_x) {
-          dx = Tensor::empty(x_shape, gy.dtype());
-          kernels::gather_to_small<T>(gy.data<T>(), wt.data<T>(), g, images, c_out, c_in, dx.data<T>());
-        }
-        if (need_w) {
-          Tensor dwt = Tensor::empty({taps, c.c_out, c.c_in}, gy.dtype());
-          kernels::weight_grad<T>(gy.data<T>(), xv.data<T>(), g, images, c_out, c_in, dwt.data<T>());
-          dw = tensor_ops::permute(dwt, {0, 2, 1}).reshape(w_shape);
-        }
-      });
-      return std::vector<Tensor>{dx, dw};
-    });
-  }
-  return gemm_conv_op(/*transpose=*/true, x, kernel, c, g, with_spatial(c.batch, geom.big, c.c_out));
+  const Shape y_shape = with_spatial(c.batch, geom.big, c.c_out);
+  if (thin(/*transpose=*/true, c)) return thin_conv_op(/*transpose=*/true, x, kernel, c, g, y_shape);
+  return gemm_conv_op(/*transpose=*/true, x, kernel, c, g, y_shape);
 }
 
 Var conv_transpose(const Var& x, const Var& kernel, const ConvTransposeOptions& options) {

@@ -182,6 +182,26 @@ class GemmConv {
   Plans big_rows_;        // output on the big side, one plan per stride phase and border class
 };
 
+// The three products of one call on the thin-channel direct kernels (kernels/conv_thin.hpp),
+// for either op: a convolution's thin c_in, a conv-transpose's thin c_out. The kernels read
+// the weights as Wt[tap, thin, wide] (`weights`: the kernel as it is for a convolution, its
+// channels swapped for a conv-transpose).
+class ThinConv {
+ public:
+  ThinConv(bool transpose, const Geo3& g, const ConvCall& c)
+      : transpose_(transpose), g_(g), images_(static_cast<long>(c.images)), c_in_(static_cast<long>(c.c_in)),
+        c_out_(static_cast<long>(c.c_out)) {}
+  Tensor weights(const Tensor& kernel) const;
+  void forward(const Tensor& x, const Tensor& wt, Tensor& y) const;        // y = op(x, w)
+  void input_grad(const Tensor& dy, const Tensor& wt, Tensor& dx) const;   // dx = op's adjoint on dy
+  Tensor kernel_grad(const Tensor& x, const Tensor& dy, const Shape& kernel_shape) const;  // dw
+
+ private:
+  bool transpose_;
+  Geo3 g_;
+  long images_, c_in_, c_out_;
+};
+
 /// The GEMM-engine op on a checked call (thin channel counts are handled before).
 Var gemm_conv_op(bool transpose, const Var& x, const Var& kernel, const ConvCall& c, const Geo3& g, const Shape& y_shape);
 

@@ -8,7 +8,9 @@
 // Each output tile of y (and of dx) gets the mean product, then the perturbation product times
 // the signs, while it is in cache: one pass over the output, no perturbation tensor, no separate
 // multiply or add; only the sign-scaled inputs of the second products are formed, once each.
-// Thin channel counts compose the plain ops.
+// Thin channel counts take the direct kernels twice and join the two products in one pass
+// (signs, sum, bias, activation) with the bits of the plain ops composed — which is what they
+// take with sign tensors.
 #include <tapir/core/conv.hpp>
 
 #include <cmath>
@@ -92,7 +94,8 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
       (!(activation.negative_slope >= 0) || !std::isfinite(activation.negative_slope)))
     throw ValueError(std::string(who) + ": a fused leaky_relu needs a finite negative_slope >= 0, got " +
                      std::to_string(activation.negative_slope));
-  if (thin(transpose, c)) {
+  const bool thin_kernels = thin(transpose, c);
+  if (thin_kernels && !(sign_in.as_bits() && sign_out.as_bits())) {  // sign tensors: the plain ops composed
     const Var y = plain(x, loc) + plain(x * constant(sign_in.tensor(x.dtype())), delta) * constant(sign_out.tensor(x.dtype()));
     return activation(bias.defined() ? y + bias : y);
   }
@@ -102,16 +105,33 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
   const bool need_x = recording && x.requires_grad(), need_loc = recording && loc.requires_grad();
   const bool need_delta = recording && delta.requires_grad();
   const bool need_bias = recording && bias.defined() && bias.requires_grad();
-  const auto conv = std::make_shared<const GemmConv>(transpose, kernels::to_geo3(geom), c,
-                                                     GemmConv::Wanted{need_x, need_loc || need_delta});
-  const Tensor xv = x.value(), lv = loc.value(), dv = delta.value(), bv = bias.defined() ? bias.value() : Tensor();
+  const Geo3 g3 = kernels::to_geo3(geom);
+  // the GEMM engine, or the thin-channel kernels (sign bits: the composed ops' bits, one pass to
+  // join the products where the composition made four)
+  const auto conv = thin_kernels ? nullptr
+                                 : std::make_shared<const GemmConv>(transpose, g3, c,
+                                                                    GemmConv::Wanted{need_x, need_loc || need_delta});
+  const auto thin_conv = thin_kernels ? std::make_shared<const ThinConv>(transpose, g3, c) : nullptr;
+  const Tensor xv = x.value(), bv = bias.defined() ? bias.value() : Tensor();
+  const Tensor lv = thin_conv ? thin_conv->weights(loc.value()) : loc.value();
+  const Tensor dv = thin_conv ? thin_conv->weights(delta.value()) : delta.value();
   const Tensor x_signed = sign_in.times(xv);
   Tensor y = Tensor::empty(y_shape, xv.dtype());
-  TAPIR_DISPATCH(xv.dtype(), T, {
-    conv->forward(xv.data<T>(), lv.data<T>(), y.data<T>(), /*accumulate=*/false, static_cast<const T*>(nullptr),
-                  bias.defined() ? bv.data<T>() : nullptr,
-                  GemmConv::Second<T>{x_signed.data<T>(), dv.data<T>(), sign_out.scale<T>(), sign_out.run()}, act);
-  });
+  if (thin_conv) {
+    Tensor y_perturbation = Tensor::empty(y_shape, xv.dtype());
+    thin_conv->forward(xv, lv, y);
+    thin_conv->forward(x_signed, dv, y_perturbation);
+    TAPIR_DISPATCH(xv.dtype(), T,
+                   kernels::join_signed<T>(y.data<T>(), y_perturbation.data<T>(), sign_out.run(),
+                                           bias.defined() ? bv.data<T>() : nullptr, y.size() / c.c_out, c.c_out, act,
+                                           y.data<T>()));
+  } else {
+    TAPIR_DISPATCH(xv.dtype(), T, {
+      conv->forward(xv.data<T>(), lv.data<T>(), y.data<T>(), /*accumulate=*/false, static_cast<const T*>(nullptr),
+                    bias.defined() ? bv.data<T>() : nullptr,
+                    GemmConv::Second<T>{x_signed.data<T>(), dv.data<T>(), sign_out.scale<T>(), sign_out.run()}, act);
+    });
+  }
   // with an activation, its gradient is read from y (kernels/activation.hpp)
   const Tensor y_kept = act ? y : Tensor();
   const Tensor x_kept = need_loc ? xv : Tensor(), x_signed_kept = need_delta ? x_signed : Tensor();
@@ -120,7 +140,7 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
   std::vector<Var> inputs{x, loc, delta};
   const bool with_bias = bias.defined();
   if (with_bias) inputs.push_back(bias);
-  const std::size_t c_out = c.c_out;
+  const std::size_t c_in = c.c_in, c_out = c.c_out;
   return custom_op(who, y, inputs, [=](const Tensor& g) {
     Tensor dx, dloc, ddelta, dbias;
     // gy: the gradient at the pre-activation (g itself without an activation). s_out ⊙ gy feeds
@@ -151,21 +171,35 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
                      kernels::apply_activation_grad<T>(act, g.data<T>(), y_kept.data<T>(), gy.data<T>(), g.size()));
     }
     if ((need_x || need_delta) && !gy_signed.defined()) gy_signed = s_out.times(gy);
-    TAPIR_DISPATCH(gy.dtype(), T, {
+    if (thin_conv) {
       if (need_x) {
         dx = Tensor::empty(x_shape, gy.dtype());
-        conv->input_grad(gy.data<T>(), lv.data<T>(), dx.data<T>(), /*accumulate=*/false, static_cast<const T*>(nullptr),
-                         GemmConv::Second<T>{gy_signed.data<T>(), dv.data<T>(), s_in.scale<T>(), s_in.run()});
+        Tensor dx_perturbation = Tensor::empty(x_shape, gy.dtype());
+        thin_conv->input_grad(gy, lv, dx);
+        thin_conv->input_grad(gy_signed, dv, dx_perturbation);
+        TAPIR_DISPATCH(gy.dtype(), T,
+                       kernels::join_signed<T>(dx.data<T>(), dx_perturbation.data<T>(), s_in.run(), nullptr,
+                                               dx.size() / c_in, c_in, kernels::Activation{}, dx.data<T>()));
       }
-      if (need_loc) {
-        dloc = Tensor::empty(w_shape, gy.dtype());
-        conv->kernel_grad(x_kept.data<T>(), gy.data<T>(), dloc.data<T>());
-      }
-      if (need_delta) {
-        ddelta = Tensor::empty(w_shape, gy.dtype());
-        conv->kernel_grad(x_signed_kept.data<T>(), gy_signed.data<T>(), ddelta.data<T>());
-      }
-    });
+      if (need_loc) dloc = thin_conv->kernel_grad(x_kept, gy, w_shape);
+      if (need_delta) ddelta = thin_conv->kernel_grad(x_signed_kept, gy_signed, w_shape);
+    } else {
+      TAPIR_DISPATCH(gy.dtype(), T, {
+        if (need_x) {
+          dx = Tensor::empty(x_shape, gy.dtype());
+          conv->input_grad(gy.data<T>(), lv.data<T>(), dx.data<T>(), /*accumulate=*/false, static_cast<const T*>(nullptr),
+                           GemmConv::Second<T>{gy_signed.data<T>(), dv.data<T>(), s_in.scale<T>(), s_in.run()});
+        }
+        if (need_loc) {
+          dloc = Tensor::empty(w_shape, gy.dtype());
+          conv->kernel_grad(x_kept.data<T>(), gy.data<T>(), dloc.data<T>());
+        }
+        if (need_delta) {
+          ddelta = Tensor::empty(w_shape, gy.dtype());
+          conv->kernel_grad(x_signed_kept.data<T>(), gy_signed.data<T>(), ddelta.data<T>());
+        }
+      });
+    }
     if (need_bias && !dbias.defined()) dbias = tensor_ops::sum_to(gy, {c_out});
     std::vector<Tensor> grads{dx, dloc, ddelta};
     if (with_bias) grads.push_back(dbias);

@@ -263,6 +263,34 @@ template <class T> void apply_signs(const T* x, SignRun signs, T* out, std::size
 }
 
 template <class T>
+void join_signed(const T* a, const T* b, SignRun signs, const T* bias, std::size_t rows, std::size_t cols,
+                 const Activation& act, T* out) {
+  using B = Batch<T>;
+  constexpr std::size_t W = B::size;
+  const std::size_t rows_per_block = std::max<std::size_t>(1, 4096 / std::max<std::size_t>(1, cols));
+  const std::size_t blocks = (rows + rows_per_block - 1) / rows_per_block;
+  simd::parallel_for(rows * cols >= kParallelGrain, static_cast<std::ptrdiff_t>(blocks), [&](std::ptrdiff_t blk) {
+    const std::size_t r0 = static_cast<std::size_t>(blk) * rows_per_block, r1 = std::min(rows, r0 + rows_per_block);
+    for (std::size_t r = r0; r < r1; ++r) {
+      const std::size_t at = r * cols, lead = signs.lead + at;
+      T* o = out + at;
+      std::size_t j = 0;
+      for (; j + W <= cols; j += W) {
+        B v = B::load_unaligned(a + at + j) + B::load_unaligned(b + at + j) * sign_batch<T>(signs.words, lead + j);
+        if (bias) v = v + B::load_unaligned(bias + j);
+        v.store_unaligned(o + j);
+      }
+      for (; j < cols; ++j) {
+        T v = a[at + j] + (sign_positive(signs.words, lead + j) ? b[at + j] * T(1) : b[at + j] * T(-1));
+        if (bias) v = v + bias[j];
+        o[j] = v;
+      }
+      if (act) activate(act, o, cols);
+    }
+  });
+}
+
+template <class T>
 void apply_activation_grad(const Activation& act, const T* g, const T* y, T* dz, std::size_t n) {
   in_blocks(n, [&](std::size_t i0, std::size_t count) { activation_grad(act, g + i0, y + i0, dz + i0, count); });
 }
@@ -290,6 +318,10 @@ bool activation_grad_signs_and_sum_rows(const Activation& act, const T* g, const
 
 template void apply_signs<float>(const float*, SignRun, float*, std::size_t);
 template void apply_signs<double>(const double*, SignRun, double*, std::size_t);
+template void join_signed<float>(const float*, const float*, SignRun, const float*, std::size_t, std::size_t,
+                                 const Activation&, float*);
+template void join_signed<double>(const double*, const double*, SignRun, const double*, std::size_t, std::size_t,
+                                  const Activation&, double*);
 template void apply_activation_grad<float>(const Activation&, const float*, const float*, float*, std::size_t);
 template void apply_activation_grad<double>(const Activation&, const double*, const double*, double*, std::size_t);
 template bool apply_signs_and_sum_rows<float>(const float*, SignRun, float*, std::size_t, std::size_t, float*);

@@ -129,6 +129,12 @@ void binary_broadcast(const Tensor& a, const Tensor& b, Tensor& out, F f) {
 template <class T> void sum_to(const Tensor& in, Tensor& out);
 /// out[i] = s_i * x[i] for n values, s_i = ±1 from bit signs.lead + i (out may be x).
 template <class T> void apply_signs(const T* x, SignRun signs, T* out, std::size_t n);
+/// out = act((a + s ⊙ b) + bias) for `rows` rows of `cols` values (bias: one per column, or
+/// none; s: ±1 from bit signs.lead + i; out may be a) — Flipout's two products joined, with the
+/// bits of the separate ops (s ⊙ b, + a, + bias, act), over the threads for long arrays.
+template <class T>
+void join_signed(const T* a, const T* b, SignRun signs, const T* bias, std::size_t rows, std::size_t cols,
+                 const Activation& act, T* out);
 /// dz = g ⊙ act'(z) for y = act(z), from y (activation_grad), over the threads for long arrays.
 template <class T> void apply_activation_grad(const Activation& act, const T* g, const T* y, T* dz, std::size_t n);
 /// One pass over `rows` rows of `cols` values: out = s ⊙ x (as apply_signs) and sums[j] = the

@@ -74,13 +74,17 @@ Ts value_and_grads(const Ts& in, const Shape& ys, bool with_bias, bool only_x, i
   return out;
 }
 
-// GEMM-engine shapes (channels above the thin threshold), one thin one, ranks 1-3, strides 1-2.
+// GEMM-engine shapes (channels above the thin threshold), thin ones, ranks 1-3, strides 1-2.
 const FlipoutCase kCases[] = {
     {true, {2, 5, 5, 7}, {3, 3, 7, 9}, 2, "SAME"},  {false, {2, 6, 5, 7}, {3, 3, 7, 9}, 2, "SAME"},
     {true, {1, 6, 9}, {4, 9, 6}, 3, "VALID"},       {false, {3, 9, 6}, {2, 6, 17}, 1, "VALID"},
     {true, {2, 4, 9}, {2, 9, 6}, 3, "VALID"},  // stride 3 > filter 2: a phase no tap reaches (bias only)
     {true, {1, 3, 3, 2, 5}, {2, 2, 2, 5, 6}, 2, "SAME"},
-    {true, {2, 4, 4, 6}, {3, 3, 6, 2}, 2, "SAME"},  // thin c_out: the composed path
+    // the thin-channel kernels (composed with sign tensors, joined in one pass with sign bits):
+    // a conv-transpose down to two channels, a convolution from one (an encoder's first layer)
+    // and a rank-1 convolution from two
+    {true, {2, 4, 4, 6}, {3, 3, 6, 2}, 2, "SAME"},  {false, {2, 7, 7, 1}, {3, 3, 1, 8}, 2, "SAME"},
+    {false, {3, 7, 2}, {3, 2, 5}, 1, "SAME"},
     // the engine's thin-output dot products with the second (perturbation) product: a
     // convolution down to one channel (forward), a conv-transpose up from three (input gradient)
     {false, {2, 6, 6, 8}, {2, 2, 8, 1}, 1, "SAME"}, {true, {2, 4, 4, 3}, {3, 3, 3, 7}, 2, "SAME"},
@@ -151,7 +155,8 @@ TEST_CASE("bad arguments are typed errors naming the argument and the shapes") {
 }
 
 TEST_CASE("signs as bits: the values and every gradient of the tensor form, bit for bit") {
-  // every case of the engine (and the composed thin one), float and double, with and without a
+  // every case of the engine and of the thin kernels (joined in one pass with bits, composed with
+  // tensors: the two must agree bit for bit), float and double, with and without a
   // bias, signs drawn at a first element that is not a tile's (lead bits); one case has a
   // backward without the bias's or delta's gradient (the bias summed apart, or not at all)
   int seed = 11;
@@ -198,7 +203,7 @@ TEST_CASE("signs as bits: the values and every gradient of the tensor form, bit 
 
 TEST_CASE("a fused activation: the values and every gradient of the op followed by relu or leaky_relu, bit for bit") {
   // every case (the engine's tiles, a phase no tap reaches, the thin-output dot products, the
-  // composed thin path), float and double, sign bits and sign tensors; with a bias (the backward's
+  // thin kernels' paths), float and double, sign bits and sign tensors; with a bias (the backward's
   // one pass forming the activation's gradient, the signed gradient and the bias sums), without
   // one (the activation's gradient alone), and with only x's gradient
   const FusedActivation acts[] = {FusedActivation::relu(), FusedActivation::leaky_relu(0.2),
