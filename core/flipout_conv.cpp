@@ -13,6 +13,7 @@
 // take with sign tensors.
 #include <tapir/core/conv.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include <tapir/core/ops.hpp>
@@ -179,7 +180,8 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
         thin_conv->input_grad(gy_signed, dv, dx_perturbation);
         TAPIR_DISPATCH(gy.dtype(), T,
                        kernels::join_signed<T>(dx.data<T>(), dx_perturbation.data<T>(), s_in.run(), nullptr,
-                                               dx.size() / c_in, c_in, kernels::Activation{}, dx.data<T>()));
+                                               dx.size() / std::max<std::size_t>(c_in, 1), c_in, kernels::Activation{},
+                                               dx.data<T>()));  // (no channels: no rows)
       }
       if (need_loc) dloc = thin_conv->kernel_grad(x_kept, gy, w_shape);
       if (need_delta) ddelta = thin_conv->kernel_grad(x_signed_kept, gy_signed, w_shape);
