@@ -1340,24 +1340,19 @@ __attribute__((noinline)) void gathered_column_tile(std::size_t kc, const T* __r
     std::uintptr_t offs[NV];  // (locals: the loop keeps them in registers)
     for (std::size_t v = 0; v < NV; ++v) offs[v] = off[v];
     const std::uintptr_t* row = col[0];
-    if constexpr (Skip) {
-      for (const std::uintptr_t* const end = row + kc * col_stride; row != end; a += MR, row += col_stride) {
-        const std::uintptr_t pixel = *row;
-        if (pixel == zero_at) continue;  // the tap reads outside the image for this row
-        B b[NV];
+    auto update_from = [&](std::uintptr_t pixel) __attribute__((always_inline)) {
+      B b[NV];
 #pragma GCC unroll 3
-        for (std::size_t v = 0; v < NV; ++v) b[v] = B::load_unaligned(at(pixel + offs[v]));
-        rank1_update(a, b);
-      }
+      for (std::size_t v = 0; v < NV; ++v) b[v] = B::load_unaligned(at(pixel + offs[v]));
+      rank1_update(a, b);
+    };
+    if constexpr (Skip) {
+      for (const std::uintptr_t* const end = row + kc * col_stride; row != end; a += MR, row += col_stride)
+        if (*row != zero_at) update_from(*row);  // (zero_at: the tap reads outside the image for this row)
     } else {
 #pragma GCC unroll 2
-      for (const std::uintptr_t* const end = row + kc * col_stride; row != end; a += MR, row += col_stride) {
-        const std::uintptr_t pixel = *row;
-        B b[NV];
-#pragma GCC unroll 3
-        for (std::size_t v = 0; v < NV; ++v) b[v] = B::load_unaligned(at(pixel + offs[v]));
-        rank1_update(a, b);
-      }
+      for (const std::uintptr_t* const end = row + kc * col_stride; row != end; a += MR, row += col_stride)
+        update_from(*row);
     }
   } else if constexpr (!Skip) {
     const std::uintptr_t* col0 = col[0];
