@@ -54,37 +54,31 @@ Var gemm_conv_op(bool transpose, const Var& x, const Var& kernel, const ConvCall
 Tensor ThinConv::weights(const Tensor& kernel) const {
   if (!transpose_) return kernel;  // [filter..., c_in (thin), c_out (wide)]
   const std::size_t taps = static_cast<std::size_t>(g_.taps());
-  return tensor_ops::permute(kernel.reshape({taps, static_cast<std::size_t>(c_in_), static_cast<std::size_t>(c_out_)}), {0, 2, 1});
+  return tensor_ops::permute(kernel.reshape({taps, static_cast<std::size_t>(wide_), static_cast<std::size_t>(thin_)}), {0, 2, 1});
 }
 
-void ThinConv::forward(const Tensor& x, const Tensor& wt, Tensor& y) const {
-  TAPIR_DISPATCH(x.dtype(), T, {
-    if (transpose_)
-      kernels::gather_to_big<T>(x.data<T>(), wt.data<T>(), g_, images_, c_out_, c_in_, y.data<T>());
+void ThinConv::gather(bool to_big, const Tensor& src, const Tensor& wt, Tensor& dst) const {
+  TAPIR_DISPATCH(src.dtype(), T, {
+    if (to_big)
+      kernels::gather_to_big<T>(src.data<T>(), wt.data<T>(), g_, images_, thin_, wide_, dst.data<T>());
     else
-      kernels::gather_to_small<T>(x.data<T>(), wt.data<T>(), g_, images_, c_in_, c_out_, y.data<T>());
+      kernels::gather_to_small<T>(src.data<T>(), wt.data<T>(), g_, images_, thin_, wide_, dst.data<T>());
   });
 }
 
-void ThinConv::input_grad(const Tensor& dy, const Tensor& wt, Tensor& dx) const {
-  TAPIR_DISPATCH(dy.dtype(), T, {
-    if (transpose_)
-      kernels::gather_to_small<T>(dy.data<T>(), wt.data<T>(), g_, images_, c_out_, c_in_, dx.data<T>());
-    else
-      kernels::gather_to_big<T>(dy.data<T>(), wt.data<T>(), g_, images_, c_in_, c_out_, dx.data<T>());
-  });
-}
+// a conv-transpose's output is its big side; a convolution's input gradient lands there
+void ThinConv::forward(const Tensor& x, const Tensor& wt, Tensor& y) const { gather(transpose_, x, wt, y); }
+void ThinConv::input_grad(const Tensor& dy, const Tensor& wt, Tensor& dx) const { gather(!transpose_, dy, wt, dx); }
 
 Tensor ThinConv::kernel_grad(const Tensor& x, const Tensor& dy, const Shape& kernel_shape) const {
+  // dWt[tap, thin, wide] sums the thin side's (big) pixels times the wide side's (small) ones
+  const Tensor& big = transpose_ ? dy : x;
+  const Tensor& small = transpose_ ? x : dy;
   const std::size_t taps = static_cast<std::size_t>(g_.taps());
-  if (!transpose_) {
-    Tensor dw = Tensor::empty(kernel_shape, dy.dtype());
-    TAPIR_DISPATCH(dy.dtype(), T, kernels::weight_grad<T>(x.data<T>(), dy.data<T>(), g_, images_, c_in_, c_out_, dw.data<T>()));
-    return dw;
-  }
-  Tensor dwt = Tensor::empty({taps, static_cast<std::size_t>(c_out_), static_cast<std::size_t>(c_in_)}, dy.dtype());
-  TAPIR_DISPATCH(dy.dtype(), T, kernels::weight_grad<T>(dy.data<T>(), x.data<T>(), g_, images_, c_out_, c_in_, dwt.data<T>()));
-  return tensor_ops::permute(dwt, {0, 2, 1}).reshape(kernel_shape);
+  Tensor dwt = Tensor::empty({taps, static_cast<std::size_t>(thin_), static_cast<std::size_t>(wide_)}, dy.dtype());
+  TAPIR_DISPATCH(dy.dtype(), T,
+                 kernels::weight_grad<T>(big.data<T>(), small.data<T>(), g_, images_, thin_, wide_, dwt.data<T>()));
+  return transpose_ ? tensor_ops::permute(dwt, {0, 2, 1}).reshape(kernel_shape) : dwt.reshape(kernel_shape);
 }
 
 // The thin-kernel op on a checked call.

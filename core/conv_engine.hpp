@@ -189,17 +189,21 @@ class GemmConv {
 class ThinConv {
  public:
   ThinConv(bool transpose, const Geo3& g, const ConvCall& c)
-      : transpose_(transpose), g_(g), images_(static_cast<long>(c.images)), c_in_(static_cast<long>(c.c_in)),
-        c_out_(static_cast<long>(c.c_out)) {}
+      : transpose_(transpose), g_(g), images_(static_cast<long>(c.images)),
+        thin_(static_cast<long>(transpose ? c.c_out : c.c_in)), wide_(static_cast<long>(transpose ? c.c_in : c.c_out)) {}
   Tensor weights(const Tensor& kernel) const;
   void forward(const Tensor& x, const Tensor& wt, Tensor& y) const;        // y = op(x, w)
   void input_grad(const Tensor& dy, const Tensor& wt, Tensor& dx) const;   // dx = op's adjoint on dy
   Tensor kernel_grad(const Tensor& x, const Tensor& dy, const Shape& kernel_shape) const;  // dw
 
  private:
+  // src (one side's pixels) through Wt onto the other side: the big side (more pixels: the
+  // conv-T's output, the convolution's input) or the small one
+  void gather(bool to_big, const Tensor& src, const Tensor& wt, Tensor& dst) const;
+
   bool transpose_;
   Geo3 g_;
-  long images_, c_in_, c_out_;
+  long images_, thin_, wide_;  // the thin side's channels (c_in, or a conv-T's c_out), the other's
 };
 
 /// The GEMM-engine op on a checked call (thin channel counts are handled before).

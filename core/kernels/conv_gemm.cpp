@@ -1354,32 +1354,27 @@ __attribute__((noinline)) void gathered_column_tile(std::size_t kc, const T* __r
       for (const std::uintptr_t* const end = row + kc * col_stride; row != end; a += MR, row += col_stride)
         update_from(*row);
     }
-  } else if constexpr (!Skip) {
+  } else {
     const std::uintptr_t* col0 = col[0];
     const std::uintptr_t* col1 = col[NV > 1 ? 1 : 0];
     const std::uintptr_t* col2 = col[NV > 2 ? 2 : 0];
     const std::uintptr_t o0 = off[0], o1 = off[NV > 1 ? 1 : 0], o2 = off[NV > 2 ? 2 : 0];
-#pragma GCC unroll 2
-    for (std::size_t k = 0; k < kc; ++k, a += MR, col0 += col_stride, col1 += col_stride, col2 += col_stride) {
+    auto update = [&]() __attribute__((always_inline)) {
       B b[NV];
       b[0] = B::load_unaligned(at(*col0 + o0));
       if constexpr (NV > 1) b[1] = B::load_unaligned(at(*col1 + o1));
       if constexpr (NV > 2) b[2] = B::load_unaligned(at(*col2 + o2));
       rank1_update(a, b);
-    }
-  } else {
-    const std::uintptr_t* col0 = col[0];
-    const std::uintptr_t* col1 = col[NV > 1 ? 1 : 0];
-    const std::uintptr_t* col2 = col[NV > 2 ? 2 : 0];
-    for (std::size_t k = 0; k < kc; ++k, a += MR, col0 += col_stride, col1 += col_stride, col2 += col_stride) {
-      // a row whose every column reads outside the image (a border row of the taps this tile
-      // covers: 9 % of the FMAs of a 7 x 7 image at a 5 x 5 filter) adds only zero products
-      if (*col0 == zero_at && (NV < 2 || *col1 == zero_at) && (NV < 3 || *col2 == zero_at)) continue;
-      B b[NV];
-      b[0] = B::load_unaligned(at(*col0 + off[0]));
-      if constexpr (NV > 1) b[1] = B::load_unaligned(at(*col1 + off[1]));
-      if constexpr (NV > 2) b[2] = B::load_unaligned(at(*col2 + off[2]));
-      rank1_update(a, b);
+    };
+    if constexpr (Skip) {
+      for (std::size_t k = 0; k < kc; ++k, a += MR, col0 += col_stride, col1 += col_stride, col2 += col_stride)
+        // a row whose every column reads outside the image (a border row of the taps this tile
+        // covers: 9 % of the FMAs of a 7 x 7 image at a 5 x 5 filter) adds only zero products
+        if (*col0 != zero_at || (NV > 1 && *col1 != zero_at) || (NV > 2 && *col2 != zero_at)) update();
+    } else {
+#pragma GCC unroll 2
+      for (std::size_t k = 0; k < kc; ++k, a += MR, col0 += col_stride, col1 += col_stride, col2 += col_stride)
+        update();
     }
   }
   for (std::size_t i = 0; i < m; ++i) {
