@@ -76,3 +76,54 @@ BENCH_CASE("peak/fma") {
           2.0 * B::size * 12 * static_cast<double>(kIterations) * threads, 0,
           "fp32 FMA peak: 12 register chains per thread, 2 flops per lane per FMA"};
 }
+
+// The ceiling of the convolution engine's FMA loops: the rank-1 updates of its register tiles
+// (24 accumulators, here 8 rows x 3 vectors: per step 8 broadcasts and 3 vector loads for 24
+// FMAs) with both operands in L1 (128 steps: 4 KiB of A, 24 KiB of B for 512-bit vectors), no
+// address tables, no C traffic worth counting. peak/fma has no loads at all; what a tile loses
+// against it here, every kernel built from such tiles loses too — the yardstick for how close
+// to peak a convolution can get before its data comes from farther than L1.
+namespace {
+constexpr std::size_t kTileRows = 8, kTileVectors = 3, kTileSteps = 128;
+
+template <class B>
+__attribute__((noinline)) void tile_steps(const float* a, const float* b, float* c) {
+  B acc[kTileVectors][kTileRows];
+  for (std::size_t v = 0; v < kTileVectors; ++v)
+    for (std::size_t i = 0; i < kTileRows; ++i) acc[v][i] = B::load_unaligned(c + (v * kTileRows + i) * B::size);
+  for (std::size_t k = 0; k < kTileSteps; ++k, a += kTileRows, b += kTileVectors * B::size) {
+    B bv[kTileVectors];
+#pragma GCC unroll 3
+    for (std::size_t v = 0; v < kTileVectors; ++v) bv[v] = B::load_unaligned(b + v * B::size);
+#pragma GCC unroll 8
+    for (std::size_t i = 0; i < kTileRows; ++i) {
+      const B ai(a[i]);
+#pragma GCC unroll 3
+      for (std::size_t v = 0; v < kTileVectors; ++v) acc[v][i] = xsimd::fma(ai, bv[v], acc[v][i]);
+    }
+  }
+  for (std::size_t v = 0; v < kTileVectors; ++v)
+    for (std::size_t i = 0; i < kTileRows; ++i) acc[v][i].store_unaligned(c + (v * kTileRows + i) * B::size);
+}
+}  // namespace
+
+BENCH_CASE("peak/tile") {
+  using B = tapir::simd::Batch<float>;
+  constexpr std::size_t kTiles = 1 << 14;
+  const int threads = tapir::num_threads();
+  const std::size_t a_size = kTileSteps * kTileRows, b_size = kTileSteps * kTileVectors * B::size;
+  const std::size_t c_size = kTileVectors * kTileRows * B::size;
+  // each thread's operands on pages of their own (no line shared with the other core)
+  const std::size_t per_thread = (a_size + b_size + c_size + 1023) / 1024 * 1024;
+  auto buffers = std::make_shared<tapir::Tensor>(tapir::Tensor::full(
+      {per_thread * static_cast<std::size_t>(threads)}, tapir::DType::float32, 1e-6));
+  return {[=] {
+            #pragma omp parallel for num_threads(threads) schedule(static, 1)
+            for (int t = 0; t < threads; ++t) {
+              float* base = buffers->data<float>() + per_thread * static_cast<std::size_t>(t);
+              for (std::size_t r = 0; r < kTiles; ++r) tile_steps<B>(base, base + a_size, base + a_size + b_size);
+            }
+          },
+          2.0 * B::size * kTileRows * kTileVectors * kTileSteps * static_cast<double>(kTiles) * threads, 0,
+          "8 x 3-vector register tile, operands in L1: 2 flops per lane per FMA"};
+}

@@ -4,7 +4,8 @@
 Peers: oneDNN 2.6 (benchmarks/peers/onednn_peer.cpp: deconvolution/convolution primitives) and
 OpenBLAS 0.3.21 SGEMM (the same program), PyTorch 1.13 (benchmarks/peers/torch_peer.py). The
 machine's fp32 FMA peak and memcpy bandwidth are measured in the same run (tapir-bench's
-peak/fma and copy/16M). Debian's OpenBLAS does not recognise recent Intel CPUs and falls back
+peak/fma and copy/16M), with the FMA rate of a register tile on operands in L1 (peak/tile: the
+ceiling of the engine's FMA loops). Debian's OpenBLAS does not recognise recent Intel CPUs and falls back
 to its slowest kernels, so OPENBLAS_CORETYPE is probed with a short SGEMM first and the peers run
 with the fastest core type. Tools alternate round by round (tapir, oneDNN, PyTorch, then rotated),
 so a slow spell of a shared machine hits every tool alike; each figure is the median over rounds
@@ -83,15 +84,16 @@ def tool_command(tool, args, cases, threads):
 
 
 def measure(args, lists, threads_list, openblas_env):
-    """samples[(tool, case, threads)] = [median_ms per round]; also the machine's peak/bandwidth."""
-    samples, peak, copy = {}, {}, {}
+    """samples[(tool, case, threads)] = [median_ms per round]; also the machine's peak, the FMA
+    rate of a register tile on operands in L1 (the kernels' ceiling) and the copy bandwidth."""
+    samples, peak, tile, copy = {}, {}, {}, {}
     tools = list(lists)
     for rnd in range(args.rounds):
         order = tools[rnd % len(tools):] + tools[:rnd % len(tools)]
         for threads in threads_list:
-            rows = run_json(tool_command("tapir", args, ["peak/fma", "copy/16M"], threads))
+            rows = run_json(tool_command("tapir", args, ["peak/fma", "peak/tile", "copy/16M"], threads))
             for row in rows:
-                target = peak if row["case"] == "peak/fma" else copy
+                target = {"peak/fma": peak, "peak/tile": tile}.get(row["case"], copy)
                 value = row.get("gflops") or row.get("gbps")
                 # a peak is the best the machine did: the fastest repetition, not the median
                 value *= row["median_ms"] / row["min_ms"]
@@ -101,7 +103,7 @@ def measure(args, lists, threads_list, openblas_env):
                 for row in run_json(tool_command(tool, args, lists[tool], threads), env):
                     samples.setdefault((tool, row["case"], threads), []).append(row["median_ms"])
             print(f"  round {rnd + 1}/{args.rounds}, {threads} thread(s) done", file=sys.stderr, flush=True)
-    return samples, peak, copy
+    return samples, peak, tile, copy
 
 
 def summarize(samples):
@@ -126,7 +128,7 @@ def flops_of(case):
     return None
 
 
-def ratios(stats, threads_list, peak, shapes):
+def ratios(stats, threads_list, peak, tile, shapes):
     """The issue's comparisons, each with its target and whether this run met it."""
     def t(tool, case, th):
         s = stats.get((tool, case, th))
@@ -155,6 +157,10 @@ def ratios(stats, threads_list, peak, shapes):
                 add(f"Flipout {s} fwd+bwd, fraction of the FMA peak ({th}T)", pct,
                     ">= 0.70" if s != "c" else "(no target on c)", pct >= 0.70 if s != "c" else None,
                     f"{flops_of(f'flipout_conv_transpose/{s}/fwdbwd') / (fl * 1e6):.1f} of {peak[th]:.1f} GFLOP/s")
+            if fl and th in tile:
+                rate = flops_of(f"flipout_conv_transpose/{s}/fwdbwd") / (fl * 1e6)
+                add(f"Flipout {s} fwd+bwd, fraction of the L1 register-tile rate ({th}T)", rate / tile[th],
+                    "(no target)", None, f"{rate:.1f} of {tile[th]:.1f} GFLOP/s")
             pt = t("torch", f"flipout_conv_transpose/{s}/fwdbwd", th)
             if fl and pt:
                 add(f"Flipout {s} fwd+bwd, PyTorch time / tapir time ({th}T)", pt / fl, ">= 3", pt / fl >= 3,
@@ -177,10 +183,12 @@ def ratios(stats, threads_list, peak, shapes):
     return rows
 
 
-def print_tables(stats, lists, threads_list, peak, copy, machine, openblas):
+def print_tables(stats, lists, threads_list, peak, tile, copy, machine, openblas):
     print(f"\nMachine: {machine['cpu']}, {machine['cores']} cores, kernel {machine['kernel']}")
     for th in threads_list:
-        print(f"  {th} thread(s): fp32 FMA peak {peak.get(th, 0):.1f} GFLOP/s, memcpy {copy.get(th, 0):.1f} GB/s")
+        share = f" ({100 * tile[th] / peak[th]:.0f}% of it)" if peak.get(th) and th in tile else ""
+        print(f"  {th} thread(s): fp32 FMA peak {peak.get(th, 0):.1f} GFLOP/s, register tile on L1 operands "
+              f"{tile.get(th, 0):.1f}{share}, memcpy {copy.get(th, 0):.1f} GB/s")
     print(f"  OpenBLAS SGEMM 2048 by OPENBLAS_CORETYPE (1T, GFLOP/s): "
           + ", ".join(f"{k} {v:.0f}" for k, v in openblas["probe"].items())
           + f"; peers run with '{openblas['chosen'] or '(default)'}'")
@@ -226,17 +234,18 @@ def main():
     chosen, probe = probe_openblas(onednn_peer)
     openblas_env = {"OPENBLAS_CORETYPE": chosen} if chosen else {}
     lists = case_lists(args.quick)
-    samples, peak, copy = measure(args, lists, threads_list, openblas_env)
+    samples, peak, tile, copy = measure(args, lists, threads_list, openblas_env)
     stats = summarize(samples)
     openblas = {"chosen": chosen, "probe": probe}
-    print_tables(stats, lists, threads_list, peak, copy, machine, openblas)
-    comparisons = ratios(stats, threads_list, peak, "ad" if args.quick else SHAPES)
+    print_tables(stats, lists, threads_list, peak, tile, copy, machine, openblas)
+    comparisons = ratios(stats, threads_list, peak, tile, "ad" if args.quick else SHAPES)
     print("\n| comparison | value | target | met | detail |\n|---|---|---|---|---|")
     for r in comparisons:
         met = {True: "yes", False: "**no**", None: "–"}[r["met"]]
         print(f"| {r['comparison']} | {r['value']} | {r['target']} | {met} | {r['detail']} |")
     report = {
-        "machine": machine, "fma_peak_gflops": peak, "memcpy_gbps": copy, "openblas": openblas,
+        "machine": machine, "fma_peak_gflops": peak, "tile_l1_gflops": tile, "memcpy_gbps": copy,
+        "openblas": openblas,
         "rounds": args.rounds,
         "results": [{"tool": k[0], "case": k[1], "threads": k[2], **v} for k, v in sorted(stats.items())],
         "comparisons": comparisons,
