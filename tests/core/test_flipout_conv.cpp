@@ -85,6 +85,9 @@ const FlipoutCase kCases[] = {
     // and a rank-1 convolution from two
     {true, {2, 4, 4, 6}, {3, 3, 6, 2}, 2, "SAME"},  {false, {2, 7, 7, 1}, {3, 3, 1, 8}, 2, "SAME"},
     {false, {3, 7, 2}, {3, 2, 5}, 1, "SAME"},
+    // a conv-transpose down to one channel, 60 output values: the join goes flat, a vector at a
+    // time, with a partial last vector (float 3 x 16 + 12, double 7 x 8 + 4)
+    {true, {1, 3, 5, 4}, {3, 3, 4, 1}, 2, "SAME"},
     // the engine's thin-output dot products with the second (perturbation) product: a
     // convolution down to one channel (forward), a conv-transpose up from three (input gradient)
     {false, {2, 6, 6, 8}, {2, 2, 8, 1}, 1, "SAME"}, {true, {2, 4, 4, 3}, {3, 3, 3, 7}, 2, "SAME"},
