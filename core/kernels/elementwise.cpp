@@ -269,10 +269,26 @@ void join_signed(const T* a, const T* b, SignRun signs, const T* bias, std::size
   constexpr std::size_t W = B::size;
   const std::size_t rows_per_block = std::max<std::size_t>(1, 4096 / std::max<std::size_t>(1, cols));
   const std::size_t blocks = (rows + rows_per_block - 1) / rows_per_block;
-  // Rows narrower than a vector whose width divides it (a one-channel output: cols 1) go flat,
-  // a vector of values at a time: a block then starts at a multiple of 4096 values, so lane l
-  // is always column l % cols and the bias is one repeating vector. Row by row they took the
-  // scalar tail for every value (a third of a 32 x 28 x 28 x 1 Flipout layer's time).
+  // out[i0 .. i1) for whole rows (i0 a multiple of cols): a vector of values at a time, then
+  // one by one; bias_at(k) gives the bias lanes of the vector k values into the run
+  auto join_run = [&](std::size_t i0, std::size_t i1, auto bias_at) {
+    std::size_t i = i0;
+    for (; i + W <= i1; i += W) {
+      B v = B::load_unaligned(a + i) + B::load_unaligned(b + i) * sign_batch<T>(signs.words, signs.lead + i);
+      if (bias) v = v + bias_at(i - i0);
+      v.store_unaligned(out + i);
+    }
+    for (; i < i1; ++i) {
+      T v = a[i] + (sign_positive(signs.words, signs.lead + i) ? b[i] * T(1) : b[i] * T(-1));
+      if (bias) v = v + bias[(i - i0) % cols];
+      out[i] = v;
+    }
+    if (act) activate(act, out + i0, i1 - i0);
+  };
+  // Rows narrower than a vector whose width divides it (a one-channel output: cols 1) go as one
+  // run per block: a block starts at a multiple of 4096 values, so lane l is always column
+  // l % cols and the bias is one repeating vector. Row by row they took the scalar tail for
+  // every value (the joins were 12 % of a 32 x 28 x 28 -> 1-channel Flipout conv-T's samples).
   const bool flat = cols > 0 && cols < W && W % cols == 0;
   alignas(64) T bias_lanes[W];
   if (flat)
@@ -280,38 +296,12 @@ void join_signed(const T* a, const T* b, SignRun signs, const T* bias, std::size
   simd::parallel_for(rows * cols >= kParallelGrain, static_cast<std::ptrdiff_t>(blocks), [&](std::ptrdiff_t blk) {
     const std::size_t r0 = static_cast<std::size_t>(blk) * rows_per_block, r1 = std::min(rows, r0 + rows_per_block);
     if (flat) {
-      const std::size_t begin = r0 * cols, end = r1 * cols;
       const B bias_vector = B::load_aligned(bias_lanes);
-      std::size_t i = begin;
-      for (; i + W <= end; i += W) {
-        B v = B::load_unaligned(a + i) + B::load_unaligned(b + i) * sign_batch<T>(signs.words, signs.lead + i);
-        if (bias) v = v + bias_vector;
-        v.store_unaligned(out + i);
-      }
-      for (; i < end; ++i) {
-        T v = a[i] + (sign_positive(signs.words, signs.lead + i) ? b[i] * T(1) : b[i] * T(-1));
-        if (bias) v = v + bias[i % cols];
-        out[i] = v;
-      }
-      if (act) activate(act, out + begin, end - begin);
+      join_run(r0 * cols, r1 * cols, [&](std::size_t) { return bias_vector; });
       return;
     }
-    for (std::size_t r = r0; r < r1; ++r) {
-      const std::size_t at = r * cols, lead = signs.lead + at;
-      T* o = out + at;
-      std::size_t j = 0;
-      for (; j + W <= cols; j += W) {
-        B v = B::load_unaligned(a + at + j) + B::load_unaligned(b + at + j) * sign_batch<T>(signs.words, lead + j);
-        if (bias) v = v + B::load_unaligned(bias + j);
-        v.store_unaligned(o + j);
-      }
-      for (; j < cols; ++j) {
-        T v = a[at + j] + (sign_positive(signs.words, lead + j) ? b[at + j] * T(1) : b[at + j] * T(-1));
-        if (bias) v = v + bias[j];
-        o[j] = v;
-      }
-      if (act) activate(act, o, cols);
-    }
+    for (std::size_t r = r0; r < r1; ++r)
+      join_run(r * cols, (r + 1) * cols, [&](std::size_t j) { return B::load_unaligned(bias + j); });
   });
 }
 
