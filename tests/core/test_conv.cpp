@@ -389,7 +389,8 @@ TEST_CASE("an empty batch gives empty outputs and zero kernel gradients on every
 TEST_CASE("bit-identical at 1 and 2 threads") {
   // each engine path: the register tiles (one, two and four vectors), the thin-output dot products,
   // the thin small-side kernel gradients, the packed and the unpacked kernel gradients, and
-  // kernel gradients whose rows are summed in runs (as many runs as threads, and not)
+  // kernel gradients whose rows are summed in runs (as many runs as threads, and not), and the
+  // one-channel kernels
   struct Case {
     bool transpose;
     Shape x, w;
@@ -401,6 +402,9 @@ TEST_CASE("bit-identical at 1 and 2 threads") {
       {true, {4, 9, 9, 20}, {5, 5, 20, 32}},  {false, {4, 12, 12, 48}, {3, 3, 48, 13}},  // unpacked kernel gradients
       {false, {4, 48, 48, 16}, {3, 3, 16, 32}}, {false, {3, 96, 96, 16}, {3, 3, 16, 2}},  // runs of rows: 4, and 3
       {true, {16, 32, 32, 128}, {2, 2, 128, 8}},  // a source bigger than L2: phases by chunks of images
+      // one-channel side (the thin kernels): padded rows made and kernel-gradient blocks summed
+      // by both threads
+      {false, {32, 28, 28, 1}, {5, 5, 1, 32}},    {true, {32, 14, 14, 32}, {5, 5, 32, 1}},
   };
   int seed = 5;
   for (const Case& c : cases) {
