@@ -4,15 +4,18 @@
     python3 tools/omp_regions.py RECORD [--top N] [--per COUNT]
 
 Shares are of the elapsed time from the first region's fork to the last one's join:
-  in regions       fork to join of every top-level OpenMP region
-  serial           the calling thread outside any region (the other threads wait: ops below
-                   their parallel grain, the tape, allocation)
-  lost in regions  wall x threads - busy time: threads waiting at a region's end for the
-                   slowest one, or starting late (start lag)
-Per region function (the outlined body, named by addr2line): calls, wall time, the calling
-thread's and the mean busy time, the slowest thread's excess over the mean, the start lag, and
-the serial time just before its calls. With --per COUNT, times are per unit of COUNT (e.g. the
-number of training steps the run made) instead of totals.
+  serial between regions   the calling thread outside any region (the other threads idle:
+                           ops below their parallel grain, the tape, allocation)
+  regions on one thread    regions whose team was one thread (a false `if` clause,
+                           num_threads(1)): serial work as well
+  regions on a team        fork to join of the regions that ran on two or more threads
+  lost in team regions     their thread time (wall x team) not spent in the region body:
+                           threads waiting at the join for the slowest one, or starting late
+Per region function (the outlined body, named by addr2line): calls (and how many on one
+thread), wall time, the calling thread's and the mean busy time, the slowest thread's excess
+over the mean, the start lag (these four over the team calls), and the serial time just before
+its calls. With --per COUNT, times are per unit of COUNT (e.g. the number of training steps
+the run made) instead of totals.
 """
 import argparse
 import re
@@ -90,32 +93,34 @@ def main():
             if line.startswith("#"):
                 elapsed, threads, overflow = float(p[1]), int(p[3]), int(p[5])
                 continue
-            calls = int(p[0])
-            wall, busy_sum, busy_max, busy0, lag, gap = map(float, p[1:7])
-            rows.append(dict(calls=calls, wall=wall, busy_sum=busy_sum, busy_max=busy_max, busy0=busy0, lag=lag,
-                             gap=gap, key=(p[7], p[8])))
+            calls, single = int(p[0]), int(p[1])
+            wall, single_wall, thread_time, busy_sum, busy_mean, busy_max, busy_caller, lag, gap = map(float, p[2:11])
+            rows.append(dict(calls=calls, single=single, wall=wall, single_wall=single_wall, thread_time=thread_time,
+                             busy_sum=busy_sum, busy_mean=busy_mean, busy_max=busy_max, busy_caller=busy_caller,
+                             lag=lag, gap=gap, key=(p[11], p[12])))
     if not rows or elapsed <= 0:
         sys.exit("omp_regions: empty record (no top-level OpenMP region ran?)")
     names = symbolize([r["key"] for r in rows])
-    in_regions = sum(r["wall"] for r in rows)
-    serial = sum(r["gap"] for r in rows)
-    busy = sum(r["busy_sum"] for r in rows)
-    lost = in_regions * threads - busy
-    print(f"elapsed {elapsed:.3f} s, {threads} threads, {sum(r['calls'] for r in rows)} regions"
-          f" ({len(rows)} functions){'; OVERFLOW: some regions not recorded' if overflow else ''}")
-    print(f"  in regions      {100 * in_regions / elapsed:5.1f} %")
-    print(f"  serial          {100 * serial / elapsed:5.1f} %   (the other threads idle)")
-    print(f"  lost in regions {100 * lost / (elapsed * threads):5.1f} % of thread time"
-          f" (waiting at joins, starting late)")
+    total = lambda k: sum(r[k] for r in rows)
+    serial, single_wall = total("gap"), total("single_wall")
+    team_wall = total("wall") - single_wall
+    thread_time = total("thread_time")
+    lost = (thread_time - total("busy_sum")) / thread_time if thread_time > 0 else 0.0
+    pct = lambda x: f"{100 * x / elapsed:5.1f} %"
+    print(f"elapsed {elapsed:.3f} s, at most {threads} threads, {total('calls')} regions"
+          f" ({len(rows)} functions){'; OVERFLOW: some regions or threads not recorded' if overflow else ''}")
+    print(f"  serial between regions {pct(serial)}")
+    print(f"  regions on one thread  {pct(single_wall)}   ({total('single')} calls)")
+    print(f"  regions on a team      {pct(team_wall)}")
+    print(f"  the calling thread alone: {100 * (serial + single_wall) / elapsed:.1f} % of the run")
+    print(f"  lost in team regions   {100 * lost:5.1f} % of their thread time (waiting at joins, starting late)")
     unit, scale = ("per unit, us", 1e6 / args.per) if args.per else ("total, ms", 1e3)
-    print(f"\n{unit}: calls  wall  busy(caller)  busy(mean)  slowest-mean  start-lag  serial-before  region")
+    count = (lambda c: c / args.per) if args.per else (lambda c: c)
+    print(f"\n{unit}: calls (one-thread)  wall  busy(caller)  busy(mean)  slowest-mean  start-lag  serial-before  region")
     for r in sorted(rows, key=lambda r: -r["wall"])[: args.top]:
-        mean = r["busy_sum"] / threads
-        calls = r["calls"] / args.per if args.per else r["calls"]
-        print(f"{calls:8.1f} {r['wall'] * scale:9.1f} {r['busy0'] * scale:9.1f} {mean * scale:9.1f}"
-              f" {(r['busy_max'] - mean) * scale:8.1f} {r['lag'] * scale:7.1f} {r['gap'] * scale:9.1f}  "
-              f"{short(names[r['key']], 110)}")
-
+        print(f"{count(r['calls']):8.1f} ({count(r['single']):6.1f}) {r['wall'] * scale:9.1f} {r['busy_caller'] * scale:9.1f}"
+              f" {r['busy_mean'] * scale:9.1f} {(r['busy_max'] - r['busy_mean']) * scale:8.1f} {r['lag'] * scale:7.1f}"
+              f" {r['gap'] * scale:9.1f}  {short(names[r['key']], 110)}")
 
 if __name__ == "__main__":
     main()

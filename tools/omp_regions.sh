@@ -7,15 +7,18 @@
 #          --case train_step/autoencoder/b32 --min-time 3
 # Builds the preload library into build/tools/ (gcc, once; $TAPIR_BUILD_DIR/tools/ when set),
 # runs COMMAND under it and prints
-# the report: the share of the run spent serial between regions (the other threads idle), the
-# share lost inside regions (waiting at joins), and each region function's calls and times.
+# the report: the share of the run spent serial (between regions, or in regions that ran on
+# one thread), the share lost inside team regions (waiting at joins), and each region
+# function's calls and times.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 report_args=()
 while [[ $# -gt 0 && "$1" != "--" ]]; do
   case "$1" in
-    --per | --top) report_args+=("$1" "$2"); shift 2 ;;
+    --per | --top)
+      [[ $# -ge 2 ]] || { echo "omp_regions.sh: $1 needs a value" >&2; exit 2; }
+      report_args+=("$1" "$2"); shift 2 ;;
     *) echo "omp_regions.sh: unknown option $1 (usage: $0 [--per COUNT] [--top N] -- COMMAND...)" >&2; exit 2 ;;
   esac
 done
@@ -25,8 +28,9 @@ done
 lib="${TAPIR_BUILD_DIR:-$root/build}/tools/omp_regions.so"
 if [[ ! -f "$lib" || "$here/omp_regions.c" -nt "$lib" ]]; then
   mkdir -p "$(dirname "$lib")"
-  gcc -O2 -Wall -Wextra -shared -fPIC -fopenmp "$here/omp_regions.c" -o "$lib.tmp" -ldl -lpthread
-  mv "$lib.tmp" "$lib"
+  tmp="$(mktemp "$lib.XXXXXX")"  # (two first runs at once each build their own, then rename)
+  gcc -O2 -Wall -Wextra -shared -fPIC -fopenmp "$here/omp_regions.c" -o "$tmp" -ldl -lpthread
+  mv -f "$tmp" "$lib"
 fi
 record="$(mktemp /tmp/omp_regions.XXXXXX)"
 trap 'rm -f "$record"' EXIT

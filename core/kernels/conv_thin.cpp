@@ -412,7 +412,7 @@ void weight_grad(const T* big, const T* small, const Geo3& g, long images, long 
   // dwt = 0 + the blocks' sums in block order, each thread over its own range of dwt (the
   // serial sum was half of this kernel's time at 2 threads for the autoencoder's 1 -> 32 layer:
   // 392 blocks of 800 sums)
-  const long chunk_values = 256;
+  const long chunk_values = 64;  // (800 sums: 13 chunks, 7 and 6 a thread)
   const long value_chunks = (size + chunk_values - 1) / chunk_values;
   simd::parallel_for(static_cast<double>(blocks) * size >= (1 << 16), value_chunks, [&](long c) {
     const std::size_t begin = static_cast<std::size_t>(c * chunk_values);
