@@ -135,7 +135,11 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
   }
   // with an activation, its gradient is read from y (kernels/activation.hpp)
   const Tensor y_kept = act ? y : Tensor();
-  const Tensor x_kept = need_loc ? xv : Tensor(), x_signed_kept = need_delta ? x_signed : Tensor();
+  // both kernel gradients in one pass over x, the signs applied where x is read, where the
+  // engine has that pass: then r_in ⊙ x is not kept for the backward
+  const bool paired_kernel_grads = conv && need_loc && need_delta && sign_in.as_bits() && conv->pairs_kernel_grads();
+  const Tensor x_kept = need_loc ? xv : Tensor();
+  const Tensor x_signed_kept = need_delta && !paired_kernel_grads ? x_signed : Tensor();
   const Signs s_in = sign_in, s_out = sign_out;
   const Shape x_shape = x.shape(), w_shape = loc.shape();
   std::vector<Var> inputs{x, loc, delta};
@@ -192,13 +196,21 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
           conv->input_grad(gy.data<T>(), lv.data<T>(), dx.data<T>(), /*accumulate=*/false, static_cast<const T*>(nullptr),
                            GemmConv::Second<T>{gy_signed.data<T>(), dv.data<T>(), s_in.scale<T>(), s_in.run()});
         }
-        if (need_loc) {
+        if (paired_kernel_grads) {
           dloc = Tensor::empty(w_shape, gy.dtype());
-          conv->kernel_grad(x_kept.data<T>(), gy.data<T>(), dloc.data<T>());
-        }
-        if (need_delta) {
           ddelta = Tensor::empty(w_shape, gy.dtype());
-          conv->kernel_grad(x_signed_kept.data<T>(), gy_signed.data<T>(), ddelta.data<T>());
+          if (!conv->kernel_grads_signed(x_kept.data<T>(), s_in.run(), gy.data<T>(), gy_signed.data<T>(), dloc.data<T>(),
+                                         ddelta.data<T>()))
+            throw Error(std::string(who) + ": the engine has no paired kernel gradients here (an internal error)");
+        } else {
+          if (need_loc) {
+            dloc = Tensor::empty(w_shape, gy.dtype());
+            conv->kernel_grad(x_kept.data<T>(), gy.data<T>(), dloc.data<T>());
+          }
+          if (need_delta) {
+            ddelta = Tensor::empty(w_shape, gy.dtype());
+            conv->kernel_grad(x_signed_kept.data<T>(), gy_signed.data<T>(), ddelta.data<T>());
+          }
         }
       });
     }

@@ -847,16 +847,35 @@ inline std::size_t row_chunks(std::size_t K, std::size_t KC) {
 // down to one channel, a conv-transpose up from two): a GEMM would have one or two useful
 // columns, so instead acc[t, s, :] sums small[r, s] * big[source of (r, t), :] over the rows r —
 // the big side's channels on the SIMD lanes. One pass over the rows serves a group of up to
-// kTapGroup taps for one vector of channels (the taps' source pixels are neighbours, so the big
+// kThinTapGroup taps for one vector of channels (the taps' source pixels are neighbours, so the big
 // side is read from memory about once, not once per tap); groups run in parallel, and each
 // element sums its rows in order within each run of images (row_chunks), the runs added in order,
 // whatever the grouping or the thread count.
+//
+// With `second`, the same pass also sums Flipout's second kernel gradient, of second.small
+// against signs ⊙ big (the signs read as bits where each big vector is loaded), into
+// second.acc: the big side — the one big operand, 3.2 MB for the autoencoder's 32 -> 1 head —
+// is read once for both, and signs ⊙ big is never written. Each sum is the one a separate call
+// on a signs ⊙ big tensor makes (a sign flip is exact): the same bits.
+constexpr long kThinTapGroup = 24;  // taps a pass over the rows serves (one product)
+
 template <class T>
-void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, const T* small, long c_small, T* acc) {
+struct SignedSecond {
+  const T* small = nullptr;  // the second gradient's small side
+  SignRun big_signs;          // signs of the big side's values (its layout), as bits
+  T* acc = nullptr;
+};
+
+template <class T>
+void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, const T* small, long c_small, T* acc,
+                            const SignedSecond<T>* second = nullptr) {
   using B = xsimd::batch<T>;
-  constexpr long W = static_cast<long>(B::size), kTapGroup = 24;
+  constexpr long W = static_cast<long>(B::size);
   const long taps = plan.taps(), Q = plan.rows_per_image;
-  const long vectors = c_big / W, tap_groups = (taps + kTapGroup - 1) / kTapGroup;
+  const long products = second ? 2 : 1;
+  // (a pair keeps two sums per tap: half the taps a group, the accumulators' count unchanged)
+  const long group = kThinTapGroup / products;
+  const long vectors = c_big / W, tap_groups = (taps + group - 1) / group;
   const long units = c_small * vectors * tap_groups;
   // the images in runs: run 0 sums into acc, run g > 0 into partial, added after (at least one
   // run: an empty batch still writes its zero sums). Runs of images even when the rows are few
@@ -867,34 +886,69 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
   const long chunks = std::max(1L, std::min(plan.images, kMaxRowChunks));
   const long acc_size = taps * c_small * c_big;
   static thread_local Scratch<T> partial_scratch;
-  T* partial = chunks > 1 ? partial_scratch.get(static_cast<std::size_t>((chunks - 1) * acc_size)) : nullptr;
-  const bool parallel = static_cast<double>(plan.rows()) * taps * c_big * c_small >= 1 << 16;
-  simd::parallel_for(parallel, chunks * units, [&](long chunk_unit) {
+  T* partial = chunks > 1 ? partial_scratch.get(static_cast<std::size_t>(products * (chunks - 1) * acc_size)) : nullptr;
+  T* partial2 = chunks > 1 && second ? partial + (chunks - 1) * acc_size : nullptr;
+  const bool parallel = static_cast<double>(plan.rows()) * taps * c_big * c_small * products >= 1 << 16;
+  // every vector's signs start on a whole word (no run offset, whole vectors of channels): read
+  // them as one word
+  const bool aligned_signs = second && second->big_signs.lead % W == 0 && c_big % W == 0;
+  auto sums = [&](long chunk_unit, auto paired) {
+    constexpr bool Pair = decltype(paired)::value;
     const long g = chunk_unit / units, unit = chunk_unit % units;
     const long j = unit / (vectors * tap_groups), v = unit / tap_groups % vectors, tg = unit % tap_groups;
     // groups of equal size (25 taps: 13 and 12, not 24 and 1), so that units weigh the same
     // when the threads split them (each tap's sum is its own: the grouping changes no value)
     const long t0 = tg * taps / tap_groups, nt = (tg + 1) * taps / tap_groups - t0, c0 = v * W;
     T* dst = g == 0 ? acc : partial + (g - 1) * acc_size;
-    B sum[kTapGroup];
+    B sum[kThinTapGroup];
+    B sum2[Pair ? kThinTapGroup / 2 : 1];
     for (long t = 0; t < nt; ++t) sum[t] = B(T(0));
+    if constexpr (Pair)
+      for (long t = 0; t < nt; ++t) sum2[t] = B(T(0));
     for (long n = plan.images * g / chunks; n < plan.images * (g + 1) / chunks; ++n) {
-      const T* big_image = big + n * plan.src_image_pixels * c_big + c0;
+      const std::size_t image_at = static_cast<std::size_t>(n * plan.src_image_pixels * c_big + c0);
+      const T* big_image = big + image_at;
       for (long q = 0; q < Q; ++q) {
-        const B sj(small[(n * plan.out_image_pixels + plan.out_pixel[q]) * c_small + j]);
+        const long small_at = (n * plan.out_image_pixels + plan.out_pixel[q]) * c_small + j;
+        const B sj(small[small_at]);
         const long* rel = plan.src_pixel.data() + q * taps + t0;
-        for (long t = 0; t < nt; ++t)
-          if (rel[t] >= 0) sum[t] = xsimd::fma(sj, B::load_unaligned(big_image + rel[t] * c_big), sum[t]);
+        if constexpr (Pair) {
+          const B sj2(second->small[small_at]);
+          const std::size_t lead = second->big_signs.lead + image_at;
+          const std::uint16_t* words = second->big_signs.words;
+          for (long t = 0; t < nt; ++t)
+            if (rel[t] >= 0) {
+              const B x = B::load_unaligned(big_image + rel[t] * c_big);
+              sum[t] = xsimd::fma(sj, x, sum[t]);
+              const std::size_t b = lead + static_cast<std::size_t>(rel[t] * c_big);
+              const B signs = aligned_signs ? sign_batch_aligned<T>(words, b) : sign_batch<T>(words, b);
+              sum2[t] = xsimd::fma(sj2, x * signs, sum2[t]);
+            }
+        } else {
+          for (long t = 0; t < nt; ++t)
+            if (rel[t] >= 0) sum[t] = xsimd::fma(sj, B::load_unaligned(big_image + rel[t] * c_big), sum[t]);
+        }
       }
     }
     for (long t = 0; t < nt; ++t) sum[t].store_unaligned(dst + ((t0 + t) * c_small + j) * c_big + c0);
-  });
+    if constexpr (Pair) {
+      T* dst2 = g == 0 ? second->acc : partial2 + (g - 1) * acc_size;
+      for (long t = 0; t < nt; ++t) sum2[t].store_unaligned(dst2 + ((t0 + t) * c_small + j) * c_big + c0);
+    }
+  };
+  if (second)
+    simd::parallel_for(parallel, chunks * units, [&](long cu) { sums(cu, std::true_type{}); });
+  else
+    simd::parallel_for(parallel, chunks * units, [&](long cu) { sums(cu, std::false_type{}); });
   const long tail0 = vectors * W;
   if (chunks > 1)  // acc += each later run's sums, in run order (the whole vectors' channels)
     simd::parallel_for(parallel, taps * c_small, [&](long row) {
       const std::size_t row0 = static_cast<std::size_t>(row * c_big);
       add_runs_in_order(acc, partial, static_cast<std::size_t>(chunks), static_cast<std::size_t>(acc_size), row0,
                         row0 + static_cast<std::size_t>(tail0));
+      if (second)
+        add_runs_in_order(second->acc, partial2, static_cast<std::size_t>(chunks), static_cast<std::size_t>(acc_size),
+                          row0, row0 + static_cast<std::size_t>(tail0));
     });
   // the channels after the last whole vector, one at a time (rows in order)
   if (tail0 == c_big) return;
@@ -902,15 +956,21 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
   for (long t = 0; t < taps; ++t)
     for (long j = 0; j < c_small; ++j)
       for (long c = tail0; c < c_big; ++c) {
-        T sum = T(0);
+        T sum = T(0), sum2 = T(0);
         for (long n = 0; n < plan.images; ++n)
           for (long q = 0; q < Q; ++q) {
             const long rel = plan.src_pixel[q * taps + t];
             if (rel < 0) continue;
-            sum += small[(n * plan.out_image_pixels + plan.out_pixel[q]) * c_small + j] *
-                   big[(n * plan.src_image_pixels + rel) * c_big + c];
+            const long small_at = (n * plan.out_image_pixels + plan.out_pixel[q]) * c_small + j;
+            const std::size_t big_at = static_cast<std::size_t>((n * plan.src_image_pixels + rel) * c_big + c);
+            sum += small[small_at] * big[big_at];
+            if (second) {
+              const T s = sign_positive(second->big_signs.words, second->big_signs.lead + big_at) ? T(1) : T(-1);
+              sum2 += second->small[small_at] * (big[big_at] * s);
+            }
           }
         acc[(t * c_small + j) * c_big + c] = sum;
+        if (second) second->acc[(t * c_small + j) * c_big + c] = sum2;
       }
 }
 
@@ -1566,6 +1626,24 @@ void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy
 }
 
 template <class T>
+bool conv_kernel_grads_signed(const GatherPlan& plan, const T* x, SignRun x_signs, long c_in, const T* dy,
+                              const T* dy2, long c_out, T* dw, T* dw2) {
+  if (c_out > kThinChannels || !x_signs) return false;
+  const long taps = plan.taps(), size = taps * c_out * c_in;
+  static thread_local Scratch<T> acc_scratch;  // both products' acc[t, c_out, c_in]
+  T* acc = acc_scratch.get(static_cast<std::size_t>(2 * size));
+  const SignedSecond<T> second{dy2, x_signs, acc + size};
+  thin_small_kernel_grad(plan, x, c_in, dy, c_out, acc, &second);
+  for (long t = 0; t < taps; ++t)
+    for (long ci = 0; ci < c_in; ++ci)
+      for (long co = 0; co < c_out; ++co) {
+        dw[(t * c_in + ci) * c_out + co] = acc[(t * c_out + co) * c_in + ci];
+        dw2[(t * c_in + ci) * c_out + co] = acc[size + (t * c_out + co) * c_in + ci];
+      }
+  return true;
+}
+
+template <class T>
 void conv_transpose_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw) {
   if (c_in <= kThinChannels) {  // acc[t, c_in, c_out] is dw's layout
     thin_small_kernel_grad(plan, dy, c_out, x, c_in, dw);
@@ -1593,6 +1671,7 @@ long GatherPlan::longest_run() const {
   template void patch_gemm<T>(const GatherPlan*, std::size_t, const T*, long, const T*, WeightRead, long, T*, bool, \
                               const T*, const T*, const T*, const T*, const T*, SignRun, Activation);                      \
   template void conv_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);                      \
+  template bool conv_kernel_grads_signed<T>(const GatherPlan&, const T*, SignRun, long, const T*, const T*, long, T*, T*); \
   template void conv_transpose_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);
 TAPIR_CONV_GEMM(float)
 TAPIR_CONV_GEMM(double)

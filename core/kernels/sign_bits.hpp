@@ -41,4 +41,19 @@ inline xsimd::batch<T> sign_batch(const std::uint16_t* words, std::size_t b) {
   return B::load_aligned(s);
 }
 
+/// sign_batch for a run that starts on a whole vector (b a multiple of batch<T>::size): its bits
+/// are one word (float's 16) or one byte (double's 8) of the array, read as such.
+template <class T>
+inline xsimd::batch<T> sign_batch_aligned(const std::uint16_t* words, std::size_t b) {
+  using B = xsimd::batch<T>;
+#if defined(__AVX512F__)
+  if constexpr (B::size == 16 && std::is_same_v<T, float>)
+    return B(_mm512_mask_blend_ps(static_cast<__mmask16>(words[b / 16]), _mm512_set1_ps(-1.0f), _mm512_set1_ps(1.0f)));
+  if constexpr (B::size == 8 && std::is_same_v<T, double>)  // (bit b of the array: bit b % 8 of its byte b / 8)
+    return B(_mm512_mask_blend_pd(static_cast<__mmask8>(reinterpret_cast<const std::uint8_t*>(words)[b / 8]),
+                                  _mm512_set1_pd(-1.0), _mm512_set1_pd(1.0)));
+#endif
+  return sign_batch<T>(words, b);
+}
+
 }  // namespace tapir::kernels

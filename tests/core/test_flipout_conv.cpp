@@ -91,6 +91,10 @@ const FlipoutCase kCases[] = {
     // the engine's thin-output dot products with the second (perturbation) product: a
     // convolution down to one channel (forward), a conv-transpose up from three (input gradient)
     {false, {2, 6, 6, 8}, {2, 2, 8, 1}, 1, "SAME"}, {true, {2, 4, 4, 3}, {3, 3, 3, 7}, 2, "SAME"},
+    // a convolution down to one channel whose channels are whole vectors and a rest (float 16 + 4,
+    // double 2 x 8 + 4), three images: with sign bits both kernel gradients come from one pass
+    // over x (the signs applied as x is read), summed in three runs of images
+    {false, {3, 5, 5, 20}, {2, 2, 20, 1}, 1, "SAME"},
 };
 
 }  // namespace
@@ -160,20 +164,21 @@ TEST_CASE("bad arguments are typed errors naming the argument and the shapes") {
 TEST_CASE("signs as bits: the values and every gradient of the tensor form, bit for bit") {
   // every case of the engine and of the thin kernels (joined in one pass with bits, composed with
   // tensors: the two must agree bit for bit), float and double, with and without a
-  // bias, signs drawn at a first element that is not a tile's (lead bits); one case has a
+  // bias, signs drawn at a first element that is not a tile's (lead bits) and at 0 (runs that
+  // start on whole words, which the paired kernel gradients read as such); one case has a
   // backward without the bias's or delta's gradient (the bias summed apart, or not at all)
   int seed = 11;
   for (const FlipoutCase& c : kCases)
     for (DType dt : {DType::float32, DType::float64})
-      for (int variant = 0; variant < 3; ++variant) {
-        const bool with_bias = variant > 0, only_x = variant == 2;
+      for (int variant = 0; variant < 4; ++variant) {
+        const bool with_bias = variant == 1 || variant == 2, only_x = variant == 2;
         const ConvGeometry g = geometry_of(c);
         const Shape ys = output_shape(c, g);
         CAPTURE(shape_str(c.x));
         CAPTURE(shape_str(c.kernel));
         CAPTURE(dtype_name(dt));
         CAPTURE(variant);
-        const std::uint64_t first = 37 + 1000 * static_cast<std::uint64_t>(variant);
+        const std::uint64_t first = variant == 3 ? 0 : 37 + 1000 * static_cast<std::uint64_t>(variant);
         const random::SignBits b_in = random::rademacher_bits(c.x, RandomStream(seed, 1), first);
         const random::SignBits b_out = random::rademacher_bits(ys, RandomStream(seed, 2), first);
         const Tensor s_in = random::rademacher(c.x, dt, RandomStream(seed, 1), first);
@@ -289,29 +294,37 @@ TEST_CASE("a fused activation: the values and every gradient of the op followed 
 }
 
 TEST_CASE("bit-identical at 1 and 2 threads") {
-  const FlipoutCase c{true, {4, 9, 9, 8}, {5, 5, 8, 6}, 2, "SAME"};
-  const ConvGeometry g = geometry_of(c);
-  const Shape ys = output_shape(c, g);
-  const Tensor s_in = random::rademacher(c.x, DType::float32, RandomStream(3, 1));
-  const Tensor s_out = random::rademacher(ys, DType::float32, RandomStream(3, 2));
-  std::vector<std::vector<float>> results;
-  const int saved = num_threads();
-  for (int t : {1, 2}) {
-    set_num_threads(t);
-    Var x = parameter(testing::random_tensor(c.x, 5).astype(DType::float32));
-    Var loc = parameter(testing::random_tensor(c.kernel, 6).astype(DType::float32));
-    Var delta = parameter(testing::random_tensor(c.kernel, 7).astype(DType::float32));
-    Var y = fused(c, x, loc, delta, s_in, s_out, g);
-    backward(sum(square(y)));
-    auto r = y.value().to_vector<float>();
-    for (const Tensor* gr : {&x.grad(), &loc.grad(), &delta.grad()}) {
-      auto v = gr->to_vector<float>();
-      r.insert(r.end(), v.begin(), v.end());
+  // the engine with sign tensors, and a convolution down to one channel with sign bits (its two
+  // kernel gradients in one pass over x, run by both threads)
+  const FlipoutCase cases[] = {{true, {4, 9, 9, 8}, {5, 5, 8, 6}, 2, "SAME"}, {false, {8, 12, 12, 32}, {2, 2, 32, 1}, 1, "SAME"}};
+  for (const FlipoutCase& c : cases) {
+    CAPTURE(shape_str(c.kernel));
+    const bool as_bits = !c.transpose;
+    const ConvGeometry g = geometry_of(c);
+    const Shape ys = output_shape(c, g);
+    const Tensor s_in = random::rademacher(c.x, DType::float32, RandomStream(3, 1));
+    const Tensor s_out = random::rademacher(ys, DType::float32, RandomStream(3, 2));
+    const random::SignBits b_in = random::rademacher_bits(c.x, RandomStream(3, 1));
+    const random::SignBits b_out = random::rademacher_bits(ys, RandomStream(3, 2));
+    std::vector<std::vector<float>> results;
+    const int saved = num_threads();
+    for (int t : {1, 2}) {
+      set_num_threads(t);
+      Var x = parameter(testing::random_tensor(c.x, 5).astype(DType::float32));
+      Var loc = parameter(testing::random_tensor(c.kernel, 6).astype(DType::float32));
+      Var delta = parameter(testing::random_tensor(c.kernel, 7).astype(DType::float32));
+      Var y = as_bits ? flipout_convolution(x, loc, delta, b_in, b_out, g) : fused(c, x, loc, delta, s_in, s_out, g);
+      backward(sum(square(y)));
+      auto r = y.value().to_vector<float>();
+      for (const Tensor* gr : {&x.grad(), &loc.grad(), &delta.grad()}) {
+        auto v = gr->to_vector<float>();
+        r.insert(r.end(), v.begin(), v.end());
+      }
+      results.push_back(r);
     }
-    results.push_back(r);
+    set_num_threads(saved);
+    CHECK(results[0] == results[1]);
   }
-  set_num_threads(saved);
-  CHECK(results[0] == results[1]);
 }
 
 }
