@@ -95,6 +95,9 @@ const FlipoutCase kCases[] = {
     // double 2 x 8 + 4), three images: with sign bits both kernel gradients come from one pass
     // over x (the signs applied as x is read), summed in three runs of images
     {false, {3, 5, 5, 20}, {2, 2, 20, 1}, 1, "SAME"},
+    // and down to two channels from whole vectors only (float 16, double 2 x 8): signs drawn at
+    // element 0 are read a word (or byte) at a time; two runs of images
+    {false, {2, 3, 3, 16}, {2, 2, 16, 2}, 1, "SAME"},
 };
 
 }  // namespace
