@@ -892,16 +892,21 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
   // every vector's signs start on a whole word (no run offset, whole vectors of channels): read
   // them as one word
   const bool aligned_signs = second && second->big_signs.lead % W == 0 && c_big % W == 0;
-  auto sums = [&](long chunk_unit, auto paired) {
+  // fixed: the taps a unit sums when they are few and known here (1-4, one group), so that the
+  // loops over them unroll and the sums stay in registers (with a run-time count they lived on
+  // the stack: a store and a load around every FMA); 0: the count of the unit's group
+  auto sums = [&](long chunk_unit, auto paired, auto fixed) {
     constexpr bool Pair = decltype(paired)::value;
+    constexpr long NT = decltype(fixed)::value;
     const long g = chunk_unit / units, unit = chunk_unit % units;
     const long j = unit / (vectors * tap_groups), v = unit / tap_groups % vectors, tg = unit % tap_groups;
     // groups of equal size (25 taps: 13 and 12, not 24 and 1), so that units weigh the same
     // when the threads split them (each tap's sum is its own: the grouping changes no value)
-    const long t0 = tg * taps / tap_groups, nt = (tg + 1) * taps / tap_groups - t0, c0 = v * W;
+    const long t0 = tg * taps / tap_groups, c0 = v * W;
+    const long nt = NT > 0 ? NT : (tg + 1) * taps / tap_groups - t0;
     T* dst = g == 0 ? acc : partial + (g - 1) * acc_size;
-    B sum[kThinTapGroup];
-    B sum2[Pair ? kThinTapGroup / 2 : 1];
+    B sum[NT > 0 ? NT : kThinTapGroup];
+    B sum2[!Pair ? 1 : NT > 0 ? NT : kThinTapGroup / 2];
     for (long t = 0; t < nt; ++t) sum[t] = B(T(0));
     if constexpr (Pair)
       for (long t = 0; t < nt; ++t) sum2[t] = B(T(0));
@@ -936,10 +941,21 @@ void thin_small_kernel_grad(const GatherPlan& plan, const T* big, long c_big, co
       for (long t = 0; t < nt; ++t) sum2[t].store_unaligned(dst2 + ((t0 + t) * c_small + j) * c_big + c0);
     }
   };
+  auto run = [&](auto paired) {
+    using std::integral_constant;
+    auto all = [&](auto fixed) { simd::parallel_for(parallel, chunks * units, [&](long cu) { sums(cu, paired, fixed); }); };
+    switch (tap_groups == 1 ? taps : 0) {
+      case 1: all(integral_constant<long, 1>{}); break;
+      case 2: all(integral_constant<long, 2>{}); break;
+      case 3: all(integral_constant<long, 3>{}); break;
+      case 4: all(integral_constant<long, 4>{}); break;
+      default: all(integral_constant<long, 0>{});
+    }
+  };
   if (second)
-    simd::parallel_for(parallel, chunks * units, [&](long cu) { sums(cu, std::true_type{}); });
+    run(std::true_type{});
   else
-    simd::parallel_for(parallel, chunks * units, [&](long cu) { sums(cu, std::false_type{}); });
+    run(std::false_type{});
   const long tail0 = vectors * W;
   if (chunks > 1)  // acc += each later run's sums, in run order (the whole vectors' channels)
     simd::parallel_for(parallel, taps * c_small, [&](long row) {
