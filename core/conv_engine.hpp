@@ -140,12 +140,11 @@ class GemmConv {
   // Whether kernel_grads_signed has a pass of its own here (a convolution down to at most
   // kThinChannels channels: both gradients read x, the one big operand, once).
   bool pairs_kernel_grads() const { return !transpose_ && c_out_ <= kernels::kThinChannels; }
-  // Flipout's two kernel gradients in that pass: dw as kernel_grad(x, dy), dw2 as
-  // kernel_grad(x_signs ⊙ x, dy2), the same bits; false (nothing written) without such a pass.
+  // Flipout's two kernel gradients in that pass (where pairs_kernel_grads, with sign bits): dw as
+  // kernel_grad(x, dy), dw2 as kernel_grad(x_signs ⊙ x, dy2), the same bits.
   template <class T>
-  bool kernel_grads_signed(const T* x, kernels::SignRun x_signs, const T* dy, const T* dy2, T* dw, T* dw2) const {
-    return pairs_kernel_grads() &&
-           kernels::conv_kernel_grads_signed<T>(small_rows(), x, x_signs, c_in_, dy, dy2, c_out_, dw, dw2);
+  void kernel_grads_signed(const T* x, kernels::SignRun x_signs, const T* dy, const T* dy2, T* dw, T* dw2) const {
+    kernels::conv_kernel_grads_signed<T>(small_rows(), x, x_signs, c_in_, dy, dy2, c_out_, dw, dw2);
   }
   // dw = the gradient of <op(x, w), dy> with respect to w
   template <class T>

@@ -199,9 +199,8 @@ Var flipout(bool transpose, const Var& x, const Var& loc, const Var& delta, cons
         if (paired_kernel_grads) {
           dloc = Tensor::empty(w_shape, gy.dtype());
           ddelta = Tensor::empty(w_shape, gy.dtype());
-          if (!conv->kernel_grads_signed(x_kept.data<T>(), s_in.run(), gy.data<T>(), gy_signed.data<T>(), dloc.data<T>(),
-                                         ddelta.data<T>()))
-            throw Error(std::string(who) + ": the engine has no paired kernel gradients here (an internal error)");
+          conv->kernel_grads_signed(x_kept.data<T>(), s_in.run(), gy.data<T>(), gy_signed.data<T>(), dloc.data<T>(),
+                                    ddelta.data<T>());
         } else {
           if (need_loc) {
             dloc = Tensor::empty(w_shape, gy.dtype());

@@ -1625,6 +1625,14 @@ void kernel_grad_product(const GatherPlan& plan, const T* dense, long c_dense, c
 
 }  // namespace
 
+// dw[t, c_in, c_out] from the thin small-side kernel gradient's acc[t, c_out, c_in]
+template <class T>
+void thin_acc_to_kernel(const T* acc, long taps, long c_in, long c_out, T* dw) {
+  for (long t = 0; t < taps; ++t)
+    for (long ci = 0; ci < c_in; ++ci)
+      for (long co = 0; co < c_out; ++co) dw[(t * c_in + ci) * c_out + co] = acc[(t * c_out + co) * c_in + ci];
+}
+
 template <class T>
 void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw) {
   const long taps = plan.taps();
@@ -1634,29 +1642,25 @@ void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy
     thin_small_kernel_grad(plan, x, c_in, dy, c_out, acc);
   else  // acc[c_out, (t, c_in)] = dy^T @ patches(x)
     kernel_grad_product(plan, dy, c_out, x, c_in, acc);
+  if (c_out <= kThinChannels) {
+    thin_acc_to_kernel(acc, taps, c_in, c_out, dw);
+    return;
+  }
   for (long t = 0; t < taps; ++t)
     for (long ci = 0; ci < c_in; ++ci)
-      for (long co = 0; co < c_out; ++co)
-        dw[(t * c_in + ci) * c_out + co] =
-            c_out <= kThinChannels ? acc[(t * c_out + co) * c_in + ci] : acc[(co * taps + t) * c_in + ci];
+      for (long co = 0; co < c_out; ++co) dw[(t * c_in + ci) * c_out + co] = acc[(co * taps + t) * c_in + ci];
 }
 
 template <class T>
-bool conv_kernel_grads_signed(const GatherPlan& plan, const T* x, SignRun x_signs, long c_in, const T* dy,
+void conv_kernel_grads_signed(const GatherPlan& plan, const T* x, SignRun x_signs, long c_in, const T* dy,
                               const T* dy2, long c_out, T* dw, T* dw2) {
-  if (c_out > kThinChannels || !x_signs) return false;
   const long taps = plan.taps(), size = taps * c_out * c_in;
   static thread_local Scratch<T> acc_scratch;  // both products' acc[t, c_out, c_in]
   T* acc = acc_scratch.get(static_cast<std::size_t>(2 * size));
   const SignedSecond<T> second{dy2, x_signs, acc + size};
   thin_small_kernel_grad(plan, x, c_in, dy, c_out, acc, &second);
-  for (long t = 0; t < taps; ++t)
-    for (long ci = 0; ci < c_in; ++ci)
-      for (long co = 0; co < c_out; ++co) {
-        dw[(t * c_in + ci) * c_out + co] = acc[(t * c_out + co) * c_in + ci];
-        dw2[(t * c_in + ci) * c_out + co] = acc[size + (t * c_out + co) * c_in + ci];
-      }
-  return true;
+  thin_acc_to_kernel(acc, taps, c_in, c_out, dw);
+  thin_acc_to_kernel(acc + size, taps, c_in, c_out, dw2);
 }
 
 template <class T>
@@ -1687,7 +1691,7 @@ long GatherPlan::longest_run() const {
   template void patch_gemm<T>(const GatherPlan*, std::size_t, const T*, long, const T*, WeightRead, long, T*, bool, \
                               const T*, const T*, const T*, const T*, const T*, SignRun, Activation);                      \
   template void conv_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);                      \
-  template bool conv_kernel_grads_signed<T>(const GatherPlan&, const T*, SignRun, long, const T*, const T*, long, T*, T*); \
+  template void conv_kernel_grads_signed<T>(const GatherPlan&, const T*, SignRun, long, const T*, const T*, long, T*, T*); \
   template void conv_transpose_kernel_grad<T>(const GatherPlan&, const T*, long, const T*, long, T*);
 TAPIR_CONV_GEMM(float)
 TAPIR_CONV_GEMM(double)

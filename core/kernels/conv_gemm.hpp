@@ -117,11 +117,11 @@ template <class T>
 void conv_kernel_grad(const GatherPlan& plan, const T* x, long c_in, const T* dy, long c_out, T* dw);
 
 /// Flipout's two kernel gradients of a convolution in one pass over x, where the kernels read x
-/// once for both (c_out at most kThinChannels; with sign bits): dw as conv_kernel_grad(x, dy)
-/// and dw2 as conv_kernel_grad(x_signs ⊙ x, dy2), with the bits of those two calls. False (and
-/// nothing written) where there is no such pass: the caller makes the two calls.
+/// once for both: dw as conv_kernel_grad(x, dy) and dw2 as conv_kernel_grad(x_signs ⊙ x, dy2),
+/// with the bits of those two calls. Needs c_out <= kThinChannels and sign bits (the caller
+/// checks: GemmConv::pairs_kernel_grads).
 template <class T>
-bool conv_kernel_grads_signed(const GatherPlan& plan, const T* x, SignRun x_signs, long c_in, const T* dy,
+void conv_kernel_grads_signed(const GatherPlan& plan, const T* x, SignRun x_signs, long c_in, const T* dy,
                               const T* dy2, long c_out, T* dw, T* dw2);
 
 /// Conv-transpose's kernel gradient on the small-row plan (x on the small side, dy on the big side):
